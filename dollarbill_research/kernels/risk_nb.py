@@ -1,0 +1,209 @@
+"""Risk analytics kernels over a whole book (SPEC 5.3).
+
+The book is a set of flat per-position arrays of length ``k``, already multiplied by quantity
+(docs/architecture.md, "Risk and approval"): ``pos_symbol``, ``pos_sector``, ``pos_strategy``
+(int64) and ``delta_d`` (dollar delta), ``gamma_d`` (dollar gamma for a 1% move), ``vega10``
+(P&L for a +10 vol point shock), ``theta`` (dollars per calendar day), ``mv`` (signed market
+value) and ``conc`` (concentration value: ``|mv|``, or max loss for defined-risk options).
+
+Exposures are fractions of equity, in the order of the ``EXP_*`` codes. VaR is delta-normal and
+one-bar: ``z x sqrt(d' C d)`` with ``d`` the dollar delta per symbol and ``C`` the sample
+covariance (ddof=1) of simple close-to-close returns over bars ``t-window+1 .. t``. A return is
+missing when either close is missing (NaN) or not positive; each pair of symbols uses the bars
+where both returns exist (pandas' pairwise-complete ``DataFrame.cov``), and a pair with fewer
+than two common bars has covariance 0. A non-positive quadratic form (possible with pairwise
+covariances) gives VaR 0. Non-positive equity gives an all-zero exposure vector.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from dollarbill_research.kernels._jit import jit
+from dollarbill_research.kernels.codes import (
+    EXP_CONCENTRATION,
+    EXP_DELTA,
+    EXP_DIVERSIFICATION,
+    EXP_GAMMA,
+    EXP_GROSS,
+    EXP_NET,
+    EXP_SECTOR,
+    EXP_THETA,
+    EXP_VAR95,
+    EXP_VAR99,
+    EXP_VEGA,
+    N_EXPOSURES,
+)
+
+Z95 = 1.6448536269514722  # scipy.stats.norm.ppf(0.95)
+Z99 = 2.3263478740408408  # scipy.stats.norm.ppf(0.99)
+
+
+@jit
+def window_returns_nb(closes: np.ndarray, t: int, window: int) -> np.ndarray:
+    """Simple returns of every symbol over bars ``t-window+1 .. t``.
+
+    Parameters
+    ----------
+    closes : numpy.ndarray
+        float64 ``(n_bars, n_symbols)`` closes in dollars, NaN where a bar is missing.
+    t : int
+        Current bar index (its close is known).
+    window : int
+        Number of returns (bars) in the window; fewer near the start of the history.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 ``(m, n_symbols)`` with ``m = min(window, t)``; NaN where a return is missing.
+    """
+    n_sym = closes.shape[1]
+    first = max(t - window + 1, 1)
+    m = max(t - first + 1, 0)
+    out = np.full((m, n_sym), np.nan)
+    for i in range(m):
+        b = first + i
+        for s in range(n_sym):
+            c0 = closes[b - 1, s]
+            c1 = closes[b, s]
+            if math.isfinite(c0) and math.isfinite(c1) and c0 > 0.0 and c1 > 0.0:
+                out[i, s] = c1 / c0 - 1.0
+    return out
+
+
+@jit
+def pair_cov_nb(x: np.ndarray, y: np.ndarray) -> float:
+    """Sample covariance (ddof=1) of ``x`` and ``y`` over the rows where both are finite."""
+    n = 0
+    sx = 0.0
+    sy = 0.0
+    for i in range(x.shape[0]):
+        if math.isfinite(x[i]) and math.isfinite(y[i]):
+            n += 1
+            sx += x[i]
+            sy += y[i]
+    if n < 2:
+        return 0.0
+    mx = sx / n
+    my = sy / n
+    acc = 0.0
+    for i in range(x.shape[0]):
+        if math.isfinite(x[i]) and math.isfinite(y[i]):
+            acc += (x[i] - mx) * (y[i] - my)
+    return acc / (n - 1)
+
+
+@jit
+def symbol_deltas_nb(n_symbols: int, syms: np.ndarray, delta_d: np.ndarray) -> np.ndarray:
+    """Net dollar delta per symbol, float64 ``(n_symbols,)`` (positions aggregated)."""
+    out = np.zeros(n_symbols)
+    for i in range(syms.shape[0]):
+        if math.isfinite(delta_d[i]):
+            out[syms[i]] += delta_d[i]
+    return out
+
+
+@jit
+def quad_form_nb(rets: np.ndarray, sym_delta: np.ndarray) -> float:
+    """``d' C d`` over the pairwise-complete covariance of ``rets`` (held symbols only)."""
+    n_sym = sym_delta.shape[0]
+    held = np.zeros(n_sym, dtype=np.int64)
+    m = 0
+    for s in range(n_sym):
+        if sym_delta[s] != 0.0:
+            held[m] = s
+            m += 1
+    q = 0.0
+    for a in range(m):
+        i = held[a]
+        q += sym_delta[i] * sym_delta[i] * pair_cov_nb(rets[:, i], rets[:, i])
+        for b in range(a + 1, m):
+            j = held[b]
+            q += 2.0 * sym_delta[i] * sym_delta[j] * pair_cov_nb(rets[:, i], rets[:, j])
+    return q
+
+
+@jit
+def var_nb(
+    closes: np.ndarray, t: int, window: int, syms: np.ndarray, delta_d: np.ndarray
+) -> tuple[float, float]:
+    """Delta-normal one-bar VaR 95 and 99 of a book, in dollars.
+
+    Parameters
+    ----------
+    closes : numpy.ndarray
+        float64 ``(n_bars, n_symbols)``.
+    t, window : int
+        Current bar and covariance window (bars).
+    syms : numpy.ndarray
+        int64 ``(k,)`` symbol index of each position.
+    delta_d : numpy.ndarray
+        float64 ``(k,)`` dollar delta of each position.
+
+    Returns
+    -------
+    tuple of float
+        ``(var95, var99)`` in dollars, ``>= 0``.
+    """
+    rets = window_returns_nb(closes, t, window)
+    q = quad_form_nb(rets, symbol_deltas_nb(closes.shape[1], syms, delta_d))
+    sd = math.sqrt(q) if q > 0.0 else 0.0
+    return Z95 * sd, Z99 * sd
+
+
+@jit
+def book_exposures_nb(
+    pos_symbol: np.ndarray,
+    pos_sector: np.ndarray,
+    pos_strategy: np.ndarray,
+    delta_d: np.ndarray,
+    gamma_d: np.ndarray,
+    vega10: np.ndarray,
+    theta: np.ndarray,
+    mv: np.ndarray,
+    conc: np.ndarray,
+    equity: float,
+    n_sectors: int,
+    closes: np.ndarray,
+    t: int,
+    window: int,
+) -> np.ndarray:
+    """Every exposure of a book as fractions of equity, float64 ``(N_EXPOSURES,)``.
+
+    ``EXP_DELTA``, ``EXP_GAMMA``, ``EXP_VEGA``, ``EXP_THETA``, ``EXP_NET`` are signed sums;
+    ``EXP_CONCENTRATION`` the largest ``|conc|``; ``EXP_SECTOR`` the largest per-sector sum of
+    ``|mv|``; ``EXP_GROSS`` the sum of ``|mv|``; ``EXP_VAR95/99`` from :func:`var_nb`;
+    ``EXP_DIVERSIFICATION`` the effective number of positions ``(sum |mv|)^2 / sum mv^2``
+    (0 for an empty book; not divided by equity). ``pos_strategy`` is accepted for the shared
+    book layout and not used here.
+    """
+    out = np.zeros(N_EXPOSURES)
+    if not (math.isfinite(equity) and equity > 0.0):
+        return out
+    sector_abs = np.zeros(max(n_sectors, 1))
+    gross = 0.0
+    sq = 0.0
+    for i in range(pos_symbol.shape[0]):
+        out[EXP_DELTA] += delta_d[i]
+        out[EXP_GAMMA] += gamma_d[i]
+        out[EXP_VEGA] += vega10[i]
+        out[EXP_THETA] += theta[i]
+        out[EXP_NET] += mv[i]
+        a = abs(mv[i])
+        gross += a
+        sq += mv[i] * mv[i]
+        out[EXP_CONCENTRATION] = max(out[EXP_CONCENTRATION], abs(conc[i]))
+        sector_abs[pos_sector[i]] += a
+    out[EXP_GROSS] = gross
+    out[EXP_SECTOR] = sector_abs.max()
+    for e in (EXP_DELTA, EXP_GAMMA, EXP_VEGA, EXP_THETA, EXP_NET, EXP_GROSS):
+        out[e] /= equity
+    out[EXP_CONCENTRATION] /= equity
+    out[EXP_SECTOR] /= equity
+    var95, var99 = var_nb(closes, t, window, pos_symbol, delta_d)
+    out[EXP_VAR95] = var95 / equity
+    out[EXP_VAR99] = var99 / equity
+    out[EXP_DIVERSIFICATION] = gross * gross / sq if sq > 0.0 else 0.0
+    return out
