@@ -4,11 +4,11 @@ Two ways in, same answers:
 
 * :func:`decide_nb` — the contract of docs/architecture.md: the book as flat per-position arrays,
   everything computed from scratch (O(k + held symbols^2 x window) per call).
-* :func:`~dollarbill_research.kernels.book_nb.book_context_nb` once per bar, then
+* :func:`~dollarbill_research.kernels.context_nb.book_context_nb` once per bar, then
   :func:`decide_ctx_nb` per candidate and ``context_add_nb`` after each fill — O(1) per
   decision, used by :func:`~dollarbill_research.kernels.approval_batch_nb.decide_many_nb` and
   the benchmark. The projected VaR is exact: ``d'Cd + 2 x (Cd)_s + x^2 C_ss`` for ``x`` dollars
-  of delta added in symbol ``s`` (:mod:`book_nb`).
+  of delta added in symbol ``s`` (:mod:`context_nb`).
 
 Candidate per-unit quantities (architecture.md, "Per-unit candidate quantities") are passed as
 scalars in this order: ``unit_cost, unit_delta_d, unit_gamma_d, unit_vega10, unit_theta,
@@ -43,20 +43,6 @@ import math
 import numpy as np
 
 from dollarbill_research.kernels._jit import jit
-from dollarbill_research.kernels.book_nb import (
-    CX_CONC,
-    CX_DCD,
-    CX_DELTA,
-    CX_GAMMA,
-    CX_GROSS,
-    CX_NET,
-    CX_SECTOR_MAX,
-    CX_SQ,
-    CX_THETA,
-    CX_VEGA,
-    book_totals_nb,
-    cd_entry_nb,
-)
 from dollarbill_research.kernels.codes import (
     EXP_CONCENTRATION,
     EXP_DELTA,
@@ -92,6 +78,20 @@ from dollarbill_research.kernels.codes import (
     R_VEGA,
     R_ZERO_SIZE,
     W_SCALED_DOWN,
+)
+from dollarbill_research.kernels.context_nb import (
+    CX_CONC,
+    CX_DCD,
+    CX_DELTA,
+    CX_GAMMA,
+    CX_GROSS,
+    CX_NET,
+    CX_SECTOR_MAX,
+    CX_SQ,
+    CX_THETA,
+    CX_VEGA,
+    book_totals_nb,
+    cd_entry_nb,
 )
 from dollarbill_research.kernels.risk_nb import (
     Z95,

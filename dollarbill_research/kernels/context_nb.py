@@ -1,0 +1,150 @@
+"""A book summary ("context") for fast repeated approval decisions on one bar.
+
+The context is the tuple ``(tot[CX_LEN], sector_abs[n_sectors], sym_delta[n_symbols],
+cd[n_symbols], var_sym[n_symbols], rets[m, n_symbols])``:
+
+* ``tot``: book totals in dollars (indices ``CX_*`` below);
+* ``sector_abs``: sum of ``|mv|`` per sector;
+* ``sym_delta``: net dollar delta per symbol ``d``;
+* ``cd = C d`` and ``var_sym = diag(C)`` for the pairwise-complete covariance ``C`` of the
+  window's returns ``rets`` (:mod:`risk_nb`), so that adding ``x`` dollars of delta in symbol
+  ``s`` changes ``d'Cd`` by exactly ``2 x (Cd)_s + x^2 C_ss``.
+
+:func:`book_context_nb` builds it in O(k + n_symbols x held x window); :func:`context_add_nb`
+adds a filled trade in O(n_symbols x window).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dollarbill_research.kernels._jit import jit
+from dollarbill_research.kernels.risk_nb import pair_cov_nb, symbol_deltas_nb, window_returns_nb
+
+CX_DELTA = 0  # sum dollar delta
+CX_GAMMA = 1  # sum dollar gamma (1% move)
+CX_VEGA = 2  # sum P&L for +10 vol points
+CX_THETA = 3  # sum theta per day
+CX_GROSS = 4  # sum |mv|
+CX_NET = 5  # sum mv
+CX_SQ = 6  # sum mv^2 (diversification)
+CX_CONC = 7  # max |conc|
+CX_SECTOR_MAX = 8  # max over sectors of sum |mv|
+CX_DCD = 9  # d' C d (dollars^2)
+CX_LEN = 10
+
+
+@jit
+def book_totals_nb(
+    pos_sector: np.ndarray,
+    delta_d: np.ndarray,
+    gamma_d: np.ndarray,
+    vega10: np.ndarray,
+    theta: np.ndarray,
+    mv: np.ndarray,
+    conc: np.ndarray,
+    n_sectors: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Book totals ``tot (CX_LEN,)`` (``CX_DCD`` left 0) and ``sector_abs (n_sectors,)``."""
+    tot = np.zeros(CX_LEN)
+    sector_abs = np.zeros(max(n_sectors, 1))
+    for i in range(pos_sector.shape[0]):
+        tot[CX_DELTA] += delta_d[i]
+        tot[CX_GAMMA] += gamma_d[i]
+        tot[CX_VEGA] += vega10[i]
+        tot[CX_THETA] += theta[i]
+        tot[CX_GROSS] += abs(mv[i])
+        tot[CX_NET] += mv[i]
+        tot[CX_SQ] += mv[i] * mv[i]
+        tot[CX_CONC] = max(tot[CX_CONC], abs(conc[i]))
+        sector_abs[pos_sector[i]] += abs(mv[i])
+    tot[CX_SECTOR_MAX] = sector_abs.max()
+    return tot, sector_abs
+
+
+@jit
+def cd_entry_nb(rets: np.ndarray, sym_delta: np.ndarray, s: int) -> float:
+    """``(C d)_s``: covariance of symbol ``s`` with every held symbol, weighted by its delta."""
+    acc = 0.0
+    for j in range(sym_delta.shape[0]):
+        if sym_delta[j] != 0.0:
+            acc += sym_delta[j] * pair_cov_nb(rets[:, s], rets[:, j])
+    return acc
+
+
+@jit
+def book_context_nb(
+    pos_symbol: np.ndarray,
+    pos_sector: np.ndarray,
+    delta_d: np.ndarray,
+    gamma_d: np.ndarray,
+    vega10: np.ndarray,
+    theta: np.ndarray,
+    mv: np.ndarray,
+    conc: np.ndarray,
+    n_sectors: int,
+    closes: np.ndarray,
+    t: int,
+    window: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Summarise a book (flat per-position arrays) on bar ``t`` with a ``window``-bar covariance.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(tot, sector_abs, sym_delta, cd, var_sym, rets)`` as in the module docstring.
+    """
+    n_sym = closes.shape[1]
+    tot, sector_abs = book_totals_nb(
+        pos_sector, delta_d, gamma_d, vega10, theta, mv, conc, n_sectors
+    )
+    rets = window_returns_nb(closes, t, window)
+    sym_delta = symbol_deltas_nb(n_sym, pos_symbol, delta_d)
+    cd = np.zeros(n_sym)
+    var_sym = np.zeros(n_sym)
+    for s in range(n_sym):
+        var_sym[s] = pair_cov_nb(rets[:, s], rets[:, s])
+        cd[s] = cd_entry_nb(rets, sym_delta, s)
+    dcd = 0.0
+    for s in range(n_sym):
+        dcd += sym_delta[s] * cd[s]
+    tot[CX_DCD] = dcd
+    return tot, sector_abs, sym_delta, cd, var_sym, rets
+
+
+@jit
+def context_add_nb(
+    units: float,
+    unit_delta_d: float,
+    unit_gamma_d: float,
+    unit_vega10: float,
+    unit_theta: float,
+    unit_mv: float,
+    unit_conc: float,
+    cand_symbol: int,
+    cand_sector: int,
+    tot: np.ndarray,
+    sector_abs: np.ndarray,
+    sym_delta: np.ndarray,
+    cd: np.ndarray,
+    var_sym: np.ndarray,
+    rets: np.ndarray,
+) -> None:
+    """Add a filled trade of ``units`` (a new position) to the context, in place."""
+    x = units * unit_delta_d
+    s = cand_symbol
+    tot[CX_DCD] += 2.0 * x * cd[s] + x * x * var_sym[s]
+    tot[CX_DELTA] += x
+    tot[CX_GAMMA] += units * unit_gamma_d
+    tot[CX_VEGA] += units * unit_vega10
+    tot[CX_THETA] += units * unit_theta
+    tot[CX_GROSS] += units * abs(unit_mv)
+    tot[CX_NET] += units * unit_mv
+    tot[CX_SQ] += units * units * unit_mv * unit_mv
+    tot[CX_CONC] = max(tot[CX_CONC], units * abs(unit_conc))
+    sector_abs[cand_sector] += units * abs(unit_mv)
+    tot[CX_SECTOR_MAX] = max(tot[CX_SECTOR_MAX], sector_abs[cand_sector])
+    sym_delta[s] += x
+    if x != 0.0:
+        for j in range(cd.shape[0]):
+            cd[j] += x * (var_sym[s] if j == s else pair_cov_nb(rets[:, j], rets[:, s]))
