@@ -1,0 +1,352 @@
+"""Portfolio configuration (SPEC 5.1): sizing, risk limits, allocation; JSON in and out.
+
+The seed's Rust snippet in Python form:
+
+>>> from dollarbill_research.config.portfolio import PortfolioConfig, RiskLimits, SizingMethod
+>>> config = PortfolioConfig(
+...     initial_capital=100_000.0,
+...     max_risk_per_trade=2.0,
+...     max_position_pct=10.0,
+...     sizing_method=SizingMethod.VolatilityBased,
+...     risk_limits=RiskLimits(max_portfolio_delta=0.30, max_concentration_pct=20.0),
+... )
+>>> config.sizing_method = "KellyCriterion"  # the seed's strings are accepted anywhere
+>>> config.validate().sizing_method
+<SizingMethod.KellyCriterion: 'KellyCriterion'>
+>>> PortfolioConfig.from_json(config.to_json()) == config
+True
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, fields
+from enum import Enum, StrEnum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dollarbill_research._typing import FloatArray, PathLike
+from dollarbill_research.config._validate import check_enum, check_int, check_range
+from dollarbill_research.exceptions import ConfigError
+from dollarbill_research.kernels import codes
+
+__all__ = ["AllocationMethod", "PortfolioConfig", "RiskLimits", "SizingMethod"]
+
+INF = math.inf
+
+
+class SizingMethod(StrEnum):
+    """Position sizing methods (values are the seed's spellings); see SPEC 5.2."""
+
+    VolatilityBased = "VolatilityBased"
+    KellyCriterion = "KellyCriterion"
+    RiskParity = "RiskParity"
+    FixedFractional = "FixedFractional"
+    FixedDollar = "FixedDollar"
+
+    @property
+    def code(self) -> int:
+        """The kernel code ``SIZE_*`` of this method."""
+        return _SIZE_CODES[self]
+
+
+class AllocationMethod(StrEnum):
+    """Capital allocation across strategies (values are the seed's spellings); see SPEC 5.4."""
+
+    EqualWeight = "EqualWeight"
+    RiskParity = "RiskParity"
+    PerformanceWeighted = "PerformanceWeighted"
+    VolatilityWeighted = "VolatilityWeighted"
+    Custom = "Custom"
+
+    @property
+    def code(self) -> int:
+        """The kernel code ``ALLOC_*`` of this method."""
+        return _ALLOC_CODES[self]
+
+
+_SIZE_CODES = {
+    SizingMethod.VolatilityBased: codes.SIZE_VOLATILITY_BASED,
+    SizingMethod.KellyCriterion: codes.SIZE_KELLY,
+    SizingMethod.RiskParity: codes.SIZE_RISK_PARITY,
+    SizingMethod.FixedFractional: codes.SIZE_FIXED_FRACTIONAL,
+    SizingMethod.FixedDollar: codes.SIZE_FIXED_DOLLAR,
+}
+_ALLOC_CODES = {
+    AllocationMethod.EqualWeight: codes.ALLOC_EQUAL_WEIGHT,
+    AllocationMethod.RiskParity: codes.ALLOC_RISK_PARITY,
+    AllocationMethod.PerformanceWeighted: codes.ALLOC_PERFORMANCE_WEIGHTED,
+    AllocationMethod.VolatilityWeighted: codes.ALLOC_VOLATILITY_WEIGHTED,
+    AllocationMethod.Custom: codes.ALLOC_CUSTOM,
+}
+
+
+def _check_keys(cls: type, data: object) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{cls.__name__} expects a JSON object, got {type(data).__name__}")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(
+            f"{cls.__name__} has no field {', '.join(map(repr, unknown))}; "
+            f"hint: known fields are {', '.join(sorted(known))}"
+        )
+    return data
+
+
+def _read_json(source: str | PathLike) -> object:
+    text = str(source)
+    if isinstance(source, str) and text.lstrip().startswith("{"):
+        payload = text
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist; hint: pass JSON text or a path")
+        payload = path.read_text()
+    try:
+        return json.loads(payload)
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"config JSON is invalid at line {err.lineno}: {err.msg}") from err
+
+
+@dataclass(slots=True)
+class RiskLimits:
+    """Portfolio-level limits checked before every entry (SPEC 5.1, 5.5).
+
+    Attributes
+    ----------
+    max_portfolio_delta : float
+        Net dollar delta / equity, fraction (0.30 = 30 %).
+    max_portfolio_gamma : float
+        Dollar gamma for a 1 % move / equity, fraction.
+    max_portfolio_vega : float
+        P&L for a 10 vol-point shock / equity, fraction.
+    max_concentration_pct : float
+        Largest position (|market value|, or max loss for defined-risk options), % of equity.
+    max_var_pct : float
+        Delta-normal one-bar VaR 95, % of equity.
+    max_sector_exposure_pct : float
+        Sum of |market value| in one sector, % of equity.
+    warn_fraction : float
+        Warn when an exposure passes this fraction of its limit.
+    """
+
+    max_portfolio_delta: float = 0.30
+    max_portfolio_gamma: float = 0.10
+    max_portfolio_vega: float = 0.15
+    max_concentration_pct: float = 20.0
+    max_var_pct: float = 10.0
+    max_sector_exposure_pct: float = 40.0
+    warn_fraction: float = 0.8
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> RiskLimits:
+        """Check every field again (fields may be set after construction); return ``self``."""
+        self.max_portfolio_delta = check_range(
+            self, "max_portfolio_delta", self.max_portfolio_delta, 0.0, INF, low_open=True
+        )
+        self.max_portfolio_gamma = check_range(
+            self, "max_portfolio_gamma", self.max_portfolio_gamma, 0.0, INF, low_open=True
+        )
+        self.max_portfolio_vega = check_range(
+            self, "max_portfolio_vega", self.max_portfolio_vega, 0.0, INF, low_open=True
+        )
+        for name in ("max_concentration_pct", "max_var_pct", "max_sector_exposure_pct"):
+            setattr(self, name, check_range(self, name, getattr(self, name), 0, 100, low_open=True))
+        self.warn_fraction = check_range(
+            self, "warn_fraction", self.warn_fraction, 0.0, 1.0, low_open=True
+        )
+        return self
+
+    def to_dict(self) -> dict[str, float]:
+        """Plain JSON-ready dict of the fields."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RiskLimits:
+        """Build from a dict; unknown keys raise :class:`ConfigError` naming them."""
+        return cls(**_check_keys(cls, data))
+
+
+@dataclass(slots=True)
+class PortfolioConfig:
+    """Portfolio management settings: sizing, limits, allocation (SPEC 5.1).
+
+    Percentages are given as percent (2.0 = 2 %); the risk limits' Greek limits as fractions.
+
+    Attributes
+    ----------
+    initial_capital : float
+        Starting equity in dollars, > 0.
+    max_risk_per_trade : float
+        % of equity: the VolatilityBased risk budget and the cap on ``units x unit max loss``.
+    max_position_pct : float
+        % of equity: cap on a position's notional (``units x unit cost``).
+    sizing_method : SizingMethod or str
+        One of the seed's method names.
+    allocation_method : AllocationMethod or str
+        How capital is split across strategies.
+    risk_limits : RiskLimits
+        Portfolio limits for pre-trade approval.
+    fixed_fraction_pct : float
+        FixedFractional's parameter, % of equity per trade.
+    fixed_dollar_amount : float
+        FixedDollar's parameter, dollars per trade.
+    kelly_fraction, kelly_cap : float
+        Fraction of full Kelly (0.5 = half Kelly) and the cap on the result (0.25 = 25 %).
+    kelly_min_trades : int
+        Closed trades a strategy needs before Kelly applies (FixedFractional at
+        ``max_risk_per_trade`` before, with a ``kelly_fallback`` warning).
+    stop_distance : float
+        Fraction of price lost at the stop for shares and undefined-risk shorts (their unit max
+        loss); 0.05 = a 5 % stop.
+    scale_to_fit : bool
+        Scale a trade down to the largest size that fits the limits instead of rejecting it.
+    max_positions : int
+        Open positions allowed at once, 0 = unlimited.
+    var_window : int
+        Bars in the rolling covariance of the VaR, >= 2.
+    min_strategy_allocation_pct, max_strategy_allocation_pct : float
+        Bounds on each strategy's allocation target, % of capital.
+    rebalance_threshold_pct : float
+        Drift (points) past which a rebalance is recommended.
+    """
+
+    initial_capital: float = 100_000.0
+    max_risk_per_trade: float = 2.0
+    max_position_pct: float = 10.0
+    sizing_method: SizingMethod = SizingMethod.VolatilityBased
+    allocation_method: AllocationMethod = AllocationMethod.RiskParity
+    risk_limits: RiskLimits = field(default_factory=RiskLimits)
+    fixed_fraction_pct: float = 2.0
+    fixed_dollar_amount: float = 5_000.0
+    kelly_fraction: float = 0.5
+    kelly_cap: float = 0.25
+    kelly_min_trades: int = 20
+    stop_distance: float = 0.05
+    scale_to_fit: bool = False
+    max_positions: int = 0
+    var_window: int = 60
+    min_strategy_allocation_pct: float = 0.0
+    max_strategy_allocation_pct: float = 100.0
+    rebalance_threshold_pct: float = 5.0
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> PortfolioConfig:
+        """Check (and coerce method strings of) every field again; return ``self``.
+
+        Raises
+        ------
+        ConfigError
+            Naming the field, value and allowed range, e.g.
+            ``PortfolioConfig.max_position_pct=150.0 must be in (0, 100]``.
+        """
+        self.initial_capital = check_range(
+            self, "initial_capital", self.initial_capital, 0.0, INF, low_open=True
+        )
+        for name in ("max_risk_per_trade", "max_position_pct", "fixed_fraction_pct"):
+            setattr(self, name, check_range(self, name, getattr(self, name), 0, 100, low_open=True))
+        self.sizing_method = check_enum(self, "sizing_method", self.sizing_method, SizingMethod)
+        self.allocation_method = check_enum(
+            self, "allocation_method", self.allocation_method, AllocationMethod
+        )
+        if not isinstance(self.risk_limits, RiskLimits):
+            raise ConfigError(
+                f"PortfolioConfig.risk_limits={self.risk_limits!r} must be a RiskLimits; "
+                "hint: risk_limits=RiskLimits(max_portfolio_delta=0.3)"
+            )
+        self.risk_limits.validate()
+        self.fixed_dollar_amount = check_range(
+            self, "fixed_dollar_amount", self.fixed_dollar_amount, 0.0, INF, low_open=True
+        )
+        for name in ("kelly_fraction", "kelly_cap", "stop_distance"):
+            setattr(self, name, check_range(self, name, getattr(self, name), 0, 1, low_open=True))
+        self.kelly_min_trades = check_int(self, "kelly_min_trades", self.kelly_min_trades, 0)
+        if not isinstance(self.scale_to_fit, bool):
+            raise ConfigError(f"PortfolioConfig.scale_to_fit={self.scale_to_fit!r} must be a bool")
+        self.max_positions = check_int(self, "max_positions", self.max_positions, 0)
+        self.var_window = check_int(self, "var_window", self.var_window, 2)
+        for name in ("min_strategy_allocation_pct", "max_strategy_allocation_pct"):
+            setattr(self, name, check_range(self, name, getattr(self, name), 0, 100))
+        if self.min_strategy_allocation_pct > self.max_strategy_allocation_pct:
+            raise ConfigError(
+                f"PortfolioConfig.min_strategy_allocation_pct={self.min_strategy_allocation_pct!r}"
+                f" must be <= max_strategy_allocation_pct={self.max_strategy_allocation_pct!r}"
+            )
+        self.rebalance_threshold_pct = check_range(
+            self, "rebalance_threshold_pct", self.rebalance_threshold_pct, 0, 100
+        )
+        return self
+
+    def to_kernel(self) -> FloatArray:
+        """Validate and flatten to the kernels' parameter vector, float64 ``(PP_LEN,)``."""
+        self.validate()
+        lim = self.risk_limits
+        pp = np.zeros(codes.PP_LEN)
+        pp[codes.PP_INITIAL_CAPITAL] = self.initial_capital
+        pp[codes.PP_MAX_RISK_PCT] = self.max_risk_per_trade
+        pp[codes.PP_MAX_POSITION_PCT] = self.max_position_pct
+        pp[codes.PP_SIZING_METHOD] = self.sizing_method.code
+        pp[codes.PP_FIXED_FRACTION_PCT] = self.fixed_fraction_pct
+        pp[codes.PP_FIXED_DOLLAR] = self.fixed_dollar_amount
+        pp[codes.PP_KELLY_FRACTION] = self.kelly_fraction
+        pp[codes.PP_KELLY_CAP] = self.kelly_cap
+        pp[codes.PP_KELLY_MIN_TRADES] = self.kelly_min_trades
+        pp[codes.PP_STOP_DISTANCE] = self.stop_distance
+        pp[codes.PP_MAX_DELTA] = lim.max_portfolio_delta
+        pp[codes.PP_MAX_GAMMA] = lim.max_portfolio_gamma
+        pp[codes.PP_MAX_VEGA] = lim.max_portfolio_vega
+        pp[codes.PP_MAX_CONCENTRATION_PCT] = lim.max_concentration_pct
+        pp[codes.PP_MAX_VAR_PCT] = lim.max_var_pct
+        pp[codes.PP_MAX_SECTOR_PCT] = lim.max_sector_exposure_pct
+        pp[codes.PP_WARN_FRACTION] = lim.warn_fraction
+        pp[codes.PP_SCALE_TO_FIT] = 1.0 if self.scale_to_fit else 0.0
+        pp[codes.PP_MAX_POSITIONS] = self.max_positions
+        pp[codes.PP_VAR_WINDOW] = self.var_window
+        pp[codes.PP_ALLOCATION_METHOD] = self.allocation_method.code
+        return pp
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: methods as the seed's strings, ``risk_limits`` nested."""
+        self.validate()
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Enum):
+                value = value.value
+            elif isinstance(value, RiskLimits):
+                value = value.to_dict()
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PortfolioConfig:
+        """Build from a dict (e.g. parsed JSON); unknown keys raise naming them."""
+        data = dict(_check_keys(cls, data))
+        if "risk_limits" in data and not isinstance(data["risk_limits"], RiskLimits):
+            data["risk_limits"] = RiskLimits.from_dict(data["risk_limits"])
+        return cls(**data)
+
+    def to_json(self, path: PathLike | None = None) -> str:
+        """Return the config as JSON text, and write it to ``path`` when given."""
+        text = json.dumps(self.to_dict(), indent=2)
+        if path is not None:
+            Path(path).write_text(text + "\n")
+        return text
+
+    @classmethod
+    def from_json(cls, source: str | PathLike) -> PortfolioConfig:
+        """Load from JSON text (starting with ``{``) or from a file path."""
+        data = _read_json(source)
+        if not isinstance(data, dict):
+            raise ConfigError(
+                'PortfolioConfig JSON must be an object; hint: {"max_risk_per_trade": 2}'
+            )
+        return cls.from_dict(data)
