@@ -28,7 +28,11 @@ from dollarbill_research.kernels.risk_nb import book_exposures_nb
 
 @jit
 def book_set_nb(
-    book_i: np.ndarray, book_f: np.ndarray, i: int, positions: np.ndarray, slot: int,
+    book_i: np.ndarray,
+    book_f: np.ndarray,
+    i: int,
+    positions: np.ndarray,
+    slot: int,
     sector_codes: np.ndarray,
 ) -> None:
     """Write open position ``slot`` into column ``i`` of the flat book."""
@@ -59,8 +63,16 @@ def flatten_book_nb(
 
 @jit
 def book_exposures_into_nb(
-    book_i: np.ndarray, book_f: np.ndarray, k: int, equity: float, n_sectors: int,
-    close: np.ndarray, t: int, pp: np.ndarray, with_var: bool, out: np.ndarray,
+    book_i: np.ndarray,
+    book_f: np.ndarray,
+    k: int,
+    equity: float,
+    n_sectors: int,
+    close: np.ndarray,
+    t: int,
+    pp: np.ndarray,
+    with_var: bool,
+    out: np.ndarray,
 ) -> None:
     """Exposures (``EXP_*``) of the first ``k`` book entries into ``out``.
 
@@ -69,10 +81,20 @@ def book_exposures_into_nb(
     """
     window = int(pp[PP_VAR_WINDOW]) if with_var else 0
     exp = book_exposures_nb(
-        book_i[BI_SYMBOL, :k], book_i[BI_SECTOR, :k], book_i[BI_STRATEGY, :k],
-        book_f[BF_DELTA, :k], book_f[BF_GAMMA, :k], book_f[BF_VEGA, :k],
-        book_f[BF_THETA, :k], book_f[BF_MV, :k], book_f[BF_CONC, :k],
-        equity, n_sectors, close, t, window,
+        book_i[BI_SYMBOL, :k],
+        book_i[BI_SECTOR, :k],
+        book_i[BI_STRATEGY, :k],
+        book_f[BF_DELTA, :k],
+        book_f[BF_GAMMA, :k],
+        book_f[BF_VEGA, :k],
+        book_f[BF_THETA, :k],
+        book_f[BF_MV, :k],
+        book_f[BF_CONC, :k],
+        equity,
+        n_sectors,
+        close,
+        t,
+        window,
     )
     out[:] = exp
     if not with_var:

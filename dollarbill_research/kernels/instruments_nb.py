@@ -1,0 +1,308 @@
+"""Instrument templates -> legs, leg pricing and the per-unit candidate quantities.
+
+A position is one unit count ``qty`` of a set of legs. Each leg has a type (``LEG_STOCK``,
+``LEG_CALL``, ``LEG_PUT``), a strike and a signed ratio (+1 long, -1 short); option legs carry the
+multiplier 100, stock legs 1. The per-unit value ``V = sum(ratio x mult x price)`` is signed
+(a credit structure has ``V < 0``); its Greeks are the sums over legs.
+
+Geometry (``S`` = underlying close; see ``codes``): strikes come from the template's moneyness,
+width and wing (fractions of ``S``) or, when ``T_DELTA_TARGET > 0``, from the strike whose
+``|delta|`` equals the target; every strike is rounded to the strike grid ``T_STRIKE_STEP``
+(0 = automatic: 0.5 below $25, 1 below $200, 5 below $1000, else 10). A long wing that rounds onto
+its short strike is moved one grid step further out of the money.
+
+Per-unit quantities follow docs/architecture.md; ``unit_cost`` is also the free cash one unit
+needs: a long pays ``V``; a short or credit position receives ``-V`` and has
+``unit_cost - V`` dollars reserved while open.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from dollarbill_research.kernels._jit import jit
+from dollarbill_research.kernels.codes import (
+    KIND_CALL,
+    KIND_CALL_CREDIT_SPREAD,
+    KIND_CASH_SECURED_PUT,
+    KIND_IRON_BUTTERFLY,
+    KIND_PUT,
+    KIND_PUT_CREDIT_SPREAD,
+    KIND_SHARES,
+    KIND_STRADDLE,
+    KIND_STRANGLE,
+    LEG_CALL,
+    LEG_PUT,
+    LEG_STOCK,
+    OPTION_MULTIPLIER,
+    T_DELTA_TARGET,
+    T_DIRECTION,
+    T_KIND,
+    T_MONEYNESS,
+    T_STRIKE_STEP,
+    T_WIDTH,
+    T_WING,
+)
+from dollarbill_research.kernels.pricing_nb import bs_greeks_nb
+from dollarbill_research.kernels.records import (
+    BP_BARS_PER_YEAR,
+    BP_COMMISSION_PER_CONTRACT,
+    BP_COMMISSION_PER_SHARE,
+    BP_SLIPPAGE_VOL_MULT,
+    BP_SPREAD_PCT,
+)
+
+
+@jit
+def strike_step_nb(s: float, step: float) -> float:
+    """Strike grid in dollars: ``step`` when positive, else automatic by price level."""
+    if step > 0.0:
+        return step
+    if s < 25.0:
+        return 0.5
+    if s < 200.0:
+        return 1.0
+    if s < 1000.0:
+        return 5.0
+    return 10.0
+
+
+@jit
+def round_strike_nb(k: float, step: float) -> float:
+    """Nearest grid strike (half away from zero), at least one grid step."""
+    return max(math.floor(k / step + 0.5) * step, step)
+
+
+@jit
+def strike_for_delta_nb(
+    is_call: bool, target: float, s: float, t: float, r: float, q: float, sigma: float
+) -> float:
+    """Strike whose ``|delta|`` equals ``target`` (bisection on ``[0.2 S, 5 S]``, 60 steps)."""
+    lo = 0.2 * s
+    hi = 5.0 * s
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        d = abs(bs_greeks_nb(is_call, s, mid, t, r, q, sigma)[1])
+        # call |delta| falls with the strike, put |delta| rises
+        if (d > target) == is_call:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+@jit
+def _set_leg(legs: np.ndarray, i: int, leg_type: int, strike: float, ratio: float) -> None:
+    legs[i].type = leg_type
+    legs[i].strike = strike
+    legs[i].ratio = ratio
+    legs[i].price = 0.0
+
+
+@jit
+def build_legs_nb(
+    template: np.ndarray,
+    s: float,
+    t: float,
+    r: float,
+    q: float,
+    sigma: float,
+    legs: np.ndarray,
+) -> int:
+    """Write the legs of one unit of ``template`` into ``legs`` (``LEG_DTYPE (MAX_LEGS,)``).
+
+    Parameters
+    ----------
+    template : numpy.ndarray
+        float64 ``(TEMPLATE_LEN,)``.
+    s : float
+        Underlying close (dollars).
+    t, r, q, sigma : float
+        Years to expiry, rate, dividend yield, volatility (used only for delta-targeted strikes).
+    legs : numpy.ndarray
+        Output row of ``LEG_DTYPE``.
+
+    Returns
+    -------
+    int
+        Number of legs written (1 to 4).
+    """
+    kind = int(template[T_KIND])
+    d = 1.0 if template[T_DIRECTION] >= 0.0 else -1.0
+    step = strike_step_nb(s, template[T_STRIKE_STEP])
+    m = template[T_MONEYNESS] if template[T_MONEYNESS] > 0.0 else 1.0
+    width = template[T_WIDTH]
+    wing = template[T_WING] if template[T_WING] > 0.0 else 0.05
+    dt = template[T_DELTA_TARGET]
+    if kind == KIND_SHARES:
+        _set_leg(legs, 0, LEG_STOCK, 0.0, d)
+        return 1
+    k_mid = round_strike_nb(m * s, step)
+    if kind in (KIND_CALL, KIND_PUT, KIND_CASH_SECURED_PUT):
+        is_call = kind == KIND_CALL
+        k = k_mid
+        if dt > 0.0:
+            k = round_strike_nb(strike_for_delta_nb(is_call, dt, s, t, r, q, sigma), step)
+        ratio = -1.0 if kind == KIND_CASH_SECURED_PUT else d
+        _set_leg(legs, 0, LEG_CALL if is_call else LEG_PUT, k, ratio)
+        return 1
+    if kind == KIND_STRADDLE:
+        _set_leg(legs, 0, LEG_CALL, k_mid, d)
+        _set_leg(legs, 1, LEG_PUT, k_mid, d)
+        return 2
+    # short strikes of strangles and credit structures
+    k_sp = round_strike_nb((m - width) * s, step)
+    k_sc = round_strike_nb((m + width) * s, step)
+    if dt > 0.0:
+        k_sp = round_strike_nb(strike_for_delta_nb(False, dt, s, t, r, q, sigma), step)
+        k_sc = round_strike_nb(strike_for_delta_nb(True, dt, s, t, r, q, sigma), step)
+    if kind == KIND_IRON_BUTTERFLY:
+        k_sp = k_mid
+        k_sc = k_mid
+    k_lp = round_strike_nb(k_sp - wing * s, step)
+    if k_lp >= k_sp:
+        k_lp = k_sp - step
+    k_lp = max(k_lp, 0.5 * step)
+    k_lc = round_strike_nb(k_sc + wing * s, step)
+    if k_lc <= k_sc:
+        k_lc = k_sc + step
+    if kind == KIND_STRANGLE:
+        _set_leg(legs, 0, LEG_PUT, k_sp, d)
+        _set_leg(legs, 1, LEG_CALL, k_sc, d)
+        return 2
+    if kind == KIND_PUT_CREDIT_SPREAD:
+        _set_leg(legs, 0, LEG_PUT, k_sp, -d)
+        _set_leg(legs, 1, LEG_PUT, k_lp, d)
+        return 2
+    if kind == KIND_CALL_CREDIT_SPREAD:
+        _set_leg(legs, 0, LEG_CALL, k_sc, -d)
+        _set_leg(legs, 1, LEG_CALL, k_lc, d)
+        return 2
+    # iron condor / iron butterfly
+    _set_leg(legs, 0, LEG_PUT, k_sp, -d)
+    _set_leg(legs, 1, LEG_PUT, k_lp, d)
+    _set_leg(legs, 2, LEG_CALL, k_sc, -d)
+    _set_leg(legs, 3, LEG_CALL, k_lc, d)
+    return 4
+
+
+@jit
+def price_legs_nb(
+    legs: np.ndarray, n_legs: int, s: float, t: float, r: float, q: float, sigma: float
+) -> tuple[float, float, float, float, float, float]:
+    """Mark one unit: update each leg's ``price`` and return the unit's value and Greeks.
+
+    Returns
+    -------
+    tuple
+        ``(value, delta_sh, abs_delta_sh, gamma_sh, vega_pt, theta_day)``: signed dollar value
+        of one unit; net delta in share equivalents; sum of |leg delta| in share equivalents;
+        gamma in share equivalents per dollar; vega in dollars per vol point; theta in dollars
+        per calendar day.
+    """
+    value = 0.0
+    delta = 0.0
+    abs_delta = 0.0
+    gamma = 0.0
+    vega = 0.0
+    theta = 0.0
+    for i in range(n_legs):
+        ratio = legs[i].ratio
+        if legs[i].type == LEG_STOCK:
+            legs[i].price = s
+            value += ratio * s
+            delta += ratio
+            abs_delta += abs(ratio)
+            continue
+        g = bs_greeks_nb(legs[i].type == LEG_CALL, s, legs[i].strike, t, r, q, sigma)
+        legs[i].price = g[0]
+        w = ratio * OPTION_MULTIPLIER
+        value += w * g[0]
+        delta += w * g[1]
+        abs_delta += abs(w * g[1])
+        gamma += w * g[2]
+        vega += w * g[3]
+        theta += w * g[4]
+    return value, delta, abs_delta, gamma, vega, theta
+
+
+@jit
+def traded_value_nb(legs: np.ndarray, n_legs: int) -> tuple[float, float, float]:
+    """Per unit: ``(sum |ratio x mult x price|, shares traded, option contracts traded)``."""
+    gross = 0.0
+    shares = 0.0
+    contracts = 0.0
+    for i in range(n_legs):
+        if legs[i].type == LEG_STOCK:
+            gross += abs(legs[i].ratio * legs[i].price)
+            shares += abs(legs[i].ratio)
+        else:
+            gross += abs(legs[i].ratio * OPTION_MULTIPLIER * legs[i].price)
+            contracts += abs(legs[i].ratio)
+    return gross, shares, contracts
+
+
+@jit
+def costs_nb(legs: np.ndarray, n_legs: int, qty: float, sigma: float, bp: np.ndarray) -> float:
+    """Dollar costs of trading ``qty`` units at the legs' current prices.
+
+    Commission per share and per contract, half the bid-ask spread (``spread_pct / 2`` % of each
+    leg's value) and the volatility-scaled slippage
+    ``slippage_vol_mult x sigma / sqrt(bars_per_year)`` of each leg's value.
+    """
+    gross, shares, contracts = traded_value_nb(legs, n_legs)
+    frac = bp[BP_SPREAD_PCT] / 200.0
+    if bp[BP_SLIPPAGE_VOL_MULT] > 0.0 and sigma > 0.0 and bp[BP_BARS_PER_YEAR] > 0.0:
+        frac += bp[BP_SLIPPAGE_VOL_MULT] * sigma / math.sqrt(bp[BP_BARS_PER_YEAR])
+    commission = shares * bp[BP_COMMISSION_PER_SHARE] + contracts * bp[BP_COMMISSION_PER_CONTRACT]
+    return qty * (commission + gross * frac)
+
+
+@jit
+def unit_quantities_nb(
+    kind: int,
+    direction: float,
+    legs: np.ndarray,
+    n_legs: int,
+    s: float,
+    value: float,
+    stop_distance: float,
+) -> tuple[float, float, bool]:
+    """Cash need, max loss and risk type of one unit (docs/architecture.md table).
+
+    Returns
+    -------
+    tuple
+        ``(unit_cost, unit_max_loss, defined_risk)`` in dollars. ``unit_cost`` is the free cash
+        one unit needs; ``defined_risk`` selects max loss (True) or |market value| for the
+        concentration value.
+    """
+    notional = s * OPTION_MULTIPLIER
+    if kind == KIND_SHARES:
+        return s, s * stop_distance, False
+    single = kind in (KIND_CALL, KIND_PUT)
+    if (single or kind in (KIND_STRADDLE, KIND_STRANGLE)) and direction > 0.0:
+        return value, value, True  # long premium
+    if kind == KIND_CASH_SECURED_PUT or (kind == KIND_PUT and direction < 0.0):
+        k100 = legs[0].strike * OPTION_MULTIPLIER
+        return k100, max(k100 + value, 0.0), True
+    if kind in (KIND_CALL, KIND_STRADDLE, KIND_STRANGLE):
+        return notional, notional * stop_distance, False
+    # credit spreads, condors, butterflies
+    if direction < 0.0:
+        return value, value, True  # bought for a debit
+    put_w = 0.0
+    call_w = 0.0
+    for i in range(n_legs):
+        if legs[i].ratio < 0.0:
+            for j in range(n_legs):
+                if legs[j].ratio > 0.0 and legs[j].type == legs[i].type:
+                    w = abs(legs[j].strike - legs[i].strike)
+                    if legs[i].type == LEG_PUT:
+                        put_w = max(put_w, w)
+                    else:
+                        call_w = max(call_w, w)
+    loss = max(put_w, call_w) * OPTION_MULTIPLIER + value
+    return loss, loss, True

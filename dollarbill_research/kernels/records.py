@@ -1,0 +1,234 @@
+"""State, record dtypes and the backtest parameter vector: defined once, here.
+
+The step kernel (:mod:`dollarbill_research.kernels.step_nb`) advances a portfolio state made of
+a handful of numpy arrays; the backtest driver and :class:`~dollarbill_research.live.LivePortfolio`
+hold exactly these arrays, which is why a bar-by-bar replay reproduces a backtest bit for bit.
+
+State
+-----
+``account``   float64 ``(ACCT_LEN,)``: cash and cash reserved by short/credit positions.
+``counters``  int64 ``(CNT_LEN,)``: records written so far, open positions.
+``positions`` :data:`POSITION_DTYPE` ``(n_strategies * n_symbols,)``: one slot per
+              (strategy, symbol) pair, ``slot = strategy * n_symbols + symbol`` (a strategy holds
+              at most one position per symbol).
+``legs``      :data:`LEG_DTYPE` ``(n_slots, MAX_LEGS)``.
+``stats``     :data:`STATS_DTYPE` ``(n_strategies,)``: closed trades, wins, sums of wins and
+              losses (Kelly ``p`` and ``b``), realised P&L and costs.
+
+Records
+-------
+``fills``       :data:`FILL_DTYPE`, one row per entry or exit.
+``rejections``  :data:`REJECTION_DTYPE`, one row per rejected entry candidate.
+``equity``      :data:`EQUITY_DTYPE`, one row per bar.
+``strat_pnl``   float64 ``(n_bars, n_strategies)``: cumulative P&L per strategy (realised +
+                unrealised, after costs), for attribution.
+
+Units: dollars; ``qty`` in shares or contracts (spreads count as one unit per set of legs);
+``price`` per unit of the position (one share, or one contract set x 100), signed (shorts and
+credits negative). Exposures are fractions of equity (see ``EXP_*`` in ``codes``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dollarbill_research.kernels.codes import MAX_LEGS
+
+# ---------------------------------------------------------------------------------------------
+# Backtest parameter vector (BacktestConfig.to_kernel() -> float64[BP_LEN])
+# Percentages as given by the user (10.0 = 10 %); a disabled stop / take profit is +inf.
+# ---------------------------------------------------------------------------------------------
+BP_INITIAL_CAPITAL = 0
+BP_USE_PM = 1  # 1.0 = portfolio management on
+BP_POSITION_SIZE_PCT = 2  # PM off sizing: floor(cash * pct% / unit cost)
+BP_MAX_POSITIONS = 3  # 0 = unlimited
+BP_DTE_DAYS = 4  # default calendar days to expiry (template T_DTE_DAYS = 0)
+BP_MAX_HOLD = 5  # bars; 0 = no limit
+BP_STOP_LOSS_PCT = 6  # long / debit positions: loss in % of entry value
+BP_TAKE_PROFIT_PCT = 7
+BP_SHORT_STOP_LOSS_PCT = 8  # short / credit positions: loss in % of credit received
+BP_SHORT_TAKE_PROFIT_PCT = 9
+BP_RISK_FREE_RATE = 10  # decimal, continuously compounded
+BP_DIVIDEND_YIELD = 11
+BP_COMMISSION_PER_SHARE = 12  # dollars
+BP_COMMISSION_PER_CONTRACT = 13  # dollars per option contract (per leg)
+BP_SPREAD_PCT = 14  # full bid-ask spread, % of price; half is paid on each side
+BP_SLIPPAGE_VOL_MULT = 15  # extra cost: mult x iv / sqrt(bars_per_year) x traded value
+BP_BARS_PER_YEAR = 16
+BP_LEN = 17
+
+# ---------------------------------------------------------------------------------------------
+# Account and counters
+# ---------------------------------------------------------------------------------------------
+A_CASH = 0
+A_RESERVED = 1  # cash set aside for short shares, short options and credit structures
+ACCT_LEN = 2
+
+C_FILLS = 0
+C_REJECTIONS = 1
+C_OPEN = 2
+CNT_LEN = 3
+
+# ---------------------------------------------------------------------------------------------
+# Dtypes
+# ---------------------------------------------------------------------------------------------
+POSITION_DTYPE = np.dtype(
+    [
+        ("active", np.int64),
+        ("symbol", np.int64),
+        ("strategy", np.int64),
+        ("kind", np.int64),
+        ("n_legs", np.int64),
+        ("entry_bar", np.int64),
+        ("defined_risk", np.int64),
+        ("direction", np.float64),
+        ("entry_day", np.float64),
+        ("expiry_day", np.float64),
+        ("qty", np.float64),
+        ("entry_value", np.float64),  # per-unit signed value at entry (dollars)
+        ("entry_costs", np.float64),  # costs paid at entry (dollars, total)
+        ("reserved", np.float64),  # cash reserved while open (dollars, total)
+        ("committed", np.float64),  # unit_cost x qty at entry (strategy capacity, dollars)
+        ("unit_max_loss", np.float64),
+        ("value", np.float64),  # per-unit signed mark (dollars)
+        ("spot", np.float64),  # underlying close of the last mark
+        ("sigma", np.float64),  # iv of the last mark
+        ("mv", np.float64),  # value x qty
+        ("delta_d", np.float64),  # dollar delta, total
+        ("gamma_d", np.float64),  # dollar gamma for a 1% move, total
+        ("vega10", np.float64),  # P&L for +10 vol points, total
+        ("theta", np.float64),  # dollars per calendar day, total
+        ("conc", np.float64),  # concentration value (|mv| or max loss), total
+    ]
+)
+
+LEG_DTYPE = np.dtype(
+    [
+        ("type", np.int64),  # LEG_STOCK / LEG_CALL / LEG_PUT
+        ("strike", np.float64),  # dollars (0 for stock)
+        ("ratio", np.float64),  # signed count per unit (+1 long, -1 short)
+        ("price", np.float64),  # last mark per share of underlying
+    ]
+)
+
+STATS_DTYPE = np.dtype(
+    [
+        ("n_entries", np.int64),
+        ("n_closed", np.int64),
+        ("n_wins", np.int64),
+        ("sum_win", np.float64),
+        ("sum_loss", np.float64),  # positive dollars
+        ("realized_pnl", np.float64),  # after costs
+        ("costs", np.float64),
+    ]
+)
+
+_PROJECTED = [
+    ("p_delta", np.float64),
+    ("p_gamma", np.float64),
+    ("p_vega", np.float64),
+    ("p_concentration", np.float64),
+    ("p_sector", np.float64),
+    ("p_var95", np.float64),
+    ("cash_needed", np.float64),  # fraction of equity the entry needs (cash reason text)
+]
+
+FILL_DTYPE = np.dtype(
+    [
+        ("bar", np.int64),
+        ("symbol", np.int64),
+        ("strategy", np.int64),
+        ("kind", np.int64),
+        ("reason", np.int64),  # FILL_ENTRY or EXIT_*
+        ("warn", np.int64),  # warning mask of an entry
+        ("n_legs", np.int64),
+        ("direction", np.float64),
+        ("side", np.float64),  # +1 open, -1 close
+        ("qty", np.float64),  # units, > 0
+        ("price", np.float64),  # per-unit signed value (dollars)
+        ("cash_flow", np.float64),  # change of cash excluding costs
+        ("costs", np.float64),  # commission + half spread + slippage (dollars)
+        ("pnl", np.float64),  # exits: realised P&L after entry and exit costs
+        ("spot", np.float64),
+        ("sigma", np.float64),
+        ("expiry_day", np.float64),
+        *[(f"leg{i}_type", np.int64) for i in range(MAX_LEGS)],
+        *[(f"leg{i}_strike", np.float64) for i in range(MAX_LEGS)],
+        *[(f"leg{i}_ratio", np.float64) for i in range(MAX_LEGS)],
+        *_PROJECTED,
+    ]
+)
+
+REJECTION_DTYPE = np.dtype(
+    [
+        ("bar", np.int64),
+        ("symbol", np.int64),
+        ("strategy", np.int64),
+        ("reason", np.int64),  # R_* mask
+        ("warn", np.int64),
+        ("units", np.float64),  # size before approval
+        *_PROJECTED,
+    ]
+)
+
+# Flat book (open positions) handed to the risk and approval kernels: int rows and float rows
+# of two 2-D arrays ``book_i (BOOK_I_LEN, n_slots)`` and ``book_f (BOOK_F_LEN, n_slots)``.
+BI_SYMBOL = 0
+BI_SECTOR = 1
+BI_STRATEGY = 2
+BOOK_I_LEN = 3
+BF_DELTA = 0
+BF_GAMMA = 1
+BF_VEGA = 2
+BF_THETA = 3
+BF_MV = 4
+BF_CONC = 5
+BOOK_F_LEN = 6
+
+EXPOSURE_FIELDS = (
+    "delta",
+    "gamma",
+    "vega",
+    "theta",
+    "concentration",
+    "sector",
+    "var95",
+    "var99",
+    "gross",
+    "net",
+    "diversification",
+)  # order of EXP_* in codes
+
+EQUITY_DTYPE = np.dtype(
+    [
+        ("bar", np.int64),
+        ("n_positions", np.int64),
+        ("cash", np.float64),
+        ("reserved", np.float64),
+        ("positions_value", np.float64),
+        ("equity", np.float64),
+        *[(f"exp_{name}", np.float64) for name in EXPOSURE_FIELDS],
+        *[(f"pre_{name}", np.float64) for name in EXPOSURE_FIELDS],  # after exits, pre-entry
+    ]
+)
+
+
+def new_state(
+    n_strategies: int, n_symbols: int, initial_capital: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Allocate an empty portfolio state.
+
+    Returns
+    -------
+    tuple
+        ``(account, counters, positions, legs, stats)`` as described in the module docstring;
+        cash is ``initial_capital`` dollars and no position is open.
+    """
+    account = np.zeros(ACCT_LEN)
+    account[A_CASH] = initial_capital
+    counters = np.zeros(CNT_LEN, dtype=np.int64)
+    n_slots = n_strategies * n_symbols
+    positions = np.zeros(n_slots, dtype=POSITION_DTYPE)
+    legs = np.zeros((n_slots, MAX_LEGS), dtype=LEG_DTYPE)
+    stats = np.zeros(n_strategies, dtype=STATS_DTYPE)
+    return account, counters, positions, legs, stats

@@ -1,0 +1,378 @@
+"""The one step kernel: advance a portfolio state by one bar for every symbol.
+
+Order within a bar (SPEC 6): mark every open position -> exits (expiry, max hold, stop loss,
+take profit, signal exit) -> entry candidates by confidence (ties: strategy index, then symbol
+index) -> sizing -> approval -> fills with costs -> records. Everything happens at bar ``t``'s
+close: a signal computed on bar ``t`` fills at bar ``t``'s close, never earlier (no look-ahead;
+the kernel reads no row after ``t``).
+
+The backtest driver (:mod:`~dollarbill_research.kernels.driver_nb`) calls :func:`step_nb` for
+every bar; :class:`~dollarbill_research.live.LivePortfolio` calls it once per ``on_bar`` with
+the state it keeps between calls. State and record layouts: :mod:`.records`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from dollarbill_research.kernels._jit import jit
+from dollarbill_research.kernels.book_nb import book_exposures_into_nb, flatten_book_nb
+from dollarbill_research.kernels.codes import (
+    EXIT_EXPIRY,
+    EXIT_MAX_HOLD,
+    EXIT_SIGNAL,
+    EXIT_STOP_LOSS,
+    EXIT_TAKE_PROFIT,
+    N_EXPOSURES,
+    SIG_EXIT,
+)
+from dollarbill_research.kernels.entries_nb import enter_nb, record_fill_nb
+from dollarbill_research.kernels.instruments_nb import costs_nb, price_legs_nb
+from dollarbill_research.kernels.records import (
+    A_CASH,
+    A_RESERVED,
+    BF_MV,
+    BOOK_F_LEN,
+    BOOK_I_LEN,
+    BP_DIVIDEND_YIELD,
+    BP_MAX_HOLD,
+    BP_RISK_FREE_RATE,
+    BP_SHORT_STOP_LOSS_PCT,
+    BP_SHORT_TAKE_PROFIT_PCT,
+    BP_STOP_LOSS_PCT,
+    BP_TAKE_PROFIT_PCT,
+    BP_USE_PM,
+    C_OPEN,
+)
+
+DAYS_PER_YEAR = 365.0
+
+
+@jit
+def mark_position_nb(
+    pos: np.ndarray,
+    slot: int,
+    legs: np.ndarray,
+    s: float,
+    sigma: float,
+    day: float,
+    r: float,
+    q: float,
+) -> None:
+    """Reprice one open position at spot ``s`` and vol ``sigma`` on calendar day ``day``.
+
+    Time to expiry is ``max(expiry_day - day, 0) / 365`` years, so a position at or past expiry
+    is worth its intrinsic value. An unusable ``sigma`` keeps the previous mark's volatility.
+    """
+    p = pos[slot]
+    if not (math.isfinite(sigma) and sigma > 0.0):
+        sigma = p.sigma
+    t_years = max(p.expiry_day - day, 0.0) / DAYS_PER_YEAR
+    value, delta, _abs_delta, gamma, vega, theta = price_legs_nb(
+        legs[slot], p.n_legs, s, t_years, r, q, sigma
+    )
+    qty = p.qty
+    p.value = value
+    p.spot = s
+    p.sigma = sigma
+    p.mv = value * qty
+    p.delta_d = delta * s * qty
+    p.gamma_d = gamma * s * s * 0.01 * qty
+    p.vega10 = vega * 10.0 * qty
+    p.theta = theta * qty
+    p.conc = p.unit_max_loss * qty if p.defined_risk == 1 else abs(p.mv)
+
+
+@jit
+def mark_all_nb(
+    t: int,
+    day: float,
+    close: np.ndarray,
+    iv: np.ndarray,
+    valid: np.ndarray,
+    positions: np.ndarray,
+    legs: np.ndarray,
+    bp: np.ndarray,
+) -> None:
+    """Mark every open position whose symbol has a bar at row ``t`` (others keep their mark)."""
+    r = bp[BP_RISK_FREE_RATE]
+    q = bp[BP_DIVIDEND_YIELD]
+    for slot in range(positions.shape[0]):
+        if positions[slot].active == 0:
+            continue
+        j = positions[slot].symbol
+        s = close[t, j]
+        if valid[t, j] and math.isfinite(s) and s > 0.0:
+            mark_position_nb(positions, slot, legs, s, iv[t, j], day, r, q)
+
+
+@jit
+def exit_reason_nb(
+    pos: np.ndarray, slot: int, bar: int, day: float, sig: int, bp: np.ndarray
+) -> int:
+    """Exit reason code for an open, freshly marked position (0 = keep it)."""
+    p = pos[slot]
+    if day >= p.expiry_day:
+        return EXIT_EXPIRY
+    if bp[BP_MAX_HOLD] > 0.0 and bar - p.entry_bar >= bp[BP_MAX_HOLD]:
+        return EXIT_MAX_HOLD
+    basis = abs(p.entry_value)
+    if basis > 0.0:
+        ret = (p.value - p.entry_value) / basis * 100.0  # % of entry value (or credit)
+        credit = p.entry_value < 0.0
+        stop = bp[BP_SHORT_STOP_LOSS_PCT] if credit else bp[BP_STOP_LOSS_PCT]
+        take = bp[BP_SHORT_TAKE_PROFIT_PCT] if credit else bp[BP_TAKE_PROFIT_PCT]
+        if ret <= -stop:
+            return EXIT_STOP_LOSS
+        if ret >= take:
+            return EXIT_TAKE_PROFIT
+    if sig == SIG_EXIT:
+        return EXIT_SIGNAL
+    return 0
+
+
+@jit
+def close_position_nb(
+    bar: int,
+    slot: int,
+    reason: int,
+    positions: np.ndarray,
+    legs: np.ndarray,
+    account: np.ndarray,
+    counters: np.ndarray,
+    stats: np.ndarray,
+    fills: np.ndarray,
+    bp: np.ndarray,
+) -> None:
+    """Close a position at its current mark (expiry: intrinsic, no costs) and record the fill."""
+    p = positions[slot]
+    qty = p.qty
+    costs = 0.0 if reason == EXIT_EXPIRY else costs_nb(legs[slot], p.n_legs, qty, p.sigma, bp)
+    cash_flow = p.value * qty
+    account[A_CASH] += cash_flow - costs
+    account[A_RESERVED] -= p.reserved
+    if counters[C_OPEN] == 1:
+        account[A_RESERVED] = 0.0  # no drift once the book is empty
+    pnl = (p.value - p.entry_value) * qty - p.entry_costs - costs
+    st = stats[p.strategy]
+    st.n_closed += 1
+    st.realized_pnl += pnl
+    st.costs += costs
+    if pnl > 0.0:
+        st.n_wins += 1
+        st.sum_win += pnl
+    else:
+        st.sum_loss -= pnl
+    record_fill_nb(
+        fills,
+        counters,
+        bar,
+        positions,
+        slot,
+        legs,
+        reason,
+        -1.0,
+        qty,
+        p.value,
+        cash_flow,
+        costs,
+        pnl,
+        0,
+    )
+    p.active = 0
+    counters[C_OPEN] -= 1
+
+
+@jit
+def exits_nb(
+    bar: int,
+    t: int,
+    ts: int,
+    day: float,
+    valid: np.ndarray,
+    signal: np.ndarray,
+    positions: np.ndarray,
+    legs: np.ndarray,
+    account: np.ndarray,
+    counters: np.ndarray,
+    stats: np.ndarray,
+    fills: np.ndarray,
+    bp: np.ndarray,
+) -> None:
+    """Close every open position with an exit reason on this bar (only symbols with a bar)."""
+    for slot in range(positions.shape[0]):
+        if positions[slot].active == 0:
+            continue
+        j = positions[slot].symbol
+        if not valid[t, j]:
+            continue
+        sig = int(signal[positions[slot].strategy, ts, j])
+        reason = exit_reason_nb(positions, slot, bar, day, sig, bp)
+        if reason != 0:
+            close_position_nb(
+                bar, slot, reason, positions, legs, account, counters, stats, fills, bp
+            )
+
+
+@jit
+def record_equity_nb(
+    bar: int,
+    row: int,
+    positions: np.ndarray,
+    account: np.ndarray,
+    counters: np.ndarray,
+    stats: np.ndarray,
+    exposures: np.ndarray,
+    pre: np.ndarray,
+    equity_rec: np.ndarray,
+    strat_pnl: np.ndarray,
+) -> float:
+    """Write the end-of-bar equity row and per-strategy cumulative P&L; return equity."""
+    pv = 0.0
+    for s in range(strat_pnl.shape[1]):
+        strat_pnl[row, s] = stats[s].realized_pnl
+    for slot in range(positions.shape[0]):
+        p = positions[slot]
+        if p.active == 1:
+            pv += p.mv
+            strat_pnl[row, p.strategy] += p.mv - p.entry_value * p.qty - p.entry_costs
+    e = equity_rec[row]
+    e.bar = bar
+    e.n_positions = counters[C_OPEN]
+    e.cash = account[A_CASH]
+    e.reserved = account[A_RESERVED]
+    e.positions_value = pv
+    e.equity = account[A_CASH] + pv
+    e.exp_delta, e.exp_gamma, e.exp_vega, e.exp_theta = (
+        exposures[0],
+        exposures[1],
+        exposures[2],
+        exposures[3],
+    )
+    e.exp_concentration, e.exp_sector, e.exp_var95, e.exp_var99 = (
+        exposures[4],
+        exposures[5],
+        exposures[6],
+        exposures[7],
+    )
+    e.exp_gross, e.exp_net, e.exp_diversification = exposures[8], exposures[9], exposures[10]
+    e.pre_delta, e.pre_gamma, e.pre_vega, e.pre_theta = pre[0], pre[1], pre[2], pre[3]
+    e.pre_concentration, e.pre_sector, e.pre_var95, e.pre_var99 = pre[4], pre[5], pre[6], pre[7]
+    e.pre_gross, e.pre_net, e.pre_diversification = pre[8], pre[9], pre[10]
+    return e.equity
+
+
+@jit
+def step_nb(
+    bar: int,
+    t: int,
+    ts: int,
+    day: float,
+    close: np.ndarray,
+    iv: np.ndarray,
+    valid: np.ndarray,
+    sector_codes: np.ndarray,
+    n_sectors: int,
+    signal: np.ndarray,
+    confidence: np.ndarray,
+    templates: np.ndarray,
+    strat_capacity: np.ndarray,
+    bp: np.ndarray,
+    pp: np.ndarray,
+    account: np.ndarray,
+    counters: np.ndarray,
+    positions: np.ndarray,
+    legs: np.ndarray,
+    stats: np.ndarray,
+    fills: np.ndarray,
+    rejections: np.ndarray,
+    equity_rec: np.ndarray,
+    strat_pnl: np.ndarray,
+    row: int,
+) -> float:
+    """Advance the state by one bar.
+
+    Parameters
+    ----------
+    bar : int
+        Global bar number (recorded; entry bars and max-hold use it).
+    t : int
+        Row of bar ``bar`` in ``close``, ``iv``, ``valid`` (float64/bool ``(n_rows, n_symbols)``);
+        rows ``<= t`` may be read (VaR window), never rows after ``t``.
+    ts : int
+        Row of bar ``bar`` in ``signal`` (int8) and ``confidence`` (float64),
+        ``(n_strategies, n_rows_sig, n_symbols)``.
+    day : float
+        Calendar day of the bar (days since 1970-01-01) for time to expiry.
+    sector_codes : numpy.ndarray
+        int64 ``(n_symbols,)``; ``n_sectors`` sectors.
+    templates : numpy.ndarray
+        float64 ``(n_strategies, 2, TEMPLATE_LEN)``.
+    strat_capacity : numpy.ndarray
+        float64 ``(n_strategies,)``: each strategy's allocation target, fraction of equity.
+    bp, pp : numpy.ndarray
+        Backtest (``BP_*``) and portfolio (``PP_*``) parameter vectors.
+    account, counters, positions, legs, stats : numpy.ndarray
+        The state (:mod:`.records`), updated in place.
+    fills, rejections : numpy.ndarray
+        Record buffers; ``counters`` says how many rows are used. The caller guarantees room
+        for ``n_open + n_signals`` more rows.
+    equity_rec, strat_pnl : numpy.ndarray
+        Per-bar records; row ``row`` is written.
+
+    Returns
+    -------
+    float
+        Equity at the bar's close (dollars).
+    """
+    mark_all_nb(t, day, close, iv, valid, positions, legs, bp)
+    exits_nb(bar, t, ts, day, valid, signal, positions, legs, account, counters, stats, fills, bp)
+    n_slots = positions.shape[0]
+    pm = bp[BP_USE_PM] > 0.0
+    bk_i = np.empty((BOOK_I_LEN, n_slots), dtype=np.int64)
+    bk_f = np.empty((BOOK_F_LEN, n_slots))
+    k = flatten_book_nb(positions, sector_codes, bk_i, bk_f)
+    pre = np.full(N_EXPOSURES, np.nan)
+    equity = account[A_CASH]
+    for i in range(k):
+        equity += bk_f[BF_MV, i]
+    if pm:
+        book_exposures_into_nb(bk_i, bk_f, k, equity, n_sectors, close, t, pp, True, pre)
+    k = enter_nb(
+        bar,
+        t,
+        ts,
+        day,
+        close,
+        iv,
+        valid,
+        sector_codes,
+        n_sectors,
+        signal,
+        confidence,
+        templates,
+        strat_capacity,
+        bp,
+        pp,
+        account,
+        counters,
+        positions,
+        legs,
+        stats,
+        fills,
+        rejections,
+        bk_i,
+        bk_f,
+        k,
+        equity,
+    )
+    exposures = np.empty(N_EXPOSURES)
+    equity = account[A_CASH]
+    for i in range(k):
+        equity += bk_f[BF_MV, i]
+    book_exposures_into_nb(bk_i, bk_f, k, equity, n_sectors, close, t, pp, pm, exposures)
+    return record_equity_nb(
+        bar, row, positions, account, counters, stats, exposures, pre, equity_rec, strat_pnl
+    )
