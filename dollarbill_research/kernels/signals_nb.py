@@ -1,0 +1,250 @@
+"""Rolling feature kernels for strategies, over many series with missing bars.
+
+Window convention (every kernel here): a window of ``w`` bars is the symbol's own last ``w``
+*valid* bars, the current one included (``lag=0``) or ending ``lag`` valid bars earlier. A missing
+bar (``valid`` False) is skipped, never filled: it neither enters a window nor breaks one, and its
+output is NaN. A window statistic is defined only when all ``w`` values in it are finite; a NaN
+value (e.g. the first return of a symbol) makes every window that contains it NaN. Only bars up
+to the current one are read, so no output depends on a later bar.
+
+Layout: these kernels scan one series at a time, so they take *series-major* arrays, float64
+C-contiguous ``(n_series, n_bars)`` (a panel transposed once by the strategy layer, so each scan
+reads contiguous memory); ``valid`` is bool of the same shape. Kernels trust their inputs
+(validated at the Python boundary) and never raise.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from dollarbill_research.kernels._jit import jit
+from dollarbill_research.kernels.codes import SIG_EXIT, SIG_LONG, SIG_NONE, SIG_SHORT
+
+
+@jit
+def usable_nb(close: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Bars that can be traded and used in windows: ``valid`` and a finite close > 0."""
+    n_sym, n_bars = close.shape
+    out = np.zeros((n_sym, n_bars), dtype=np.bool_)
+    for j in range(n_sym):
+        for t in range(n_bars):
+            c = close[j, t]
+            out[j, t] = valid[j, t] and math.isfinite(c) and c > 0.0
+    return out
+
+
+@jit
+def log_returns_nb(close: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Log return from the symbol's previous valid bar; NaN on its first bar and missing bars."""
+    n_sym, n_bars = close.shape
+    out = np.full((n_sym, n_bars), np.nan)
+    for j in range(n_sym):
+        prev = np.nan
+        for t in range(n_bars):
+            if not valid[j, t]:
+                continue
+            c = close[j, t]
+            out[j, t] = math.log(c / prev)  # NaN when prev is NaN
+            prev = c
+    return out
+
+
+@jit
+def lagged_nb(x: np.ndarray, valid: np.ndarray, lag: int) -> np.ndarray:
+    """Value of ``x`` ``lag`` valid bars earlier (``lag=0``: the value itself)."""
+    n_sym, n_bars = x.shape
+    out = np.full((n_sym, n_bars), np.nan)
+    ring = np.empty(lag + 1)
+    for j in range(n_sym):
+        k = 0
+        for t in range(n_bars):
+            if not valid[j, t]:
+                continue
+            ring[k % (lag + 1)] = x[j, t]
+            if k >= lag:
+                out[j, t] = ring[(k - lag) % (lag + 1)]
+            k += 1
+    return out
+
+
+@jit
+def rolling_mean_std_nb(
+    x: np.ndarray, valid: np.ndarray, window: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rolling mean and sample standard deviation (ddof=1) over the last ``window`` valid bars.
+
+    Running sums, recomputed exactly once per ``window`` bars so rounding does not accumulate.
+    ``std`` is NaN for ``window < 2``.
+    """
+    n_sym, n_bars = x.shape
+    mean = np.full((n_sym, n_bars), np.nan)
+    std = np.full((n_sym, n_bars), np.nan)
+    ring = np.empty(window)
+    for j in range(n_sym):
+        k = 0
+        s = 0.0
+        ss = 0.0
+        n_nan = 0
+        for t in range(n_bars):
+            if not valid[j, t]:
+                continue
+            v = x[j, t]
+            pos = k % window
+            if k >= window:
+                old = ring[pos]
+                if math.isfinite(old):
+                    s -= old
+                    ss -= old * old
+                else:
+                    n_nan -= 1
+            ring[pos] = v
+            if math.isfinite(v):
+                s += v
+                ss += v * v
+            else:
+                n_nan += 1
+            if pos == window - 1:  # exact recomputation once per window
+                s = 0.0
+                ss = 0.0
+                for i in range(window):
+                    if math.isfinite(ring[i]):
+                        s += ring[i]
+                        ss += ring[i] * ring[i]
+            k += 1
+            if k >= window and n_nan == 0:
+                m = s / window
+                mean[j, t] = m
+                if window > 1:
+                    var = (ss - window * m * m) / (window - 1)
+                    std[j, t] = math.sqrt(var) if var > 0.0 else 0.0
+    return mean, std
+
+
+@jit
+def rolling_extreme_nb(
+    x: np.ndarray, valid: np.ndarray, window: int, lag: int, is_max: bool
+) -> np.ndarray:
+    """Rolling max (``is_max``) or min over ``window`` valid bars ending ``lag`` valid bars ago.
+
+    ``lag=1`` gives the prior channel (Donchian) that excludes the current bar. Monotone deque,
+    O(1) amortised per bar.
+    """
+    n_sym, n_bars = x.shape
+    out = np.full((n_sym, n_bars), np.nan)
+    vals = np.empty(n_bars)
+    dq = np.empty(n_bars, dtype=np.int64)  # compressed indices, values monotone
+    for j in range(n_sym):
+        k = 0
+        head = 0
+        tail = 0
+        last_nan = -1
+        for t in range(n_bars):
+            if not valid[j, t]:
+                continue
+            vals[k] = x[j, t]
+            e = k - lag  # newest compressed index inside the window
+            if e >= 0:
+                v = vals[e]
+                if math.isfinite(v):
+                    while tail > head and (
+                        (is_max and vals[dq[tail - 1]] <= v)
+                        or ((not is_max) and vals[dq[tail - 1]] >= v)
+                    ):
+                        tail -= 1
+                    dq[tail] = e
+                    tail += 1
+                else:
+                    last_nan = e
+                start = e - window + 1
+                while tail > head and dq[head] < start:
+                    head += 1
+                if start >= 0 and last_nan < start and tail > head:
+                    out[j, t] = vals[dq[head]]
+            k += 1
+    return out
+
+
+@jit
+def rsi_nb(close: np.ndarray, valid: np.ndarray, window: int) -> np.ndarray:
+    """Cutler's RSI in [0, 100]: simple means of gains and losses over ``window`` returns.
+
+    ``RSI = 100 x G / (G + L)`` with ``G``, ``L`` the mean gain and mean loss (absolute) of the
+    last ``window`` close-to-close changes between valid bars; 50 when both are 0. Simple means
+    (not Wilder's recursion) keep the window finite.
+    """
+    n_sym, n_bars = close.shape
+    gain = np.full((n_sym, n_bars), np.nan)
+    loss = np.full((n_sym, n_bars), np.nan)
+    for j in range(n_sym):
+        prev = np.nan
+        for t in range(n_bars):
+            if not valid[j, t]:
+                continue
+            d = close[j, t] - prev
+            if math.isfinite(d):
+                gain[j, t] = max(d, 0.0)
+                loss[j, t] = max(-d, 0.0)
+            prev = close[j, t]
+    g, _ = rolling_mean_std_nb(gain, valid, window)
+    lo, _ = rolling_mean_std_nb(loss, valid, window)
+    out = np.full((n_sym, n_bars), np.nan)
+    for j in range(n_sym):
+        for t in range(n_bars):
+            a = g[j, t]
+            b = lo[j, t]
+            if math.isfinite(a) and math.isfinite(b):
+                tot = a + b
+                out[j, t] = 100.0 * a / tot if tot > 0.0 else 50.0
+    return out
+
+
+@jit
+def regime_signals_nb(
+    enter_long: np.ndarray,
+    enter_short: np.ndarray,
+    exit_long: np.ndarray,
+    exit_short: np.ndarray,
+    valid: np.ndarray,
+) -> np.ndarray:
+    """Turn per-bar conditions into transition signals with a per-symbol regime state.
+
+    State per symbol: flat, long or short (the strategy's view, not the book). On a valid bar:
+
+    * flat: ``enter_long`` -> ``SIG_LONG`` (state long); else ``enter_short`` -> ``SIG_SHORT``.
+    * long: ``exit_long`` or ``enter_short`` -> ``SIG_EXIT`` (state flat; a flip re-enters on
+      the next bar where the opposite entry condition still holds). Same for short.
+
+    So an entry fires once per regime (not on every bar the condition holds) and every regime
+    ends with one exit. Missing bars emit nothing and keep the state.
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 ``(n_series, n_bars)`` of ``SIG_*`` codes.
+    """
+    n_sym, n_bars = valid.shape
+    out = np.zeros((n_sym, n_bars), dtype=np.int8)
+    for j in range(n_sym):
+        state = 0
+        for t in range(n_bars):
+            if not valid[j, t]:
+                continue
+            sig = SIG_NONE
+            if state == 0:
+                if enter_long[j, t]:
+                    sig = SIG_LONG
+                    state = 1
+                elif enter_short[j, t]:
+                    sig = SIG_SHORT
+                    state = -1
+            elif state == 1:
+                if exit_long[j, t] or enter_short[j, t]:
+                    sig = SIG_EXIT
+                    state = 0
+            elif exit_short[j, t] or enter_long[j, t]:
+                sig = SIG_EXIT
+                state = 0
+            out[j, t] = sig
+    return out

@@ -1,0 +1,225 @@
+"""What every built-in strategy shares: templates, the regime step, confidence clean-up, checks.
+
+A built-in strategy is a frozen slots dataclass deriving from :class:`RuleStrategy`. It implements
+``_rules(view) -> Rules`` (boolean entry/exit conditions and a confidence per bar, all
+``(n_symbols, n_bars)`` series-major, computed from the cached features of a
+:class:`~dollarbill_research.strategies.view.SeriesView` and numpy) and
+``_templates() -> (2, TEMPLATE_LEN)``. :meth:`RuleStrategy.signals` turns the rules into
+transition signals with :func:`regime_signals_nb` and applies ``min_confidence``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from dollarbill_research._typing import BoolArray, FloatArray
+from dollarbill_research.config._validate import check_int, check_range
+from dollarbill_research.data.panel import Panel
+from dollarbill_research.exceptions import ConfigError
+from dollarbill_research.kernels.codes import (
+    SIG_EXIT,
+    SIG_LONG,
+    SIG_NONE,
+    SIG_SHORT,
+    T_DELTA_TARGET,
+    T_DIRECTION,
+    T_DTE_DAYS,
+    T_KIND,
+    T_MONEYNESS,
+    T_STRIKE_STEP,
+    T_WIDTH,
+    T_WING,
+    TEMPLATE_LEN,
+)
+from dollarbill_research.kernels.signals_nb import regime_signals_nb
+from dollarbill_research.strategies.base import Signals
+from dollarbill_research.strategies.view import SeriesView
+
+
+def make_template(
+    kind: int,
+    direction: float,
+    dte: float,
+    moneyness: float = 1.0,
+    width: float = 0.0,
+    wing: float = 0.0,
+    delta_target: float = 0.0,
+    strike_step: float = 0.0,
+) -> FloatArray:
+    """One instrument template vector in the ``T_*`` layout of ``kernels/codes.py``.
+
+    Parameters
+    ----------
+    kind : int
+        ``KIND_*`` code.
+    direction : float
+        +1 long (credit kinds: sold as named), -1 short.
+    dte : float
+        Calendar days to expiry at entry (ignored for shares).
+    moneyness, width, wing : float
+        Centre strike / spot, short-strike distance and wing width as fractions of spot.
+    delta_target : float
+        |delta| of the short strikes (0: use moneyness/width).
+    strike_step : float
+        Strike grid in dollars (0: automatic).
+    """
+    t = np.zeros(TEMPLATE_LEN)
+    t[T_KIND] = kind
+    t[T_DIRECTION] = direction
+    t[T_DTE_DAYS] = dte
+    t[T_MONEYNESS] = moneyness
+    t[T_WIDTH] = width
+    t[T_WING] = wing
+    t[T_DELTA_TARGET] = delta_target
+    t[T_STRIKE_STEP] = strike_step
+    return t
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """Per-bar conditions of a strategy, each series-major ``(n_symbols, n_bars)``.
+
+    NaN features must give False conditions (numpy comparisons with NaN do). ``confidence`` is
+    the strength of the setup on each bar; it is clipped to [0, 1] (NaN -> 0) by the caller.
+    """
+
+    enter_long: BoolArray
+    enter_short: BoolArray
+    exit_long: BoolArray
+    exit_short: BoolArray
+    confidence: FloatArray
+
+
+def no_rule(shape: tuple[int, int]) -> BoolArray:
+    """An all-False condition (e.g. the short side of a long-only strategy)."""
+    return np.zeros(shape, dtype=np.bool_)
+
+
+def saturate(x: FloatArray, full: float) -> FloatArray:
+    """``clip(x / full, 0, 1)`` with NaN -> 0: linear ramp reaching 1 at ``x = full``."""
+    out = np.clip(np.asarray(x, dtype=np.float64) / full, 0.0, 1.0)
+    return np.where(np.isfinite(out), out, 0.0)
+
+
+def finish(
+    name: str,
+    rules: Rules,
+    usable: BoolArray,
+    templates: FloatArray,
+    min_confidence: float,
+) -> Signals:
+    """Regime step, confidence clean-up and the ``min_confidence`` filter for one strategy.
+
+    Inputs are series-major ``(n_symbols, n_bars)``; the returned block is ``(1, n_bars,
+    n_symbols)``.
+
+    Confidence: the rule's value clipped to [0, 1] on entry bars, 1.0 on exit bars, 0 elsewhere.
+    Entries with confidence below ``min_confidence`` are dropped (set to ``SIG_NONE``); exits are
+    never dropped, so a position can always be closed.
+    """
+    sig = regime_signals_nb(
+        rules.enter_long & usable,
+        rules.enter_short & usable,
+        rules.exit_long & usable,
+        rules.exit_short & usable,
+        usable,
+    )
+    conf = np.clip(rules.confidence, 0.0, 1.0)
+    conf = np.where(np.isfinite(conf), conf, 0.0)
+    entry = (sig == SIG_LONG) | (sig == SIG_SHORT)
+    drop = entry & (conf < min_confidence)
+    sig[drop] = SIG_NONE
+    entry &= ~drop
+    conf = np.where(entry, conf, np.where(sig == SIG_EXIT, 1.0, 0.0))
+    return Signals(
+        strategies=(name,),
+        signal=np.ascontiguousarray(sig.T)[np.newaxis],
+        confidence=np.ascontiguousarray(conf.T)[np.newaxis],
+        templates=np.ascontiguousarray(templates[np.newaxis]),
+    )
+
+
+class RuleStrategy:
+    """Mixin of the built-in strategies (frozen slots dataclasses with typed parameter fields).
+
+    Subclasses define the fields ``name: str`` and ``min_confidence: float`` plus their own
+    parameters, and implement ``_rules``, ``_templates`` and ``_check``.
+    """
+
+    __slots__ = ()
+
+    def __post_init__(self) -> None:
+        name = getattr(self, "name", None)
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{type(self).__name__}.name={name!r} must be a non-empty string")
+        check_range(self, "min_confidence", getattr(self, "min_confidence", None), 0.0, 1.0)
+        self._check()
+
+    def _check(self) -> None:
+        raise NotImplementedError
+
+    def _rules(self, view: SeriesView) -> Rules:
+        raise NotImplementedError
+
+    def _templates(self) -> FloatArray:
+        raise NotImplementedError
+
+    @property
+    def templates(self) -> FloatArray:
+        """float64 ``(2, TEMPLATE_LEN)``: opened on ``SIG_LONG`` (0) and on ``SIG_SHORT`` (1)."""
+        return self._templates()
+
+    def signals(self, frame: pl.DataFrame | None, panel: Panel) -> Signals:
+        """Signals for every symbol and bar of ``panel`` (``frame`` is not needed and may be None).
+
+        A bar without data (``panel.valid`` False, or a non-finite / non-positive close) gets no
+        signal; windows skip it (see :mod:`dollarbill_research.kernels.signals_nb`).
+        """
+        return self.signals_from_view(SeriesView(panel))
+
+    def signals_from_view(self, view: SeriesView) -> Signals:
+        """Signals from a prepared :class:`SeriesView` (shares its feature cache)."""
+        return finish(
+            str(getattr(self, "name", "")),
+            self._rules(view),
+            view.usable,
+            self._templates(),
+            float(getattr(self, "min_confidence", 0.0)),
+        )
+
+
+def check_window(obj: object, field: str, value: object, low: int = 2) -> int:
+    """A window length in bars, at least ``low``."""
+    return check_int(obj, field, value, low, 10_000)
+
+
+def check_positive(obj: object, field: str, value: object, high: float = math.inf) -> float:
+    """A strictly positive number (``(0, high]``)."""
+    return check_range(obj, field, value, 0.0, high, low_open=True)
+
+
+def check_fraction(obj: object, field: str, value: object) -> float:
+    """A number in ``[0, 1]``."""
+    return check_range(obj, field, value, 0.0, 1.0)
+
+
+def check_bool(obj: object, field: str, value: object) -> bool:
+    """A bool field."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{type(obj).__name__}.{field}={value!r} must be True or False")
+    return value
+
+
+def check_order(obj: object, low_field: str, high_field: str) -> None:
+    """``low_field < high_field`` (e.g. exit threshold below entry threshold)."""
+    lo = getattr(obj, low_field)
+    hi = getattr(obj, high_field)
+    if not lo < hi:
+        raise ConfigError(
+            f"{type(obj).__name__}.{low_field}={lo!r} must be below "
+            f"{type(obj).__name__}.{high_field}={hi!r}"
+        )

@@ -1,0 +1,119 @@
+"""A series-major view of a panel with cached features, shared by the strategies of one call.
+
+The rolling kernels scan one symbol at a time, so the view transposes the panel once to
+``(n_symbols, n_bars)`` C-contiguous arrays. Features (realised vol, moving averages, trend score,
+IV rank) are cached by window so that a :class:`~dollarbill_research.strategies.base.Combined`
+or the personality router computes each of them once.
+
+Feature conventions (windows count the symbol's own valid bars; see
+:mod:`dollarbill_research.kernels.signals_nb`):
+
+* ``returns``: daily log return from the previous valid bar (NaN on the first).
+* ``sigma(n)``: sample std of the last ``n`` daily log returns (daily units; x sqrt(252) to
+  annualise). Defined from the symbol's ``n + 1``-th valid bar.
+* ``trend(n)``: ``tau = ln(c_t / c_{t-n}) / (sigma(n) sqrt(n))``, the trailing return in units of
+  its own noise; about N(0, 1) for a driftless random walk, ``|tau| > 2`` is a strong trend.
+* ``iv_rank(n)``: ``(iv - min) / (max - min)`` of the IV over the last ``n`` bars, in [0, 1];
+  NaN when the window is not full or flat.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from dollarbill_research._typing import BoolArray, FloatArray
+from dollarbill_research.data.panel import Panel
+from dollarbill_research.kernels.signals_nb import (
+    lagged_nb,
+    log_returns_nb,
+    rolling_extreme_nb,
+    rolling_mean_std_nb,
+    usable_nb,
+)
+
+BARS_PER_YEAR = 252.0
+
+
+def _series(a: np.ndarray) -> FloatArray:
+    return np.ascontiguousarray(np.asarray(a, dtype=np.float64).T)
+
+
+class SeriesView:
+    """Transposed panel arrays ``(n_symbols, n_bars)`` plus a feature cache.
+
+    Attributes
+    ----------
+    close, high, low, volume, iv : numpy.ndarray
+        float64 ``(n_symbols, n_bars)``.
+    usable : numpy.ndarray
+        bool ``(n_symbols, n_bars)``: ``panel.valid`` and a finite close > 0. Only these bars
+        enter windows and can carry a signal.
+    """
+
+    __slots__ = ("_cache", "close", "high", "iv", "low", "shape", "usable", "volume")
+
+    def __init__(self, panel: Panel) -> None:
+        self.close = _series(panel.close)
+        self.high = _series(panel.high)
+        self.low = _series(panel.low)
+        self.volume = _series(panel.volume)
+        self.iv = _series(panel.iv)
+        self.usable: BoolArray = usable_nb(self.close, np.ascontiguousarray(panel.valid.T))
+        self.shape: tuple[int, int] = self.close.shape
+        self._cache: dict[tuple[str, int], FloatArray] = {}
+
+    def returns(self) -> FloatArray:
+        """Daily log returns ``(n_symbols, n_bars)``."""
+        key = ("returns", 0)
+        if key not in self._cache:
+            self._cache[key] = log_returns_nb(self.close, self.usable)
+        return self._cache[key]
+
+    def sigma(self, window: int) -> FloatArray:
+        """Daily log-return standard deviation over ``window`` bars."""
+        key = ("sigma", window)
+        if key not in self._cache:
+            self._cache[key] = rolling_mean_std_nb(self.returns(), self.usable, window)[1]
+        return self._cache[key]
+
+    def realised_vol(self, window: int) -> FloatArray:
+        """Annualised realised vol (decimal) over ``window`` bars."""
+        return self.sigma(window) * math.sqrt(BARS_PER_YEAR)
+
+    def sma(self, window: int) -> FloatArray:
+        """Mean close over ``window`` bars."""
+        key = ("sma", window)
+        if key not in self._cache:
+            self._cache[key] = rolling_mean_std_nb(self.close, self.usable, window)[0]
+        return self._cache[key]
+
+    def lagged_close(self, lag: int) -> FloatArray:
+        """Close ``lag`` valid bars earlier."""
+        key = ("lag", lag)
+        if key not in self._cache:
+            self._cache[key] = lagged_nb(self.close, self.usable, lag)
+        return self._cache[key]
+
+    def trend(self, window: int) -> FloatArray:
+        """Trend score ``tau`` over ``window`` bars (see the module docstring)."""
+        key = ("trend", window)
+        if key not in self._cache:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                tau = np.log(self.close / self.lagged_close(window)) / (
+                    self.sigma(window) * math.sqrt(window)
+                )
+            self._cache[key] = np.where(np.isfinite(tau), tau, np.nan)
+        return self._cache[key]
+
+    def iv_rank(self, window: int) -> FloatArray:
+        """IV rank in [0, 1] over ``window`` bars (see the module docstring)."""
+        key = ("iv_rank", window)
+        if key not in self._cache:
+            hi = rolling_extreme_nb(self.iv, self.usable, window, 0, True)
+            lo = rolling_extreme_nb(self.iv, self.usable, window, 0, False)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rank = (self.iv - lo) / (hi - lo)
+            self._cache[key] = np.where(np.isfinite(rank), rank, np.nan)
+        return self._cache[key]
