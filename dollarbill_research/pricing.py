@@ -119,7 +119,7 @@ def _is_call_array(is_call: OptionType) -> BoolArray:
         if unknown.any():
             bad = words.ravel()[np.flatnonzero(unknown.ravel())[0]]
             raise DataError(
-                f"is_call={bad!r} is not an option type; hint: use True/False or 'call'/'put'"
+                f"is_call={str(bad)!r} is not an option type; hint: use True/False or 'call'/'put'"
             )
         return np.isin(words, ["call", "c"])
     if arr.dtype.kind not in "biu":
@@ -155,7 +155,7 @@ def _prepare(named: dict[str, Number], is_call: OptionType) -> _Prepared:
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
                 raise DataError(
-                    f"{name}={arr[i]!r} at position {i} must be finite and > 0; "
+                    f"{name}={float(arr[i])!r} at position {i} must be finite and > 0; "
                     "hint: spot and strike are prices in dollars"
                 )
     calls = np.ascontiguousarray(np.broadcast_to(flags, shape)).reshape(-1)
