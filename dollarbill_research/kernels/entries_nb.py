@@ -8,8 +8,11 @@ index and then symbol index (a stable sort of the (strategy, symbol)-ordered lis
 Portfolio management off: ``units = floor(free cash x position_size_pct% / unit_cost)`` and no
 risk checks beyond cash (costs included) and ``max_positions``. On: the method of
 ``pp[PP_SIZING_METHOD]`` (risk parity over all of the bar's candidates at the bar's equity),
-then :func:`~dollarbill_research.kernels.approval_nb.decide_nb` against the *current* book,
-which includes the fills made earlier in the same bar. Free cash is ``cash - reserved``.
+then pre-trade approval against the *current* book, which includes the fills made earlier in the
+same bar: :func:`~dollarbill_research.kernels.context_nb.book_context_nb` once per bar,
+:func:`~dollarbill_research.kernels.approval_nb.decide_ctx_nb` per candidate (the same answers
+as ``decide_nb``) and :func:`~dollarbill_research.kernels.context_nb.context_add_nb` per fill.
+Free cash is ``cash - reserved``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import math
 import numpy as np
 
 from dollarbill_research.kernels._jit import jit
-from dollarbill_research.kernels.approval_nb import decide_nb
+from dollarbill_research.kernels.approval_nb import decide_ctx_nb
 from dollarbill_research.kernels.book_nb import book_set_nb
 from dollarbill_research.kernels.codes import (
     FILL_ENTRY,
@@ -28,6 +31,7 @@ from dollarbill_research.kernels.codes import (
     N_EXPOSURES,
     PP_SIZING_METHOD,
     PP_STOP_DISTANCE,
+    PP_VAR_WINDOW,
     R_CASH,
     R_MAX_POSITIONS,
     R_NO_PRICE,
@@ -39,6 +43,7 @@ from dollarbill_research.kernels.codes import (
     T_DTE_DAYS,
     T_KIND,
 )
+from dollarbill_research.kernels.context_nb import book_context_nb, context_add_nb
 from dollarbill_research.kernels.instruments_nb import (
     build_legs_nb,
     costs_nb,
@@ -55,7 +60,6 @@ from dollarbill_research.kernels.records import (
     BF_THETA,
     BF_VEGA,
     BI_SECTOR,
-    BI_STRATEGY,
     BI_SYMBOL,
     BP_DIVIDEND_YIELD,
     BP_DTE_DAYS,
@@ -311,6 +315,22 @@ def enter_nb(
             committed[positions[slot].strategy] += positions[slot].committed
     capacity = strat_capacity * equity
     nan_proj = np.full(N_EXPOSURES, np.nan)
+    # book context once per bar (covariance of held symbols), updated after every fill
+    m = k if pm else 0
+    tot, sector_abs, sym_delta, cd, var_sym, rets = book_context_nb(
+        book_i[BI_SYMBOL, :m],
+        book_i[BI_SECTOR, :m],
+        book_f[BF_DELTA, :m],
+        book_f[BF_GAMMA, :m],
+        book_f[BF_VEGA, :m],
+        book_f[BF_THETA, :m],
+        book_f[BF_MV, :m],
+        book_f[BF_CONC, :m],
+        n_sectors,
+        close[:, : n_sym if pm else 0],
+        t,
+        int(pp[PP_VAR_WINDOW]) if pm else 0,
+    )
     for q in range(n):
         i = order[q]
         s = cand[i, 0]
@@ -342,7 +362,7 @@ def enter_nb(
                     payoff,
                     n_closed,
                 )
-            units, reason, w2, proj = decide_nb(
+            units, reason, w2, proj = decide_ctx_nb(
                 units,
                 cost,
                 u[i, U_DELTA],
@@ -354,22 +374,15 @@ def enter_nb(
                 j,
                 sector_codes[j],
                 s,
-                book_i[BI_SYMBOL, :k],
-                book_i[BI_SECTOR, :k],
-                book_i[BI_STRATEGY, :k],
-                book_f[BF_DELTA, :k],
-                book_f[BF_GAMMA, :k],
-                book_f[BF_VEGA, :k],
-                book_f[BF_THETA, :k],
-                book_f[BF_MV, :k],
-                book_f[BF_CONC, :k],
+                tot,
+                sector_abs,
+                cd,
+                var_sym,
                 equity,
                 free,
                 counters[C_OPEN],
                 committed,
                 capacity,
-                close,
-                t,
                 pp,
             )
             warn |= w2
@@ -448,6 +461,24 @@ def enter_nb(
         )
         _set_projected(fills[row], proj, cash_needed * units)
         book_set_nb(book_i, book_f, k, positions, slot, sector_codes)
+        if pm:
+            context_add_nb(
+                units,
+                u[i, U_DELTA],
+                u[i, U_GAMMA],
+                u[i, U_VEGA],
+                u[i, U_THETA],
+                u[i, U_MV],
+                u[i, U_CONC],
+                j,
+                sector_codes[j],
+                tot,
+                sector_abs,
+                sym_delta,
+                cd,
+                var_sym,
+                rets,
+            )
         k += 1
         committed[s] += p.committed
         equity -= costs

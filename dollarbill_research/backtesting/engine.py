@@ -1,0 +1,270 @@
+"""The vectorized backtest: ``BacktestEngine(config).run(data, strategy)``.
+
+The seed's Rust examples in Python form:
+
+>>> from dollarbill_research import BacktestConfig, BacktestEngine
+>>> from dollarbill_research.data import synthetic_universe
+>>> data = synthetic_universe(n_symbols=2, n_bars=120, seed=1)
+>>> config = BacktestConfig()
+>>> config.use_portfolio_management = True
+>>> engine = BacktestEngine(config)
+>>> result = engine.run_simple_strategy(data["symbol"][0], data, 0.25)
+>>> isinstance(result.metrics.total_return * 100, float)
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from dollarbill_research._typing import FloatArray, PathLike
+from dollarbill_research.backtesting.result import BacktestResult, RawRecords
+from dollarbill_research.config.backtest import BacktestConfig
+from dollarbill_research.config.portfolio import PortfolioConfig
+from dollarbill_research.data import Panel, load_bars, panel_to_frame, to_panel
+from dollarbill_research.exceptions import ConfigError, DataError
+from dollarbill_research.kernels import codes, records
+from dollarbill_research.kernels.driver_nb import run_bars_nb
+from dollarbill_research.strategies.base import Signals, Strategy
+
+__all__ = ["BacktestEngine", "check_signals", "prepare_data", "simulate", "strategy_capacity"]
+
+DataInput = pl.DataFrame | Panel | PathLike
+
+
+def prepare_data(data: DataInput) -> tuple[pl.DataFrame | None, Panel]:
+    """Turn a bar frame, a path or a :class:`Panel` into ``(frame or None, panel)``."""
+    if isinstance(data, Panel):
+        return None, data
+    frame = load_bars(data)
+    return frame, to_panel(frame, validate=False)
+
+
+def check_signals(signals: Signals, panel: Panel) -> Signals:
+    """Validate a :class:`Signals` block against ``panel``; return C-contiguous arrays.
+
+    Raises
+    ------
+    DataError
+        When a shape does not match the panel or a code / template is unknown.
+    """
+    n_strat = len(signals.strategies)
+    shape = (n_strat, panel.n_bars, panel.n_symbols)
+    sig = np.asarray(signals.signal)
+    conf = np.asarray(signals.confidence, dtype=np.float64)
+    tpl = np.asarray(signals.templates, dtype=np.float64)
+    if n_strat == 0:
+        raise DataError("Signals has no strategy; hint: give at least one strategy name")
+    if sig.shape != shape or conf.shape != shape:
+        raise DataError(
+            f"Signals.signal {sig.shape} / confidence {conf.shape} must have shape {shape} "
+            "(strategies, bars, symbols); hint: compute the signals on the same panel"
+        )
+    if tpl.shape != (n_strat, 2, codes.TEMPLATE_LEN):
+        raise DataError(
+            f"Signals.templates {tpl.shape} must have shape ({n_strat}, 2, {codes.TEMPLATE_LEN})"
+        )
+    allowed = np.array([codes.SIG_NONE, codes.SIG_LONG, codes.SIG_SHORT, codes.SIG_EXIT])
+    bad = ~np.isin(sig, allowed)
+    if bad.any():
+        s, t, j = (int(x[0]) for x in np.nonzero(bad))
+        raise DataError(
+            f"Signals.signal has unknown code {int(sig[s, t, j])} for strategy "
+            f"{signals.strategies[s]!r}, symbol {panel.symbols[j]!r}, bar {t}; "
+            "hint: use the SIG_* codes"
+        )
+    kinds = tpl[:, :, codes.T_KIND]
+    if not np.all(np.isin(kinds, np.arange(codes.N_KINDS))):
+        raise DataError(f"Signals.templates has unknown instrument kinds {np.unique(kinds)}")
+    if not np.all(np.isfinite(tpl)):
+        raise DataError("Signals.templates must be finite")
+    return Signals(
+        strategies=tuple(signals.strategies),
+        signal=np.ascontiguousarray(sig, dtype=np.int8),
+        confidence=np.ascontiguousarray(np.nan_to_num(conf, nan=0.0)),
+        templates=np.ascontiguousarray(tpl),
+    )
+
+
+def strategy_capacity(portfolio: PortfolioConfig, n_strategies: int) -> FloatArray:
+    """Each strategy's allocation target as a fraction of equity, float64 ``(n_strategies,)``.
+
+    Equal weights clipped to ``[min_strategy_allocation_pct, max_strategy_allocation_pct]``.
+    A trade that takes a strategy's committed dollars past ``target x equity`` is rejected with
+    ``Strategy <name> at capacity``.
+    """
+    w = np.full(n_strategies, 1.0 / n_strategies)
+    lo = portfolio.min_strategy_allocation_pct / 100.0
+    hi = portfolio.max_strategy_allocation_pct / 100.0
+    return np.clip(w, lo, hi)
+
+
+def simulate(
+    panel: Panel, signals: Signals, bp: FloatArray, pp: FloatArray, capacity: FloatArray
+) -> RawRecords:
+    """Run the compiled driver over every bar of ``panel``; return the raw records.
+
+    Record buffers start small and double whenever the driver reports a bar it could not fit,
+    so the result never depends on the starting capacity.
+    """
+    n_strat = len(signals.strategies)
+    n_sym = panel.n_symbols
+    account, counters, positions, legs, stats = records.new_state(
+        n_strat, n_sym, float(bp[records.BP_INITIAL_CAPITAL])
+    )
+    cap = 1024 + 2 * n_strat * n_sym
+    fills = np.zeros(cap, dtype=records.FILL_DTYPE)
+    rejections = np.zeros(cap, dtype=records.REJECTION_DTYPE)
+    equity = np.zeros(panel.n_bars, dtype=records.EQUITY_DTYPE)
+    strat_pnl = np.zeros((panel.n_bars, n_strat))
+    close = np.ascontiguousarray(panel.close, dtype=np.float64)
+    iv = np.ascontiguousarray(panel.iv, dtype=np.float64)
+    valid = np.ascontiguousarray(panel.valid, dtype=np.bool_)
+    sectors = np.ascontiguousarray(panel.sector_codes, dtype=np.int64)
+    days = np.ascontiguousarray(panel.days)
+    t = 0
+    while t < panel.n_bars:
+        t = run_bars_nb(
+            t, panel.n_bars, days, close, iv, valid, sectors, max(len(panel.sectors), 1),
+            signals.signal, signals.confidence, signals.templates, capacity, bp, pp,
+            account, counters, positions, legs, stats, fills, rejections, equity, strat_pnl,
+        )  # fmt: skip
+        if t < panel.n_bars:
+            if counters[records.C_FILLS] * 2 > fills.shape[0]:
+                fills = np.concatenate([fills, np.zeros_like(fills)])
+            if counters[records.C_REJECTIONS] * 2 > rejections.shape[0]:
+                rejections = np.concatenate([rejections, np.zeros_like(rejections)])
+            need = int(counters[records.C_OPEN]) + int(np.count_nonzero(signals.signal[:, t]))
+            while counters[records.C_FILLS] + need > fills.shape[0]:
+                fills = np.concatenate([fills, np.zeros_like(fills)])
+            while counters[records.C_REJECTIONS] + need > rejections.shape[0]:
+                rejections = np.concatenate([rejections, np.zeros_like(rejections)])
+    return RawRecords(
+        fills=fills[: counters[records.C_FILLS]].copy(),
+        rejections=rejections[: counters[records.C_REJECTIONS]].copy(),
+        equity=equity,
+        strat_pnl=strat_pnl,
+        stats=stats,
+        positions=positions,
+    )
+
+
+@dataclass(slots=True)
+class BacktestEngine:
+    """Backtest engine over many symbols with shared capital.
+
+    Parameters
+    ----------
+    config : BacktestConfig, optional
+        Run settings (default :class:`BacktestConfig()`).
+    portfolio_config : PortfolioConfig, optional
+        Portfolio management settings used when ``config.use_portfolio_management`` is True;
+        a default :class:`PortfolioConfig` with the run's initial capital when omitted.
+    """
+
+    config: BacktestConfig = dataclasses.field(default_factory=BacktestConfig)
+    portfolio_config: PortfolioConfig | None = None
+
+    @classmethod
+    def with_portfolio(
+        cls, config: BacktestConfig, portfolio_config: PortfolioConfig
+    ) -> BacktestEngine:
+        """Engine with portfolio management on and explicit settings (``new_with_portfolio``).
+
+        ``config`` is copied with ``use_portfolio_management=True``.
+        """
+        if not isinstance(portfolio_config, PortfolioConfig):
+            raise ConfigError(
+                f"BacktestEngine.with_portfolio: portfolio_config must be a PortfolioConfig, "
+                f"got {type(portfolio_config).__name__}"
+            )
+        return cls(dataclasses.replace(config, use_portfolio_management=True), portfolio_config)
+
+    def kernel_params(self, n_strategies: int) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Validate the configs and return ``(bp, pp, strategy capacity)`` for the kernels."""
+        if not isinstance(self.config, BacktestConfig):
+            raise ConfigError(
+                f"BacktestEngine.config must be a BacktestConfig, got {type(self.config).__name__}"
+            )
+        bp = self.config.to_kernel()
+        portfolio = self.portfolio_config
+        if portfolio is None:
+            portfolio = PortfolioConfig(initial_capital=self.config.initial_capital)
+        pp = portfolio.to_kernel()
+        if self.config.use_portfolio_management:
+            capacity = strategy_capacity(portfolio, n_strategies)
+        else:
+            capacity = np.full(n_strategies, np.inf)
+        return bp, pp, capacity
+
+    def run(self, data: DataInput, strategy: Strategy | Signals) -> BacktestResult:
+        """Backtest ``strategy`` (or a ready :class:`Signals` block) on ``data``.
+
+        Parameters
+        ----------
+        data : polars.DataFrame, path or Panel
+            Long bar frame (SPEC 2), a CSV/Parquet file or folder, or an aligned panel.
+        strategy : Strategy or Signals
+            Signals on bar ``t`` fill at bar ``t``'s close.
+
+        Returns
+        -------
+        BacktestResult
+        """
+        frame, panel = prepare_data(data)
+        if isinstance(strategy, Signals):
+            signals = strategy
+        elif isinstance(strategy, Strategy):
+            if frame is None:
+                frame = panel_to_frame(panel)
+            signals = strategy.signals(frame, panel)
+        else:
+            raise ConfigError(
+                f"BacktestEngine.run: strategy must be a Strategy or Signals, got "
+                f"{type(strategy).__name__}"
+            )
+        signals = check_signals(signals, panel)
+        bp, pp, capacity = self.kernel_params(len(signals.strategies))
+        raw = simulate(panel, signals, bp, pp, capacity)
+        return BacktestResult.from_records(raw, panel, signals, self.config, pp)
+
+    def run_simple_strategy(
+        self, symbol: str, data: DataInput, vol_threshold: float
+    ) -> BacktestResult:
+        """Buy ATM calls with ``days_to_expiry`` days on bars where ``iv < vol_threshold``.
+
+        ``iv`` is the data's implied vol or the proxy (see :func:`~dollarbill_research.data.
+        to_panel`); confidence is ``(vol_threshold - iv) / vol_threshold``. Exits follow the
+        config (expiry, max hold, stop loss, take profit).
+        """
+        _frame, panel = prepare_data(data)
+        if symbol not in panel.symbols:
+            raise DataError(
+                f"run_simple_strategy: symbol {symbol!r} is not in the data; "
+                f"hint: symbols are {', '.join(panel.symbols[:10])}"
+            )
+        if not (isinstance(vol_threshold, int | float) and vol_threshold > 0):
+            raise ConfigError(f"run_simple_strategy: vol_threshold={vol_threshold!r} must be > 0")
+        return self.run(panel, simple_vol_signals(panel, symbol, float(vol_threshold),
+                                                  self.config.days_to_expiry))  # fmt: skip
+
+
+def simple_vol_signals(panel: Panel, symbol: str, vol_threshold: float, dte: int) -> Signals:
+    """The seed's simple strategy as a :class:`Signals` block (long ATM call when iv is low)."""
+    j = panel.symbols.index(symbol)
+    sig = np.zeros((1, panel.n_bars, panel.n_symbols), dtype=np.int8)
+    conf = np.zeros((1, panel.n_bars, panel.n_symbols))
+    iv = panel.iv[:, j]
+    low = panel.valid[:, j] & np.isfinite(iv) & (iv < vol_threshold)
+    sig[0, low, j] = codes.SIG_LONG
+    conf[0, low, j] = (vol_threshold - iv[low]) / vol_threshold
+    tpl = np.zeros((1, 2, codes.TEMPLATE_LEN))
+    tpl[0, :, codes.T_KIND] = codes.KIND_CALL
+    tpl[0, :, codes.T_DIRECTION] = 1.0
+    tpl[0, :, codes.T_DTE_DAYS] = dte
+    tpl[0, :, codes.T_MONEYNESS] = 1.0
+    return Signals(("Simple Volatility",), sig, conf, tpl)

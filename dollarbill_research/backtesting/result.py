@@ -1,0 +1,375 @@
+"""Backtest results: polars frames rendered from the step kernel's records, metrics, compare.
+
+Frames
+------
+``equity``      one row per bar: ``timestamp, cash, positions_value, equity, drawdown,
+                delta_exposure, gamma_exposure, vega_exposure, var_95, n_positions`` and then
+                ``reserved_cash, theta_exposure, concentration, sector_exposure,
+                gross_exposure, net_exposure`` (exposures are fractions of equity; VaR is
+                computed when portfolio management is on, else null).
+``trades``      one row per fill (entries and exits).
+``rejections``  one row per rejected entry: ``timestamp, symbol, strategy, reasons`` (list of
+                reason names), ``text`` (rendered from ``codes.REASON_TEXT``), ``warnings``.
+``attribution`` one row per strategy (trades, win rate, P&L, contribution, Sharpe, ...).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import polars as pl
+
+from dollarbill_research._typing import FloatArray, PathLike
+from dollarbill_research.backtesting.metrics import Metrics, compute_metrics
+from dollarbill_research.kernels import codes
+
+if TYPE_CHECKING:
+    from dollarbill_research.config.backtest import BacktestConfig
+    from dollarbill_research.data.panel import Panel
+    from dollarbill_research.strategies.base import Signals
+
+__all__ = ["BacktestResult", "RawRecords", "compare", "legs_text", "reason_texts"]
+
+_LEG_LETTER = {codes.LEG_STOCK: "S", codes.LEG_CALL: "C", codes.LEG_PUT: "P"}
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecords:
+    """The kernel's records of one run (dtypes of :mod:`dollarbill_research.kernels.records`)."""
+
+    fills: np.ndarray
+    rejections: np.ndarray
+    equity: np.ndarray
+    strat_pnl: FloatArray
+    stats: np.ndarray
+    positions: np.ndarray
+
+
+def legs_text(rec: np.void | np.ndarray) -> str:
+    """Legs of a fill as text, e.g. ``-1 P95 +1 P90`` or ``+1 S`` for stock."""
+    parts = []
+    for i in range(int(rec["n_legs"])):
+        kind = int(rec[f"leg{i}_type"])
+        ratio = float(rec[f"leg{i}_ratio"])
+        strike = "" if kind == codes.LEG_STOCK else f"{float(rec[f'leg{i}_strike']):g}"
+        parts.append(f"{ratio:+g} {_LEG_LETTER[kind]}{strike}")
+    return " ".join(parts)
+
+
+def _limits(pp: FloatArray, max_positions: float) -> dict[int, float]:
+    return {
+        codes.R_DELTA: pp[codes.PP_MAX_DELTA] * 100.0,
+        codes.R_GAMMA: pp[codes.PP_MAX_GAMMA] * 100.0,
+        codes.R_VEGA: pp[codes.PP_MAX_VEGA] * 100.0,
+        codes.R_CONCENTRATION: pp[codes.PP_MAX_CONCENTRATION_PCT],
+        codes.R_SECTOR: pp[codes.PP_MAX_SECTOR_PCT],
+        codes.R_VAR: pp[codes.PP_MAX_VAR_PCT],
+        codes.R_MAX_POSITIONS: max_positions,
+    }
+
+
+def reason_texts(
+    rec: np.void | np.ndarray,
+    mask: int,
+    table: dict[int, str],
+    pp: FloatArray,
+    max_positions: float,
+    strategy: str,
+    symbol: str,
+) -> list[str]:
+    """Render the texts of the bits of ``mask`` from ``table`` (REASON_TEXT or WARNING_TEXT).
+
+    Values come from the record's projected exposures (percent of equity); limits from ``pp``.
+    """
+    values = {
+        codes.R_DELTA: abs(float(rec["p_delta"])) * 100.0,
+        codes.R_GAMMA: abs(float(rec["p_gamma"])) * 100.0,
+        codes.R_VEGA: abs(float(rec["p_vega"])) * 100.0,
+        codes.R_CONCENTRATION: float(rec["p_concentration"]) * 100.0,
+        codes.R_SECTOR: float(rec["p_sector"]) * 100.0,
+        codes.R_VAR: float(rec["p_var95"]) * 100.0,
+        codes.R_CASH: float(rec["cash_needed"]) * 100.0,
+    }
+    limits = _limits(pp, max_positions)
+    out = []
+    for bit in codes.mask_bits(int(mask)):
+        if bit in table:
+            out.append(
+                table[bit].format(
+                    value=values.get(bit, math.nan),
+                    limit=limits.get(bit, math.nan),
+                    strategy=strategy,
+                    symbol=symbol,
+                )
+            )
+    return out
+
+
+def _names(mask: np.ndarray) -> list[list[str]]:
+    return [[codes.REASON_NAMES[b] for b in codes.mask_bits(int(m))] for m in mask]
+
+
+def _max_positions(config: BacktestConfig, pp: FloatArray) -> float:
+    values = [v for v in (float(config.max_positions), float(pp[codes.PP_MAX_POSITIONS])) if v]
+    if not config.use_portfolio_management:
+        values = values[:1] if config.max_positions else []
+    return min(values) if values else 0.0
+
+
+def fills_frame(
+    fills: np.ndarray, timestamps: np.ndarray, symbols: tuple[str, ...],
+    strategies: tuple[str, ...], pp: FloatArray, max_positions: float,
+) -> pl.DataFrame:  # fmt: skip
+    """The trades frame of fill records (one row per fill)."""
+    sym = [symbols[i] for i in fills["symbol"]]
+    strat = [strategies[i] for i in fills["strategy"]]
+    warn_text = [
+        reason_texts(f, int(f["warn"]), codes.WARNING_TEXT, pp, max_positions, st, sy)
+        for f, st, sy in zip(fills, strat, sym, strict=True)
+    ]
+    expiry = fills["expiry_day"]
+    exp_ns = np.where(np.isfinite(expiry), expiry * 86_400e9, np.nan)
+    return pl.DataFrame(
+        {
+            "timestamp": timestamps[fills["bar"]],
+            "symbol": sym,
+            "strategy": strat,
+            "instrument": [codes.KIND_NAMES[int(k)] for k in fills["kind"]],
+            "legs": [legs_text(f) for f in fills],
+            "side": ["open" if s > 0 else "close" for s in fills["side"]],
+            "direction": fills["direction"],
+            "qty": fills["qty"],
+            "price": fills["price"],
+            "cash_flow": fills["cash_flow"],
+            "costs": fills["costs"],
+            "pnl": np.where(fills["side"] > 0, np.nan, fills["pnl"]),
+            "reason": [codes.EXIT_NAMES[int(r)] for r in fills["reason"]],
+            "warnings": _names(fills["warn"]),
+            "warning_text": warn_text,
+            "spot": fills["spot"],
+            "iv": fills["sigma"],
+            "expiry": pl.Series(exp_ns).cast(pl.Int64).cast(pl.Datetime("ns")),
+        },
+        schema_overrides={
+            "symbol": pl.String,
+            "strategy": pl.String,
+            "instrument": pl.String,
+            "legs": pl.String,
+            "side": pl.String,
+            "reason": pl.String,
+            "warnings": pl.List(pl.String),
+            "warning_text": pl.List(pl.String),
+        },
+        nan_to_null=False,
+    ).with_columns(pl.col("pnl").fill_nan(None))
+
+
+def rejections_frame(
+    rej: np.ndarray, timestamps: np.ndarray, symbols: tuple[str, ...],
+    strategies: tuple[str, ...], pp: FloatArray, max_positions: float,
+) -> pl.DataFrame:  # fmt: skip
+    """The rejections frame of rejection records."""
+    sym = [symbols[i] for i in rej["symbol"]]
+    strat = [strategies[i] for i in rej["strategy"]]
+    text = [
+        "; ".join(reason_texts(r, int(r["reason"]), codes.REASON_TEXT, pp, max_positions, st, sy))
+        for r, st, sy in zip(rej, strat, sym, strict=True)
+    ]
+    return pl.DataFrame(
+        {
+            "timestamp": timestamps[rej["bar"]],
+            "symbol": sym,
+            "strategy": strat,
+            "reasons": _names(rej["reason"]),
+            "text": text,
+            "warnings": _names(rej["warn"]),
+            "units": rej["units"],
+            "reason_mask": rej["reason"],
+        },
+        schema_overrides={
+            "symbol": pl.String,
+            "strategy": pl.String,
+            "text": pl.String,
+            "reasons": pl.List(pl.String),
+            "warnings": pl.List(pl.String),
+        },
+    )
+
+
+def equity_frame(eq: np.ndarray, timestamps: np.ndarray) -> pl.DataFrame:
+    """The per-bar equity frame (see the module docstring)."""
+    equity = eq["equity"]
+    peak = np.maximum.accumulate(equity)
+    drawdown = np.where(peak > 0, 1.0 - equity / peak, 0.0)
+    frame = pl.DataFrame(
+        {
+            "timestamp": timestamps,
+            "cash": eq["cash"],
+            "positions_value": eq["positions_value"],
+            "equity": equity,
+            "drawdown": drawdown,
+            "delta_exposure": eq["exp_delta"],
+            "gamma_exposure": eq["exp_gamma"],
+            "vega_exposure": eq["exp_vega"],
+            "var_95": eq["exp_var95"],
+            "n_positions": eq["n_positions"],
+            "reserved_cash": eq["reserved"],
+            "theta_exposure": eq["exp_theta"],
+            "concentration": eq["exp_concentration"],
+            "sector_exposure": eq["exp_sector"],
+            "gross_exposure": eq["exp_gross"],
+            "net_exposure": eq["exp_net"],
+        }
+    )
+    return frame.with_columns(pl.col("var_95").fill_nan(None))
+
+
+def attribution_frame(
+    raw: RawRecords, strategies: tuple[str, ...], bars_per_year: float
+) -> pl.DataFrame:
+    """Per-strategy attribution from the fills and the per-bar cumulative P&L per strategy."""
+    from dollarbill_research.portfolio import attribution as attr  # the attribution helper's API
+
+    return attr.attribution_from_backtest(raw, strategies, bars_per_year)
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestResult:
+    """Everything a run produced: frames, metrics, attribution; ``plot()`` and ``compare``.
+
+    Attributes
+    ----------
+    equity, trades, rejections, attribution : polars.DataFrame
+        See the module docstring.
+    metrics : Metrics
+        ``total_return`` and ``max_drawdown`` as fractions, ``sharpe_ratio``, ``sortino_ratio``,
+        ``cagr``, ``annual_volatility``, ``calmar_ratio``, ``win_rate``, ``profit_factor``,
+        ``n_trades``, ``total_costs``, ``exposure``, ``turnover``.
+    strategies, symbols : tuple of str
+    raw : RawRecords
+        The kernel records (exact numbers, for parity and invariant checks).
+    limits : dict of str to float
+        Exposure limits (fractions) used for plotting; empty with portfolio management off.
+    """
+
+    equity: pl.DataFrame
+    trades: pl.DataFrame
+    rejections: pl.DataFrame
+    attribution: pl.DataFrame
+    metrics: Metrics
+    strategies: tuple[str, ...]
+    symbols: tuple[str, ...]
+    raw: RawRecords
+    limits: dict[str, float]
+
+    @classmethod
+    def from_records(
+        cls, raw: RawRecords, panel: Panel, signals: Signals, config: BacktestConfig,
+        pp: FloatArray,
+    ) -> BacktestResult:  # fmt: skip
+        """Render the frames and metrics of a run."""
+        ts = panel.timestamps
+        maxpos = _max_positions(config, pp)
+        trades = fills_frame(raw.fills, ts, panel.symbols, signals.strategies, pp, maxpos)
+        rejections = rejections_frame(
+            raw.rejections, ts, panel.symbols, signals.strategies, pp, maxpos
+        )
+        equity = equity_frame(raw.equity, ts)
+        exits = raw.fills[raw.fills["side"] < 0]
+        traded = float(np.sum(np.abs(raw.fills["price"] * raw.fills["qty"])))
+        metrics = compute_metrics(
+            np.ascontiguousarray(raw.equity["equity"]),
+            ts,
+            bars_per_year=config.bars_per_year,
+            risk_free_rate=config.risk_free_rate,
+            trade_pnl=np.ascontiguousarray(exits["pnl"]),
+            costs=float(raw.fills["costs"].sum()),
+            exposure_mask=raw.equity["n_positions"] > 0,
+            traded_notional=traded,
+        )
+        try:
+            attribution = attribution_frame(raw, signals.strategies, config.bars_per_year)
+        except ImportError:
+            attribution = _simple_attribution(raw, signals.strategies)
+        limits: dict[str, float] = {}
+        if config.use_portfolio_management:
+            limits = {
+                "delta_exposure": float(pp[codes.PP_MAX_DELTA]),
+                "gamma_exposure": float(pp[codes.PP_MAX_GAMMA]),
+                "vega_exposure": float(pp[codes.PP_MAX_VEGA]),
+                "var_95": float(pp[codes.PP_MAX_VAR_PCT]) / 100.0,
+            }
+        return cls(
+            equity, trades, rejections, attribution, metrics, tuple(signals.strategies),
+            tuple(panel.symbols), raw, limits,
+        )  # fmt: skip
+
+    def plot(self, path: PathLike | None = None, *, title: str = "Backtest") -> Path:
+        """Equity, drawdown, exposures vs limits and rejections over time, saved as an image.
+
+        Parameters
+        ----------
+        path : path, optional
+            Output file (PNG/PDF/SVG by suffix); default ``backtest.png`` in the working folder.
+
+        Returns
+        -------
+        pathlib.Path
+            The file written.
+        """
+        from dollarbill_research.backtesting.plot import plot_result
+
+        return plot_result(self, Path(path) if path is not None else Path("backtest.png"), title)
+
+
+def _simple_attribution(raw: RawRecords, strategies: tuple[str, ...]) -> pl.DataFrame:
+    stats = raw.stats
+    total = float(stats["realized_pnl"].sum())
+    n = stats["n_closed"]
+    return pl.DataFrame(
+        {
+            "strategy": list(strategies),
+            "n_trades": n,
+            "win_rate": np.where(n > 0, stats["n_wins"] / np.maximum(n, 1), np.nan),
+            "pnl": stats["realized_pnl"],
+            "contribution": stats["realized_pnl"] / total if total != 0 else np.nan,
+            "costs": stats["costs"],
+        }
+    )
+
+
+_COMPARE_FIELDS = (
+    "total_return",
+    "cagr",
+    "annual_volatility",
+    "sharpe_ratio",
+    "sortino_ratio",
+    "max_drawdown",
+    "calmar_ratio",
+    "win_rate",
+    "profit_factor",
+    "n_trades",
+    "total_costs",
+    "exposure",
+)
+
+
+def compare(results: dict[str, BacktestResult]) -> pl.DataFrame:
+    """One row per named result with its metrics and counts (the with/without table).
+
+    Examples
+    --------
+    >>> # compare({"without": simple, "with": managed}) -> columns run, total_return, ...
+    """
+    rows = []
+    for name, res in results.items():
+        row: dict[str, object] = {"run": name}
+        row.update({f: getattr(res.metrics, f) for f in _COMPARE_FIELDS})
+        row["n_rejections"] = res.rejections.height
+        row["final_equity"] = float(res.equity["equity"][-1]) if res.equity.height else math.nan
+        rows.append(row)
+    return pl.DataFrame(rows)

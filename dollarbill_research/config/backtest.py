@@ -1,0 +1,208 @@
+"""Backtest configuration (SPEC 6): capital, simple sizing, exits, costs; JSON in and out.
+
+The seed's Rust snippet in Python form:
+
+>>> from dollarbill_research.config.backtest import BacktestConfig
+>>> config = BacktestConfig()
+>>> config.use_portfolio_management = True  # the seed's users set fields after construction
+>>> config.validate().position_size_pct
+10.0
+>>> BacktestConfig.from_json(config.to_json()) == config
+True
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dollarbill_research._typing import FloatArray, PathLike
+from dollarbill_research.config._validate import check_int, check_range
+from dollarbill_research.exceptions import ConfigError
+from dollarbill_research.kernels import records
+
+__all__ = ["BacktestConfig"]
+
+INF = math.inf
+_OPTIONAL_PCT = (
+    "stop_loss_pct",
+    "take_profit_pct",
+    "short_stop_loss_pct",
+    "short_take_profit_pct",
+)
+
+
+@dataclass(slots=True)
+class BacktestConfig:
+    """Settings of one backtest run.
+
+    Attributes
+    ----------
+    initial_capital : float
+        Starting cash in dollars, > 0.
+    use_portfolio_management : bool
+        False: the seed's simple sizing ``floor(cash x position_size_pct% / unit cost)`` and no
+        risk checks. True: sizing and pre-trade approval by the portfolio kernels.
+    position_size_pct : float
+        % of free cash per trade with portfolio management off, in (0, 100].
+    max_positions : int
+        Open positions allowed at once (both modes), 0 = unlimited.
+    days_to_expiry : int
+        Calendar days to expiry of new options when the template gives none.
+    max_days_hold : int
+        Bars a position may stay open (0 = no limit).
+    stop_loss_pct, take_profit_pct : float or None
+        Exit a long/debit position when its value fell / rose by this % of the entry value
+        (None = off).
+    short_stop_loss_pct, short_take_profit_pct : float or None
+        The same for short and credit positions, in % of the credit received (a loss of 100 %
+        = the position now costs twice the credit to close).
+    risk_free_rate, dividend_yield : float
+        Continuously compounded decimals for option pricing (and the Sharpe ratio's rate).
+    commission_per_share, commission_per_contract : float
+        Dollars per share of stock and per option contract (each leg), both sides.
+    spread_pct : float
+        Full bid-ask spread in % of each leg's price; half is paid on each fill.
+    slippage_vol_mult : float
+        Volatility-scaled slippage: each fill also pays
+        ``slippage_vol_mult x iv / sqrt(bars_per_year)`` of each leg's value (0 = off).
+    bars_per_year : int
+        Annualisation of the metrics (252 for daily bars).
+    """
+
+    initial_capital: float = 100_000.0
+    use_portfolio_management: bool = False
+    position_size_pct: float = 10.0
+    max_positions: int = 10
+    days_to_expiry: int = 30
+    max_days_hold: int = 21
+    stop_loss_pct: float | None = 50.0
+    take_profit_pct: float | None = 100.0
+    short_stop_loss_pct: float | None = 100.0
+    short_take_profit_pct: float | None = 50.0
+    risk_free_rate: float = 0.05
+    dividend_yield: float = 0.0
+    commission_per_share: float = 0.0
+    commission_per_contract: float = 0.65
+    spread_pct: float = 1.0
+    slippage_vol_mult: float = 0.0
+    bars_per_year: int = 252
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> BacktestConfig:
+        """Check every field (again: fields may be set after construction); return ``self``.
+
+        Raises
+        ------
+        ConfigError
+            Naming the class, field, value and allowed range, e.g.
+            ``BacktestConfig.position_size_pct=150.0 must be in (0, 100]``.
+        """
+        check_range(self, "initial_capital", self.initial_capital, 0.0, INF, low_open=True)
+        if not isinstance(self.use_portfolio_management, bool):
+            raise ConfigError(
+                f"BacktestConfig.use_portfolio_management={self.use_portfolio_management!r} "
+                "must be True or False"
+            )
+        check_range(self, "position_size_pct", self.position_size_pct, 0.0, 100.0, low_open=True)
+        check_int(self, "max_positions", self.max_positions, 0)
+        check_int(self, "days_to_expiry", self.days_to_expiry, 1, 3650)
+        check_int(self, "max_days_hold", self.max_days_hold, 0)
+        for name in _OPTIONAL_PCT:
+            value = getattr(self, name)
+            if value is not None:
+                check_range(self, name, value, 0.0, INF, low_open=True)
+        check_range(self, "risk_free_rate", self.risk_free_rate, -1.0, 1.0)
+        check_range(self, "dividend_yield", self.dividend_yield, -1.0, 1.0)
+        check_range(self, "commission_per_share", self.commission_per_share, 0.0, INF)
+        check_range(self, "commission_per_contract", self.commission_per_contract, 0.0, INF)
+        check_range(self, "spread_pct", self.spread_pct, 0.0, 100.0, high_open=True)
+        check_range(self, "slippage_vol_mult", self.slippage_vol_mult, 0.0, INF)
+        check_int(self, "bars_per_year", self.bars_per_year, 1)
+        return self
+
+    def to_kernel(self) -> FloatArray:
+        """Validate and flatten to the step kernel's vector, float64 ``(BP_LEN,)``.
+
+        Disabled stops / take profits become ``+inf``.
+        """
+        self.validate()
+        bp = np.zeros(records.BP_LEN)
+        bp[records.BP_INITIAL_CAPITAL] = self.initial_capital
+        bp[records.BP_USE_PM] = 1.0 if self.use_portfolio_management else 0.0
+        bp[records.BP_POSITION_SIZE_PCT] = self.position_size_pct
+        bp[records.BP_MAX_POSITIONS] = self.max_positions
+        bp[records.BP_DTE_DAYS] = self.days_to_expiry
+        bp[records.BP_MAX_HOLD] = self.max_days_hold
+        for name, index in zip(
+            _OPTIONAL_PCT,
+            (
+                records.BP_STOP_LOSS_PCT,
+                records.BP_TAKE_PROFIT_PCT,
+                records.BP_SHORT_STOP_LOSS_PCT,
+                records.BP_SHORT_TAKE_PROFIT_PCT,
+            ),
+            strict=True,
+        ):
+            value = getattr(self, name)
+            bp[index] = INF if value is None else float(value)
+        bp[records.BP_RISK_FREE_RATE] = self.risk_free_rate
+        bp[records.BP_DIVIDEND_YIELD] = self.dividend_yield
+        bp[records.BP_COMMISSION_PER_SHARE] = self.commission_per_share
+        bp[records.BP_COMMISSION_PER_CONTRACT] = self.commission_per_contract
+        bp[records.BP_SPREAD_PCT] = self.spread_pct
+        bp[records.BP_SLIPPAGE_VOL_MULT] = self.slippage_vol_mult
+        bp[records.BP_BARS_PER_YEAR] = self.bars_per_year
+        return bp
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of every field."""
+        self.validate()
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BacktestConfig:
+        """Build from a dict (e.g. parsed JSON); unknown keys raise naming them."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"BacktestConfig expects a JSON object, got {type(data).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(
+                f"BacktestConfig has no field {', '.join(map(repr, unknown))}; "
+                f"hint: known fields are {', '.join(sorted(known))}"
+            )
+        return cls(**data)
+
+    def to_json(self, path: PathLike | None = None) -> str:
+        """Return the config as JSON text, and write it to ``path`` when given."""
+        text = json.dumps(self.to_dict(), indent=2)
+        if path is not None:
+            Path(path).write_text(text + "\n")
+        return text
+
+    @classmethod
+    def from_json(cls, source: str | PathLike) -> BacktestConfig:
+        """Load from JSON text (starting with ``{``) or from a file path."""
+        text = str(source)
+        if isinstance(source, str) and text.lstrip().startswith("{"):
+            payload = text
+        else:
+            path = Path(source)
+            if not path.is_file():
+                raise ConfigError(
+                    f"config file {path} does not exist; hint: pass JSON text or a path"
+                )
+            payload = path.read_text()
+        try:
+            data = json.loads(payload)
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"config JSON is invalid at line {err.lineno}: {err.msg}") from err
+        return cls.from_dict(data)
