@@ -207,7 +207,11 @@ def regime_signals_nb(
     exit_long: np.ndarray,
     exit_short: np.ndarray,
     valid: np.ndarray,
-) -> np.ndarray:
+    confidence: np.ndarray,
+    min_confidence: float,
+    out_signal: np.ndarray,
+    out_confidence: np.ndarray,
+) -> None:
     """Turn per-bar conditions into transition signals with a per-symbol regime state.
 
     State per symbol: flat, long or short (the strategy's view, not the book). On a valid bar:
@@ -217,34 +221,51 @@ def regime_signals_nb(
       the next bar where the opposite entry condition still holds). Same for short.
 
     So an entry fires once per regime (not on every bar the condition holds) and every regime
-    ends with one exit. Missing bars emit nothing and keep the state.
+    ends with one exit. Missing bars emit nothing and keep the state. An entry whose confidence
+    (clipped to [0, 1], NaN -> 0) is below ``min_confidence`` is dropped (the state still
+    changes, so the regime's exit is still emitted); exits are never dropped.
 
-    Returns
-    -------
-    numpy.ndarray
-        int8 ``(n_series, n_bars)`` of ``SIG_*`` codes.
+    Parameters
+    ----------
+    enter_long, enter_short, exit_long, exit_short, valid : numpy.ndarray
+        bool ``(n_series, n_bars)``.
+    confidence : numpy.ndarray
+        float64 ``(n_series, n_bars)``, the setup strength on each bar.
+    min_confidence : float
+        Entries below it are dropped.
+    out_signal : numpy.ndarray
+        int8 ``(n_bars, n_series)`` (bar-major, the ``Signals`` layout), written in place.
+    out_confidence : numpy.ndarray
+        float64 ``(n_bars, n_series)``: entry confidence, 1.0 on exits, 0 elsewhere.
     """
     n_sym, n_bars = valid.shape
-    out = np.zeros((n_sym, n_bars), dtype=np.int8)
     for j in range(n_sym):
         state = 0
         for t in range(n_bars):
-            if not valid[j, t]:
-                continue
             sig = SIG_NONE
-            if state == 0:
-                if enter_long[j, t]:
-                    sig = SIG_LONG
-                    state = 1
-                elif enter_short[j, t]:
-                    sig = SIG_SHORT
-                    state = -1
-            elif state == 1:
-                if exit_long[j, t] or enter_short[j, t]:
+            conf = 0.0
+            if valid[j, t]:
+                if state == 0:
+                    if enter_long[j, t]:
+                        sig = SIG_LONG
+                        state = 1
+                    elif enter_short[j, t]:
+                        sig = SIG_SHORT
+                        state = -1
+                    if sig != SIG_NONE:
+                        c = confidence[j, t]
+                        conf = min(max(c, 0.0), 1.0) if math.isfinite(c) else 0.0
+                        if conf < min_confidence:
+                            sig = SIG_NONE
+                            conf = 0.0
+                elif state == 1:
+                    if exit_long[j, t] or enter_short[j, t]:
+                        sig = SIG_EXIT
+                        state = 0
+                elif exit_short[j, t] or enter_long[j, t]:
                     sig = SIG_EXIT
                     state = 0
-            elif exit_short[j, t] or enter_long[j, t]:
-                sig = SIG_EXIT
-                state = 0
-            out[j, t] = sig
-    return out
+                if sig == SIG_EXIT:
+                    conf = 1.0
+            out_signal[t, j] = sig
+            out_confidence[t, j] = conf

@@ -11,8 +11,17 @@ from dollarbill_research.strategies.base import (
     Strategy,
     stack_signals,
 )
+from dollarbill_research.strategies.personality import (
+    PERSONALITIES,
+    PREFERRED_STRATEGIES,
+    Personality,
+    PersonalityPanel,
+    classify,
+    classify_panel,
+)
 from dollarbill_research.strategies.premium import CashSecuredPuts, IronCondor, ShortStrangle
 from dollarbill_research.strategies.reversion import MeanReversion
+from dollarbill_research.strategies.router import PersonalityStrategy, default_strategies
 from dollarbill_research.strategies.trend import Breakout, Momentum
 from dollarbill_research.strategies.volatility import (
     VolatilityArbitrage,
@@ -20,16 +29,24 @@ from dollarbill_research.strategies.volatility import (
 )
 
 __all__ = [
+    "PERSONALITIES",
+    "PREFERRED_STRATEGIES",
     "Breakout",
     "CashSecuredPuts",
     "Combined",
     "IronCondor",
     "MeanReversion",
     "Momentum",
+    "Personality",
+    "PersonalityPanel",
+    "PersonalityStrategy",
     "ShortStrangle",
     "Signals",
     "Strategy",
     "VolatilityArbitrage",
     "VolatilityMeanReversion",
+    "classify",
+    "classify_panel",
+    "default_strategies",
     "stack_signals",
 ]

@@ -21,10 +21,6 @@ from dollarbill_research.config._validate import check_int, check_range
 from dollarbill_research.data.panel import Panel
 from dollarbill_research.exceptions import ConfigError
 from dollarbill_research.kernels.codes import (
-    SIG_EXIT,
-    SIG_LONG,
-    SIG_NONE,
-    SIG_SHORT,
     T_DELTA_TARGET,
     T_DIRECTION,
     T_DTE_DAYS,
@@ -84,7 +80,9 @@ class Rules:
     """Per-bar conditions of a strategy, each series-major ``(n_symbols, n_bars)``.
 
     NaN features must give False conditions (numpy comparisons with NaN do). ``confidence`` is
-    the strength of the setup on each bar; it is clipped to [0, 1] (NaN -> 0) by the caller.
+    the strength of the setup on each bar; it is clipped to [0, 1] (NaN -> 0) by
+    :func:`regime_signals_nb`. Conditions are not masked by ``usable``: the regime step skips
+    unusable bars.
     """
 
     enter_long: BoolArray
@@ -111,34 +109,35 @@ def finish(
     usable: BoolArray,
     templates: FloatArray,
     min_confidence: float,
+    out: tuple[np.ndarray, FloatArray] | None = None,
 ) -> Signals:
     """Regime step, confidence clean-up and the ``min_confidence`` filter for one strategy.
 
     Inputs are series-major ``(n_symbols, n_bars)``; the returned block is ``(1, n_bars,
-    n_symbols)``.
-
-    Confidence: the rule's value clipped to [0, 1] on entry bars, 1.0 on exit bars, 0 elsewhere.
-    Entries with confidence below ``min_confidence`` are dropped (set to ``SIG_NONE``); exits are
-    never dropped, so a position can always be closed.
+    n_symbols)`` (see :func:`regime_signals_nb`: confidence clipped to [0, 1] on entries, 1.0 on
+    exits, 0 elsewhere; entries below ``min_confidence`` dropped, exits never). ``out`` gives
+    preallocated ``(n_bars, n_symbols)`` int8 / float64 arrays to write into (used to stack
+    several strategies without copies).
     """
-    sig = regime_signals_nb(
-        rules.enter_long & usable,
-        rules.enter_short & usable,
-        rules.exit_long & usable,
-        rules.exit_short & usable,
+    n_sym, n_bars = usable.shape
+    if out is None:
+        out = (np.zeros((n_bars, n_sym), dtype=np.int8), np.zeros((n_bars, n_sym)))
+    sig, conf = out
+    regime_signals_nb(
+        rules.enter_long,
+        rules.enter_short,
+        rules.exit_long,
+        rules.exit_short,
         usable,
+        np.ascontiguousarray(rules.confidence, dtype=np.float64),
+        float(min_confidence),
+        sig,
+        conf,
     )
-    conf = np.clip(rules.confidence, 0.0, 1.0)
-    conf = np.where(np.isfinite(conf), conf, 0.0)
-    entry = (sig == SIG_LONG) | (sig == SIG_SHORT)
-    drop = entry & (conf < min_confidence)
-    sig[drop] = SIG_NONE
-    entry &= ~drop
-    conf = np.where(entry, conf, np.where(sig == SIG_EXIT, 1.0, 0.0))
     return Signals(
         strategies=(name,),
-        signal=np.ascontiguousarray(sig.T)[np.newaxis],
-        confidence=np.ascontiguousarray(conf.T)[np.newaxis],
+        signal=sig[np.newaxis],
+        confidence=conf[np.newaxis],
         templates=np.ascontiguousarray(templates[np.newaxis]),
     )
 
@@ -181,14 +180,20 @@ class RuleStrategy:
         """
         return self.signals_from_view(SeriesView(panel))
 
-    def signals_from_view(self, view: SeriesView) -> Signals:
-        """Signals from a prepared :class:`SeriesView` (shares its feature cache)."""
+    def signals_from_view(
+        self, view: SeriesView, out: tuple[np.ndarray, FloatArray] | None = None
+    ) -> Signals:
+        """Signals from a prepared :class:`SeriesView` (shares its feature cache).
+
+        ``out``: optional preallocated int8 / float64 ``(n_bars, n_symbols)`` arrays to fill.
+        """
         return finish(
             str(getattr(self, "name", "")),
             self._rules(view),
             view.usable,
             self._templates(),
             float(getattr(self, "min_confidence", 0.0)),
+            out,
         )
 
 

@@ -196,11 +196,32 @@ def run_all(strategies: Sequence[Strategy], frame: pl.DataFrame | None, panel: P
     from dollarbill_research.strategies.view import SeriesView
 
     view = SeriesView(panel)
+    n = len(strategies)
+    sig = np.zeros((n, panel.n_bars, panel.n_symbols), dtype=np.int8)
+    conf = np.zeros((n, panel.n_bars, panel.n_symbols))
     blocks = []
-    for s in strategies:
+    for i, s in enumerate(strategies):
         from_view = getattr(s, "signals_from_view", None)
-        blocks.append(from_view(view) if from_view is not None else s.signals(frame, panel))
-    return stack_signals(blocks)
+        if from_view is not None:
+            blocks.append(from_view(view, (sig[i], conf[i])))
+        else:
+            block = s.signals(frame, panel)
+            if block.n_strategies != 1 or block.signal.shape[1:] != sig.shape[1:]:
+                return stack_signals(
+                    [*blocks, block] + [t.signals(frame, panel) for t in strategies[i + 1 :]]
+                )
+            sig[i] = block.signal[0]
+            conf[i] = block.confidence[0]
+            blocks.append(block)
+    names = [b.strategies[0] for b in blocks]
+    if len(set(names)) != n:
+        return stack_signals(blocks)  # raises with the repeated names
+    return Signals(
+        strategies=tuple(names),
+        signal=sig,
+        confidence=conf,
+        templates=np.ascontiguousarray(np.concatenate([b.templates for b in blocks], axis=0)),
+    )
 
 
 def empty_template() -> FloatArray:
