@@ -1,0 +1,49 @@
+"""Structural rules of STYLE.md that a reviewer would otherwise have to remember."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "dollarbill_research"
+KERNEL_FILES = sorted((PACKAGE / "kernels").glob("*.py"))
+ALL_FILES = sorted(PACKAGE.rglob("*.py"))
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("path", KERNEL_FILES, ids=lambda p: p.name)
+def test_kernels_import_only_numpy_math_and_numba(path: Path) -> None:
+    allowed = {"__future__", "math", "numpy", "numba", "dollarbill_research", "collections",
+               "typing", "cmath"}
+    assert _imported_modules(path) <= allowed, f"{path.name} imports {_imported_modules(path) - allowed}"
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_jit_options_come_from_one_place(path: Path) -> None:
+    if path.name == "_jit.py":
+        return
+    text = path.read_text()
+    assert "fastmath" not in text, f"{path.name}: no fastmath on money"
+    tree = ast.parse(text)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "numba":
+            names = {a.name for a in node.names}
+            assert not names & {"njit", "jit"}, f"{path.name}: use dollarbill_research.kernels._jit"
+
+
+def test_no_module_is_a_giant() -> None:
+    too_long = {str(p.relative_to(PACKAGE)): n for p in ALL_FILES
+                if (n := len(p.read_text().splitlines())) > 600}
+    assert not too_long, f"split these files: {too_long}"
