@@ -40,6 +40,8 @@ def heatmap_table(
     """
     frame = results_frame(results)
     require_columns(frame, [x, y, metric], "plot_heatmap")
+    if x == y:
+        raise ConfigError(f"plot_heatmap x={x!r} and y={y!r} must be two different parameters")
     if aggregate not in ("mean", "median", "max", "min"):
         raise ConfigError(f"plot_heatmap aggregate={aggregate!r} must be mean, median, max or min")
     col = pl.col(metric).cast(pl.Float64)

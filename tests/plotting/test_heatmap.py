@@ -69,6 +69,8 @@ def test_bad_column_names_the_available_ones() -> None:
         plot_heatmap(_frame(), "max_risk_per_trade", "sizing_method", "sharp")
     with pytest.raises(ConfigError, match="aggregate"):
         heatmap_table(_frame(), "lookback", "sizing_method", "sharpe_ratio", aggregate="sum")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="two different"):
+        plot_heatmap(_frame(), "lookback", "lookback", "sharpe_ratio")
     with pytest.raises(ConfigError, match="not a sweep result"):
         plot_heatmap([1, 2], "a", "b", "c")
 
