@@ -113,7 +113,7 @@ def _names(mask: np.ndarray) -> list[list[str]]:
     return [[codes.REASON_NAMES[b] for b in codes.mask_bits(int(m))] for m in mask]
 
 
-def _max_positions(config: BacktestConfig, pp: FloatArray) -> float:
+def max_positions_limit(config: BacktestConfig, pp: FloatArray) -> float:
     values = [v for v in (float(config.max_positions), float(pp[codes.PP_MAX_POSITIONS])) if v]
     if not config.use_portfolio_management:
         values = values[:1] if config.max_positions else []
@@ -122,7 +122,7 @@ def _max_positions(config: BacktestConfig, pp: FloatArray) -> float:
 
 def fills_frame(
     fills: np.ndarray, timestamps: np.ndarray, symbols: tuple[str, ...],
-    strategies: tuple[str, ...], pp: FloatArray, max_positions: float,
+    strategies: tuple[str, ...], pp: FloatArray, max_positions: float, bar_offset: int = 0,
 ) -> pl.DataFrame:  # fmt: skip
     """The trades frame of fill records (one row per fill)."""
     sym = [symbols[i] for i in fills["symbol"]]
@@ -135,7 +135,7 @@ def fills_frame(
     exp_ns = np.where(np.isfinite(expiry), expiry * 86_400e9, np.nan)
     return pl.DataFrame(
         {
-            "timestamp": timestamps[fills["bar"]],
+            "timestamp": timestamps[fills["bar"] - bar_offset],
             "symbol": sym,
             "strategy": strat,
             "instrument": [codes.KIND_NAMES[int(k)] for k in fills["kind"]],
@@ -152,7 +152,9 @@ def fills_frame(
             "warning_text": warn_text,
             "spot": fills["spot"],
             "iv": fills["sigma"],
-            "expiry": pl.Series(exp_ns).cast(pl.Int64).cast(pl.Datetime("ns")),
+            "expiry": pl.Series("expiry", exp_ns, nan_to_null=True)
+            .cast(pl.Int64)
+            .cast(pl.Datetime("ns")),
         },
         schema_overrides={
             "symbol": pl.String,
@@ -170,7 +172,7 @@ def fills_frame(
 
 def rejections_frame(
     rej: np.ndarray, timestamps: np.ndarray, symbols: tuple[str, ...],
-    strategies: tuple[str, ...], pp: FloatArray, max_positions: float,
+    strategies: tuple[str, ...], pp: FloatArray, max_positions: float, bar_offset: int = 0,
 ) -> pl.DataFrame:  # fmt: skip
     """The rejections frame of rejection records."""
     sym = [symbols[i] for i in rej["symbol"]]
@@ -181,7 +183,7 @@ def rejections_frame(
     ]
     return pl.DataFrame(
         {
-            "timestamp": timestamps[rej["bar"]],
+            "timestamp": timestamps[rej["bar"] - bar_offset],
             "symbol": sym,
             "strategy": strat,
             "reasons": _names(rej["reason"]),
@@ -273,7 +275,7 @@ class BacktestResult:
     ) -> BacktestResult:  # fmt: skip
         """Render the frames and metrics of a run."""
         ts = panel.timestamps
-        maxpos = _max_positions(config, pp)
+        maxpos = max_positions_limit(config, pp)
         trades = fills_frame(raw.fills, ts, panel.symbols, signals.strategies, pp, maxpos)
         rejections = rejections_frame(
             raw.rejections, ts, panel.symbols, signals.strategies, pp, maxpos
