@@ -14,8 +14,8 @@ rolling buffer.
 ...                      templates=tpl)
 >>> d = live.on_bar(np.datetime64("2024-01-02"), close=np.array([100.0]), iv=np.array([0.2]),
 ...                 signal=np.array([[1]]), confidence=np.array([[0.9]]))
->>> d.orders["qty"].to_list()  # floor(100000 x 10% / (100 + half spread))
-[99.0]
+>>> d.orders["qty"].to_list()  # floor(100000 x 10% / 100)
+[100.0]
 """
 
 from __future__ import annotations
