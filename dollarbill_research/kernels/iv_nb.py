@@ -103,7 +103,7 @@ def implied_vol_nb(
                 nxt = math.sqrt(lo * hi)
             else:
                 nxt = 0.5 * hi
-            if hi - lo <= IV_REL_TOL * hi:
+            if hi < np.inf and hi - lo <= IV_REL_TOL * hi:
                 return sigma
         elif abs(nxt - sigma) <= IV_REL_TOL * nxt:
             return nxt
