@@ -6,11 +6,13 @@ import datetime as dt
 
 import numpy as np
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dollarbill_research.data import (
     iv_proxy,
+    load_csv,
     panel_to_frame,
     proxy_iv_mask,
     synthetic_universe,
@@ -140,3 +142,23 @@ def test_round_trip(seed, frac):
     panel = to_panel(sub)
     assert int(panel.valid.sum()) == sub.height
     assert panel_to_frame(panel).equals(sub)
+
+
+@pytest.mark.realdata
+def test_real_folder_panel(real_data_dir):
+    frame = load_csv(real_data_dir, pattern="*_five_year.csv")
+    panel = to_panel(frame)
+    assert panel.n_symbols == 16
+    assert int(panel.valid.sum()) == frame.height
+    counts = frame.group_by("symbol", maintain_order=True).len()["len"].to_numpy()
+    np.testing.assert_array_equal(panel.valid.sum(axis=0), counts)
+    assert np.all(np.diff(panel.timestamps.astype(np.int64)) > 0)
+    iv = panel.iv[panel.valid]
+    assert np.isfinite(iv).all()
+    assert iv.min() >= 0.05
+    assert iv.max() < 3.0
+    assert (
+        panel_to_frame(panel, timestamp_dtype=pl.Datetime("us", "UTC"))
+        .drop("iv", "sector")
+        .equals(frame)
+    )
