@@ -34,6 +34,9 @@ def rolling_ols_nb(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rolling least squares ``y = a + b x`` over the last ``window`` valid bars.
 
+    Sums are kept around reference values (the window means at the last exact recomputation,
+    once per ``window`` bars) so large levels of ``x`` (a bar index) cost no precision.
+
     Returns
     -------
     slope, r2, slope_se : numpy.ndarray
@@ -55,13 +58,15 @@ def rolling_ols_nb(
         sxy = 0.0
         syy = 0.0
         n_nan = 0
+        refx = 0.0
+        refy = 0.0
         for t in range(n_bars):
             if not valid[j, t]:
                 continue
             pos = k % window
             if k >= window:
-                ox = rx[pos]
-                oy = ry[pos]
+                ox = rx[pos] - refx
+                oy = ry[pos] - refy
                 if math.isfinite(ox) and math.isfinite(oy):
                     sx -= ox
                     sy -= oy
@@ -70,10 +75,10 @@ def rolling_ols_nb(
                     syy -= oy * oy
                 else:
                     n_nan -= 1
-            vx = x[j, t]
-            vy = y[j, t]
-            rx[pos] = vx
-            ry[pos] = vy
+            rx[pos] = x[j, t]
+            ry[pos] = y[j, t]
+            vx = x[j, t] - refx
+            vy = y[j, t] - refy
             if math.isfinite(vx) and math.isfinite(vy):
                 sx += vx
                 sy += vy
@@ -82,15 +87,28 @@ def rolling_ols_nb(
                 syy += vy * vy
             else:
                 n_nan += 1
-            if pos == window - 1:  # exact recomputation once per window
+            if pos == window - 1:  # exact recomputation around the window means
+                cnt = 0
+                tx = 0.0
+                ty = 0.0
+                for i in range(window):
+                    if math.isfinite(rx[i]) and math.isfinite(ry[i]):
+                        tx += rx[i]
+                        ty += ry[i]
+                        cnt += 1
+                if cnt > 0:
+                    refx = tx / cnt
+                    refy = ty / cnt
                 sx = sy = sxx = sxy = syy = 0.0
                 for i in range(window):
                     if math.isfinite(rx[i]) and math.isfinite(ry[i]):
-                        sx += rx[i]
-                        sy += ry[i]
-                        sxx += rx[i] * rx[i]
-                        sxy += rx[i] * ry[i]
-                        syy += ry[i] * ry[i]
+                        dx = rx[i] - refx
+                        dy = ry[i] - refy
+                        sx += dx
+                        sy += dy
+                        sxx += dx * dx
+                        sxy += dx * dy
+                        syy += dy * dy
             k += 1
             if k >= window and n_nan == 0:
                 n = float(window)

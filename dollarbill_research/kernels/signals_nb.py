@@ -75,8 +75,9 @@ def rolling_mean_std_nb(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rolling mean and sample standard deviation (ddof=1) over the last ``window`` valid bars.
 
-    Running sums, recomputed exactly once per ``window`` bars so rounding does not accumulate.
-    ``std`` is NaN for ``window < 2``.
+    Running sums of deviations from a reference value (the window mean at the last exact
+    recomputation, done once per ``window`` bars), so neither a large level nor a long series
+    costs precision. ``std`` is NaN for ``window < 2``.
     """
     n_sym, n_bars = x.shape
     mean = np.full((n_sym, n_bars), np.nan)
@@ -84,6 +85,7 @@ def rolling_mean_std_nb(
     ring = np.empty(window)
     for j in range(n_sym):
         k = 0
+        ref = 0.0
         s = 0.0
         ss = 0.0
         n_nan = 0
@@ -95,27 +97,37 @@ def rolling_mean_std_nb(
             if k >= window:
                 old = ring[pos]
                 if math.isfinite(old):
-                    s -= old
-                    ss -= old * old
+                    d = old - ref
+                    s -= d
+                    ss -= d * d
                 else:
                     n_nan -= 1
             ring[pos] = v
             if math.isfinite(v):
-                s += v
-                ss += v * v
+                d = v - ref
+                s += d
+                ss += d * d
             else:
                 n_nan += 1
-            if pos == window - 1:  # exact recomputation once per window
+            if pos == window - 1:  # exact recomputation around the window mean
+                cnt = 0
+                tot = 0.0
+                for i in range(window):
+                    if math.isfinite(ring[i]):
+                        tot += ring[i]
+                        cnt += 1
+                ref = tot / cnt if cnt > 0 else 0.0
                 s = 0.0
                 ss = 0.0
                 for i in range(window):
                     if math.isfinite(ring[i]):
-                        s += ring[i]
-                        ss += ring[i] * ring[i]
+                        d = ring[i] - ref
+                        s += d
+                        ss += d * d
             k += 1
             if k >= window and n_nan == 0:
                 m = s / window
-                mean[j, t] = m
+                mean[j, t] = ref + m
                 if window > 1:
                     var = (ss - window * m * m) / (window - 1)
                     std[j, t] = math.sqrt(var) if var > 0.0 else 0.0

@@ -45,9 +45,9 @@ class Momentum(RuleStrategy):
     * exit long: ``r <= exit_threshold`` or ``close < sma``; exit short: ``r >= -exit_threshold``
       or ``close > sma``.
 
-    Confidence: ``clip(|ln(1 + r)| / (sigma_d sqrt(lookback)) / 3, 0, 1)`` — the trailing return
+    Confidence: ``clip(|ln(1 + r)| / (sigma_d sqrt(lookback)) / 2, 0, 1)`` — the trailing return
     in units of its own noise (``sigma_d``: daily log-return std over ``trend_window``), full at
-    3 standard deviations; a steady move scores higher than a noisy spike of the same size.
+    2 standard deviations; a steady move scores higher than a noisy spike of the same size.
 
     Parameters
     ----------
@@ -98,7 +98,7 @@ class Momentum(RuleStrategy):
             enter_short=((r <= -self.threshold) & (c < sma)) if short_ok else no_rule(c.shape),
             exit_long=(r <= self.exit_threshold) | (c < sma),
             exit_short=(r >= -self.exit_threshold) | (c > sma),
-            confidence=saturate(strength, 3.0),
+            confidence=saturate(strength, 2.0),
         )
 
 
