@@ -85,7 +85,8 @@ def test_frames_have_the_documented_columns(universe, tmp_path):
     assert result.rejections.columns[:5] == ["timestamp", "symbol", "strategy", "reasons", "text"]
     assert result.attribution.height == 1
     out = result.plot(tmp_path / "bt.png")
-    assert out.exists() and out.stat().st_size > 10_000
+    assert out.exists()
+    assert out.stat().st_size > 10_000
 
 
 def test_rejection_texts_render_from_reason_table():

@@ -132,7 +132,8 @@ def test_max_hold_and_signal_exit():
         make_panel(close), make_signals(sig, [template(codes.KIND_SHARES)])
     )
     exits = res.raw.fills[res.raw.fills["side"] < 0]
-    got = sorted(zip(exits["symbol"].tolist(), exits["bar"].tolist(), exits["reason"].tolist()))
+    cols = (exits["symbol"].tolist(), exits["bar"].tolist(), exits["reason"].tolist())
+    got = sorted(zip(*cols, strict=True))
     assert got == [(0, 4, codes.EXIT_MAX_HOLD), (1, 2, codes.EXIT_SIGNAL)]
 
 
@@ -147,12 +148,12 @@ def test_candidates_by_confidence_then_strategy_then_symbol():
     tpl = template(codes.KIND_SHARES)
     res = BacktestEngine(cfg).run(make_panel(close), make_signals(sig, [tpl, tpl], conf))
     entries = res.raw.fills[res.raw.fills["side"] > 0]
-    got = list(zip(entries["strategy"].tolist(), entries["symbol"].tolist()))
+    got = list(zip(entries["strategy"].tolist(), entries["symbol"].tolist(), strict=False))
     # 0.95, 0.9, then the 0.5 ties by strategy index and symbol index; the 6th hits max_positions
     assert got == [(1, 2), (0, 1), (0, 0), (0, 2), (1, 0)]
     assert entries["qty"].tolist() == [500.0, 250.0, 125.0, 62.0, 31.0]  # half the free cash
     rej = res.raw.rejections
-    assert list(zip(rej["strategy"].tolist(), rej["symbol"].tolist())) == [(1, 1)]
+    assert list(zip(rej["strategy"].tolist(), rej["symbol"].tolist(), strict=False)) == [(1, 1)]
     assert res.rejections["reasons"].to_list() == [["max_positions"]]
     assert res.rejections["text"].to_list() == ["Max positions reached (5)"]
 
