@@ -177,9 +177,8 @@ def test_equities_only_run_matches_the_reference(seed, n_sym, n_bars, pct):
         panel.close, panel.valid, signals.signal, signals.confidence, capital=100_000.0,
         pct=pct, commission=0.01, spread_pct=0.2, max_hold=7, stop_pct=8.0, take_pct=12.0,
     )  # fmt: skip
-    got = list(zip(raw.fills["bar"].tolist(), raw.fills["strategy"].tolist(),
-                   raw.fills["symbol"].tolist(), raw.fills["side"].tolist(),
-                   raw.fills["qty"].tolist(), raw.fills["price"].tolist(), strict=True))  # fmt: skip
+    cols = [raw.fills[n].tolist() for n in ("bar", "strategy", "symbol", "side", "qty", "price")]
+    got = list(zip(*cols, strict=True))
     assert got == ref.fills
     np.testing.assert_allclose(raw.equity["equity"], ref.equity, rtol=1e-12)
     np.testing.assert_allclose(raw.equity["cash"], ref.cash, rtol=1e-12)
