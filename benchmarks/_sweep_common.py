@@ -1,0 +1,73 @@
+"""Helpers shared by the sweep benchmarks: machine info, timing, fresh-subprocess compile times."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def machine_info() -> str:
+    """One line per fact: CPU, cores, load, Python and library versions."""
+    import numba
+    import numpy
+    import polars
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    return (
+        f"machine: {cpu}, {os.cpu_count()} logical cores, load average "
+        f"{load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f} (other jobs share the cores when > cores)\n"
+        f"python {platform.python_version()}, numpy {numpy.__version__}, numba "
+        f"{numba.__version__}, polars {polars.__version__}"
+    )
+
+
+def median_time(fn: Callable[[], object], repeats: int) -> tuple[float, list[float], float]:
+    """Median wall seconds of ``repeats`` calls, all timings, and CPU/wall ratio of the runs."""
+    times = []
+    cpu0 = time.process_time()
+    wall0 = time.perf_counter()
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    ratio = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
+    return statistics.median(times), times, ratio
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, MiB (Linux ru_maxrss is KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def fresh_subprocess_seconds(code: str, cache_dir: str) -> float:
+    """Wall seconds of ``python -c code`` in a fresh interpreter with ``NUMBA_CACHE_DIR``."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir, PYTHONPATH=str(ROOT))
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=ROOT)
+    return time.perf_counter() - t
+
+
+def cold_and_warm_cache(code: str) -> tuple[float, float]:
+    """First call in a fresh process with an empty numba cache, then again with that cache."""
+    with tempfile.TemporaryDirectory(prefix="dollarbill-numba-") as cache:
+        cold = fresh_subprocess_seconds(code, cache)
+        warm = fresh_subprocess_seconds(code, cache)
+    return cold, warm
