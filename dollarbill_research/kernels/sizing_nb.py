@@ -65,14 +65,16 @@ def _usable(x: float) -> bool:
 def floor_within_nb(budget: float, unit: float) -> float:
     """Largest whole number of units ``n >= 0`` with ``n x unit <= budget`` (exact in floats).
 
-    ``floor(budget / unit)`` can round up by one ulp; this steps back when ``n x unit`` would
-    overshoot the budget, so the caps hold exactly as written.
+    ``floor(budget / unit)`` can be off by one either way (the division rounds); this steps
+    to the exact answer, so the caps hold exactly as written and are never needlessly tight.
     """
     if not _usable(unit) or not math.isfinite(budget) or budget <= 0.0:
         return 0.0
     n = math.floor(budget / unit)
     while n > 0.0 and n * unit > budget:
         n -= 1.0
+    while (n + 1.0) * unit <= budget:
+        n += 1.0
     return max(n, 0.0)
 
 
