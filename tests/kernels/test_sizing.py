@@ -126,7 +126,9 @@ def test_size_many_matches_one_by_one():
     b = rng.uniform(0.2, 3, n)
     nc = rng.integers(0, 40, n)
     for method in (0, 1, 3, 4):
-        units, warn = size_many_nb(method, eq, eq, cost, loss, dvol, PP, p, b, nc, np.zeros(n, np.int64))
+        units, warn = size_many_nb(
+            method, eq, eq, cost, loss, dvol, PP, p, b, nc, np.zeros(n, np.int64)
+        )
         for i in range(n):
             assert (units[i], warn[i]) == size_units_nb(
                 method, eq[i], eq[i], cost[i], loss[i], dvol[i], PP, p[i], b[i], nc[i]
