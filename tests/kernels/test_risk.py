@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reference.portfolio_reference import ref_exposures
 from scipy.stats import norm
 
 from dollarbill_research.kernels import codes
 from dollarbill_research.kernels.pricing_nb import bs_greeks_nb
 from dollarbill_research.kernels.risk_nb import book_exposures_nb, var_nb
-from reference.portfolio_reference import ref_exposures
 
 KEYS = {
     "delta": codes.EXP_DELTA, "gamma": codes.EXP_GAMMA, "vega": codes.EXP_VEGA,
@@ -77,7 +77,9 @@ def test_long_calls_by_hand_with_scipy_greeks():
 def test_short_puts_signs():
     ex = exposures([leg(0, 0, -5, False, 100.0, 95.0)], 50_000.0)
     assert ex[codes.EXP_DELTA] > 0  # short put is long delta
-    assert ex[codes.EXP_GAMMA] < 0 and ex[codes.EXP_VEGA] < 0 and ex[codes.EXP_THETA] > 0
+    assert ex[codes.EXP_GAMMA] < 0
+    assert ex[codes.EXP_VEGA] < 0
+    assert ex[codes.EXP_THETA] > 0
     assert ex[codes.EXP_NET] < 0  # a short option is a liability
 
 
@@ -92,7 +94,9 @@ def test_iron_condor_defined_risk_concentration():
     condor |= {"symbol": 0, "sector": 0, "conc": max_loss}
     ex = exposures([condor], 100_000.0)
     assert ex[codes.EXP_CONCENTRATION] == pytest.approx(max_loss / 100_000)
-    assert abs(ex[codes.EXP_DELTA]) < 0.02 and ex[codes.EXP_VEGA] < 0 and ex[codes.EXP_THETA] > 0
+    assert abs(ex[codes.EXP_DELTA]) < 0.02
+    assert ex[codes.EXP_VEGA] < 0
+    assert ex[codes.EXP_THETA] > 0
 
 
 def make_closes(rng, n_bars, n_sym, missing=True):
@@ -140,7 +144,7 @@ def test_random_books_match_reference(seed, k, t, window):
             "theta": rng.normal(0, 50),
             "mv": rng.normal(0, 1e4),
             "conc": abs(rng.normal(0, 1e4)),
-        }  # fmt: skip
+        }
         for _ in range(k)
     ]
     equity = float(rng.uniform(1e4, 1e6))

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reference.portfolio_reference import ref_size
 
 from dollarbill_research.config.portfolio import PortfolioConfig
 from dollarbill_research.kernels import codes
@@ -19,7 +20,6 @@ from dollarbill_research.kernels.sizing_nb import (
     size_many_nb,
     size_units_nb,
 )
-from reference.portfolio_reference import ref_size
 
 CFG = PortfolioConfig(fixed_fraction_pct=1.5, fixed_dollar_amount=5_000.0)
 PP = CFG.to_kernel()
@@ -167,7 +167,8 @@ def test_matches_reference_and_respects_caps(method, c, p, b, n, risk, posp):
     ref_units, fallback = ref_size(method, equity, cost, loss, dvol, cfg.to_dict(), p, b, n)
     assert units == ref_units
     assert bool(warn >> codes.W_KELLY_FALLBACK & 1) == fallback
-    assert units >= 0 and units == math.floor(units)
+    assert units >= 0
+    assert units == math.floor(units)
     assert units * cost <= equity * posp / 100
     assert units * loss <= equity * risk / 100
 
