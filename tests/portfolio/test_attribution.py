@@ -147,3 +147,11 @@ def test_compare_errors() -> None:
         compare_strategies(f, "alpha")
     with pytest.raises(DataError, match="no strategy rows"):
         best_strategy(f.filter(pl.col("strategy") == TOTAL_ROW))
+
+
+def test_column_table_matches_kernel_layout() -> None:
+    from dollarbill_research.kernels import attribution_nb as at
+
+    assert len(ATTRIBUTION_COLUMNS) == at.N_ATTRIBUTION
+    assert ATTRIBUTION_COLUMNS.index("sharpe") == at.A_SHARPE
+    assert ATTRIBUTION_COLUMNS.index("exposure") == at.A_EXPOSURE
