@@ -22,6 +22,8 @@ import numpy as np
 from dollarbill_research.kernels._jit import jit
 from dollarbill_research.kernels.codes import SIG_EXIT, SIG_LONG, SIG_NONE, SIG_SHORT
 
+_BLOCK = 16  # symbols per block in kernels that write bar-major outputs
+
 
 @jit
 def usable_nb(close: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -36,19 +38,33 @@ def usable_nb(close: np.ndarray, valid: np.ndarray) -> np.ndarray:
 
 
 @jit
-def log_returns_nb(close: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Log return from the symbol's previous valid bar; NaN on its first bar and missing bars."""
+def _valid_index(valid_row: np.ndarray, idx: np.ndarray) -> int:
+    """Write the positions of the valid bars of one series into ``idx``; return their count."""
+    k = 0
+    for t in range(valid_row.shape[0]):
+        if valid_row[t]:
+            idx[k] = t
+            k += 1
+    return k
+
+
+@jit
+def price_ratio_nb(close: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """``close_t / close_prev``, ``prev`` being the symbol's previous valid bar.
+
+    NaN on the symbol's first bar and on missing bars. ``np.log`` of it, taken by the caller in
+    vectorised numpy, is the daily log return.
+    """
     n_sym, n_bars = close.shape
-    out = np.full((n_sym, n_bars), np.nan)
+    ratio = np.full((n_sym, n_bars), np.nan)
     for j in range(n_sym):
         prev = np.nan
         for t in range(n_bars):
-            if not valid[j, t]:
-                continue
-            c = close[j, t]
-            out[j, t] = math.log(c / prev)  # NaN when prev is NaN
-            prev = c
-    return out
+            if valid[j, t]:
+                c = close[j, t]
+                ratio[j, t] = c / prev  # NaN when prev is NaN
+                prev = c
+    return ratio
 
 
 @jit
@@ -56,16 +72,11 @@ def lagged_nb(x: np.ndarray, valid: np.ndarray, lag: int) -> np.ndarray:
     """Value of ``x`` ``lag`` valid bars earlier (``lag=0``: the value itself)."""
     n_sym, n_bars = x.shape
     out = np.full((n_sym, n_bars), np.nan)
-    ring = np.empty(lag + 1)
+    idx = np.empty(n_bars, dtype=np.int64)
     for j in range(n_sym):
-        k = 0
-        for t in range(n_bars):
-            if not valid[j, t]:
-                continue
-            ring[k % (lag + 1)] = x[j, t]
-            if k >= lag:
-                out[j, t] = ring[(k - lag) % (lag + 1)]
-            k += 1
+        n = _valid_index(valid[j], idx)
+        for k in range(lag, n):
+            out[j, idx[k]] = x[j, idx[k - lag]]
     return out
 
 
@@ -82,56 +93,57 @@ def rolling_mean_std_nb(
     n_sym, n_bars = x.shape
     mean = np.full((n_sym, n_bars), np.nan)
     std = np.full((n_sym, n_bars), np.nan)
-    ring = np.empty(window)
+    idx = np.empty(n_bars, dtype=np.int64)
+    w = float(window)
+    inv_w = 1.0 / w
+    inv_w1 = 1.0 / (w - 1.0) if window > 1 else 0.0
     for j in range(n_sym):
-        k = 0
+        n = _valid_index(valid[j], idx)
+        xj = x[j]
         ref = 0.0
         s = 0.0
         ss = 0.0
         n_nan = 0
-        for t in range(n_bars):
-            if not valid[j, t]:
-                continue
-            v = x[j, t]
-            pos = k % window
-            if k >= window:
-                old = ring[pos]
-                if math.isfinite(old):
-                    d = old - ref
-                    s -= d
-                    ss -= d * d
-                else:
-                    n_nan -= 1
-            ring[pos] = v
+        since = 0
+        for k in range(n):
+            v = xj[idx[k]]
             if math.isfinite(v):
                 d = v - ref
                 s += d
                 ss += d * d
             else:
                 n_nan += 1
-            if pos == window - 1:  # exact recomputation around the window mean
-                cnt = 0
-                tot = 0.0
-                for i in range(window):
-                    if math.isfinite(ring[i]):
-                        tot += ring[i]
-                        cnt += 1
-                ref = tot / cnt if cnt > 0 else 0.0
-                s = 0.0
-                ss = 0.0
-                for i in range(window):
-                    if math.isfinite(ring[i]):
-                        d = ring[i] - ref
+            if k >= window:
+                old = xj[idx[k - window]]
+                if math.isfinite(old):
+                    d = old - ref
+                    s -= d
+                    ss -= d * d
+                else:
+                    n_nan -= 1
+            since += 1
+            if since == window and k >= window - 1:  # exact recomputation around the mean
+                since = 0
+                if n_nan == 0:
+                    tot = 0.0
+                    for i in range(k - window + 1, k + 1):
+                        tot += xj[idx[i]]
+                    ref = tot / w
+                    s = 0.0
+                    ss = 0.0
+                    for i in range(k - window + 1, k + 1):
+                        d = xj[idx[i]] - ref
                         s += d
                         ss += d * d
-            k += 1
-            if k >= window and n_nan == 0:
-                m = s / window
+            if k >= window - 1 and n_nan == 0:
+                m = s * inv_w
+                t = idx[k]
                 mean[j, t] = ref + m
-                if window > 1:
-                    var = (ss - window * m * m) / (window - 1)
-                    std[j, t] = math.sqrt(var) if var > 0.0 else 0.0
-    return mean, std
+                var = (ss - w * m * m) * inv_w1
+                std[j, t] = var if var > 0.0 else 0.0  # variance; square root below
+    if window < 2:
+        std[:] = np.nan
+    return mean, np.sqrt(std)
 
 
 @jit
@@ -140,41 +152,53 @@ def rolling_extreme_nb(
 ) -> np.ndarray:
     """Rolling max (``is_max``) or min over ``window`` valid bars ending ``lag`` valid bars ago.
 
-    ``lag=1`` gives the prior channel (Donchian) that excludes the current bar. Monotone deque,
-    O(1) amortised per bar.
+    ``lag=1`` gives the prior channel (Donchian) that excludes the current bar. Van Herk /
+    Gil-Werman block prefix and suffix maxima: three branch-free compares per bar.
     """
     n_sym, n_bars = x.shape
     out = np.full((n_sym, n_bars), np.nan)
+    idx = np.empty(n_bars, dtype=np.int64)
     vals = np.empty(n_bars)
-    dq = np.empty(n_bars, dtype=np.int64)  # compressed indices, values monotone
+    pre = np.empty(n_bars)
+    suf = np.empty(n_bars)
+    nan_seen = np.empty(n_bars, dtype=np.int64)  # number of NaN values in vals[0..k]
+    sgn = 1.0 if is_max else -1.0
     for j in range(n_sym):
-        k = 0
-        head = 0
-        tail = 0
-        last_nan = -1
-        for t in range(n_bars):
-            if not valid[j, t]:
-                continue
-            vals[k] = x[j, t]
-            e = k - lag  # newest compressed index inside the window
-            if e >= 0:
-                v = vals[e]
-                if math.isfinite(v):
-                    while tail > head and (
-                        (is_max and vals[dq[tail - 1]] <= v)
-                        or ((not is_max) and vals[dq[tail - 1]] >= v)
-                    ):
-                        tail -= 1
-                    dq[tail] = e
-                    tail += 1
-                else:
-                    last_nan = e
-                start = e - window + 1
-                while tail > head and dq[head] < start:
-                    head += 1
-                if start >= 0 and last_nan < start and tail > head:
-                    out[j, t] = vals[dq[head]]
-            k += 1
+        n = _valid_index(valid[j], idx)
+        cnt = 0
+        for k in range(n):
+            v = sgn * x[j, idx[k]]
+            if not math.isfinite(v):
+                cnt += 1
+                v = -np.inf
+            vals[k] = v
+            nan_seen[k] = cnt
+        pos = 0
+        for k in range(n):
+            v = vals[k]
+            if pos == 0:
+                pre[k] = v
+            else:
+                p = pre[k - 1]
+                pre[k] = v if v > p else p
+            pos += 1
+            if pos == window:
+                pos = 0
+        for k in range(n - 1, -1, -1):
+            v = vals[k]
+            if k == n - 1 or (k + 1) % window == 0:
+                suf[k] = v
+            else:
+                q = suf[k + 1]
+                suf[k] = v if v > q else q
+        for k in range(lag + window - 1, n):
+            e = k - lag
+            start = e - window + 1
+            before = nan_seen[start - 1] if start > 0 else 0
+            if nan_seen[e] == before:
+                a = suf[start]
+                b = pre[e]
+                out[j, idx[k]] = sgn * (a if a > b else b)
     return out
 
 
@@ -192,13 +216,12 @@ def rsi_nb(close: np.ndarray, valid: np.ndarray, window: int) -> np.ndarray:
     for j in range(n_sym):
         prev = np.nan
         for t in range(n_bars):
-            if not valid[j, t]:
-                continue
-            d = close[j, t] - prev
-            if math.isfinite(d):
-                gain[j, t] = max(d, 0.0)
-                loss[j, t] = max(-d, 0.0)
-            prev = close[j, t]
+            if valid[j, t]:
+                d = close[j, t] - prev
+                if math.isfinite(d):
+                    gain[j, t] = max(d, 0.0)
+                    loss[j, t] = max(-d, 0.0)
+                prev = close[j, t]
     g, _ = rolling_mean_std_nb(gain, valid, window)
     lo, _ = rolling_mean_std_nb(loss, valid, window)
     out = np.full((n_sym, n_bars), np.nan)
@@ -251,33 +274,38 @@ def regime_signals_nb(
         float64 ``(n_bars, n_series)``: entry confidence, 1.0 on exits, 0 elsewhere.
     """
     n_sym, n_bars = valid.shape
-    for j in range(n_sym):
-        state = 0
+    state = np.zeros(_BLOCK, dtype=np.int64)
+    for j0 in range(0, n_sym, _BLOCK):  # blocks of symbols: the bar-major writes stay local
+        j1 = min(j0 + _BLOCK, n_sym)
+        state[:] = 0
         for t in range(n_bars):
-            sig = SIG_NONE
-            conf = 0.0
-            if valid[j, t]:
-                if state == 0:
-                    if enter_long[j, t]:
-                        sig = SIG_LONG
-                        state = 1
-                    elif enter_short[j, t]:
-                        sig = SIG_SHORT
-                        state = -1
-                    if sig != SIG_NONE:
-                        c = confidence[j, t]
-                        conf = min(max(c, 0.0), 1.0) if math.isfinite(c) else 0.0
-                        if conf < min_confidence:
-                            sig = SIG_NONE
-                            conf = 0.0
-                elif state == 1:
-                    if exit_long[j, t] or enter_short[j, t]:
+            for j in range(j0, j1):
+                sig = SIG_NONE
+                conf = 0.0
+                st = state[j - j0]
+                if valid[j, t]:
+                    if st == 0:
+                        if enter_long[j, t]:
+                            sig = SIG_LONG
+                            st = 1
+                        elif enter_short[j, t]:
+                            sig = SIG_SHORT
+                            st = -1
+                        if sig != SIG_NONE:
+                            c = confidence[j, t]
+                            conf = min(max(c, 0.0), 1.0) if math.isfinite(c) else 0.0
+                            if conf < min_confidence:
+                                sig = SIG_NONE
+                                conf = 0.0
+                    elif st == 1:
+                        if exit_long[j, t] or enter_short[j, t]:
+                            sig = SIG_EXIT
+                            st = 0
+                    elif exit_short[j, t] or enter_long[j, t]:
                         sig = SIG_EXIT
-                        state = 0
-                elif exit_short[j, t] or enter_long[j, t]:
-                    sig = SIG_EXIT
-                    state = 0
-                if sig == SIG_EXIT:
-                    conf = 1.0
-            out_signal[t, j] = sig
-            out_confidence[t, j] = conf
+                        st = 0
+                    if sig == SIG_EXIT:
+                        conf = 1.0
+                state[j - j0] = st
+                out_signal[t, j] = sig
+                out_confidence[t, j] = conf

@@ -104,25 +104,19 @@ def saturate(x: FloatArray, full: float) -> FloatArray:
 
 
 def finish(
-    name: str,
     rules: Rules,
     usable: BoolArray,
-    templates: FloatArray,
     min_confidence: float,
-    out: tuple[np.ndarray, FloatArray] | None = None,
-) -> Signals:
+    out_signal: np.ndarray,
+    out_confidence: FloatArray,
+) -> None:
     """Regime step, confidence clean-up and the ``min_confidence`` filter for one strategy.
 
-    Inputs are series-major ``(n_symbols, n_bars)``; the returned block is ``(1, n_bars,
-    n_symbols)`` (see :func:`regime_signals_nb`: confidence clipped to [0, 1] on entries, 1.0 on
-    exits, 0 elsewhere; entries below ``min_confidence`` dropped, exits never). ``out`` gives
-    preallocated ``(n_bars, n_symbols)`` int8 / float64 arrays to write into (used to stack
-    several strategies without copies).
+    Inputs are series-major ``(n_symbols, n_bars)``; the outputs are bar-major
+    ``(n_bars, n_symbols)`` int8 / float64 arrays (views into a stacked block are fine), written
+    in place. See :func:`regime_signals_nb`: confidence clipped to [0, 1] on entries, 1.0 on
+    exits, 0 elsewhere; entries below ``min_confidence`` dropped, exits never.
     """
-    n_sym, n_bars = usable.shape
-    if out is None:
-        out = (np.zeros((n_bars, n_sym), dtype=np.int8), np.zeros((n_bars, n_sym)))
-    sig, conf = out
     regime_signals_nb(
         rules.enter_long,
         rules.enter_short,
@@ -131,14 +125,8 @@ def finish(
         usable,
         np.ascontiguousarray(rules.confidence, dtype=np.float64),
         float(min_confidence),
-        sig,
-        conf,
-    )
-    return Signals(
-        strategies=(name,),
-        signal=sig[np.newaxis],
-        confidence=conf[np.newaxis],
-        templates=np.ascontiguousarray(templates[np.newaxis]),
+        out_signal,
+        out_confidence,
     )
 
 
@@ -178,22 +166,18 @@ class RuleStrategy:
         A bar without data (``panel.valid`` False, or a non-finite / non-positive close) gets no
         signal; windows skip it (see :mod:`dollarbill_research.kernels.signals_nb`).
         """
-        return self.signals_from_view(SeriesView(panel))
+        from dollarbill_research.strategies.base import run_all
 
-    def signals_from_view(
-        self, view: SeriesView, out: tuple[np.ndarray, FloatArray] | None = None
-    ) -> Signals:
-        """Signals from a prepared :class:`SeriesView` (shares its feature cache).
+        return run_all((self,), frame, panel)  # type: ignore[arg-type]
 
-        ``out``: optional preallocated int8 / float64 ``(n_bars, n_symbols)`` arrays to fill.
-        """
-        return finish(
-            str(getattr(self, "name", "")),
+    def fill(self, view: SeriesView, out_signal: np.ndarray, out_confidence: FloatArray) -> None:
+        """Write this strategy's signals for the symbols of ``view`` into bar-major outputs."""
+        finish(
             self._rules(view),
             view.usable,
-            self._templates(),
             float(getattr(self, "min_confidence", 0.0)),
-            out,
+            out_signal,
+            out_confidence,
         )
 
 

@@ -192,36 +192,52 @@ class Combined:
 
 
 def run_all(strategies: Sequence[Strategy], frame: pl.DataFrame | None, panel: Panel) -> Signals:
-    """Stacked signals of ``strategies`` on ``panel``, sharing one feature view."""
-    from dollarbill_research.strategies.view import SeriesView
+    """Stacked signals of ``strategies`` on ``panel``.
 
-    view = SeriesView(panel)
+    Built-in strategies (those with a ``fill(view, out_signal, out_confidence)`` method) run
+    chunk by chunk of symbols on shared
+    :class:`~dollarbill_research.strategies.view.SeriesView` feature caches and write straight
+    into the stacked arrays; any other strategy is called once with ``frame`` and ``panel`` and
+    must return a one-row block.
+    """
+    from dollarbill_research.strategies.view import SeriesView, for_each_chunk
+
+    names = [s.name for s in strategies]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError(
+            f"strategy names {dupes} appear more than once; hint: give each variant a distinct "
+            "name=..."
+        )
     n = len(strategies)
     sig = np.zeros((n, panel.n_bars, panel.n_symbols), dtype=np.int8)
     conf = np.zeros((n, panel.n_bars, panel.n_symbols))
-    blocks = []
+    templates = np.zeros((n, 2, TEMPLATE_LEN))
+    fills = []
     for i, s in enumerate(strategies):
-        from_view = getattr(s, "signals_from_view", None)
-        if from_view is not None:
-            blocks.append(from_view(view, (sig[i], conf[i])))
-        else:
-            block = s.signals(frame, panel)
-            if block.n_strategies != 1 or block.signal.shape[1:] != sig.shape[1:]:
-                return stack_signals(
-                    [*blocks, block] + [t.signals(frame, panel) for t in strategies[i + 1 :]]
-                )
-            sig[i] = block.signal[0]
-            conf[i] = block.confidence[0]
-            blocks.append(block)
-    names = [b.strategies[0] for b in blocks]
-    if len(set(names)) != n:
-        return stack_signals(blocks)  # raises with the repeated names
-    return Signals(
-        strategies=tuple(names),
-        signal=sig,
-        confidence=conf,
-        templates=np.ascontiguousarray(np.concatenate([b.templates for b in blocks], axis=0)),
-    )
+        fill = getattr(s, "fill", None)
+        if fill is not None:
+            fills.append((i, fill))
+            templates[i] = s.templates  # type: ignore[attr-defined]
+            continue
+        block = s.signals(frame, panel)
+        if block.n_strategies != 1 or block.signal.shape[1:] != sig.shape[1:]:
+            raise ConfigError(
+                f"strategy {s.name!r} returned a block of {block.n_strategies} rows and "
+                f"shape {block.signal.shape[1:]}; expected 1 row of {sig.shape[1:]}"
+            )
+        sig[i] = block.signal[0]
+        conf[i] = block.confidence[0]
+        templates[i] = block.templates[0]
+    if fills:
+
+        def work(cols: slice) -> None:
+            view = SeriesView(panel, cols)
+            for i, fill in fills:
+                fill(view, sig[i][:, cols], conf[i][:, cols])
+
+        for_each_chunk(panel.n_symbols, work)
+    return Signals(strategies=tuple(names), signal=sig, confidence=conf, templates=templates)
 
 
 def empty_template() -> FloatArray:

@@ -49,7 +49,12 @@ from dollarbill_research.kernels.signals_nb import (
     rolling_extreme_nb,
     rolling_mean_std_nb,
 )
-from dollarbill_research.strategies.view import BARS_PER_YEAR, SeriesView
+from dollarbill_research.strategies.view import (
+    BARS_PER_YEAR,
+    SeriesView,
+    for_each_chunk,
+    symbol_chunks,
+)
 
 BREAKOUT_CHANNEL = 20
 
@@ -123,8 +128,28 @@ def _check_window(window: object) -> int:
     return window
 
 
-def classify_view(view: SeriesView, window: int = 252) -> PersonalityPanel:
-    """Rolling personality of every symbol and bar from a :class:`SeriesView`."""
+def market_returns(panel: Panel) -> FloatArray:
+    """Equal-weight market proxy: mean daily log return of the symbols with a bar, ``(n_bars,)``.
+
+    NaN on bars where no symbol has a return. Uses only bar ``t`` on bar ``t``.
+    """
+    total = np.zeros(panel.n_bars)
+    count = np.zeros(panel.n_bars)
+    for cols in symbol_chunks(panel.n_symbols):
+        r = SeriesView(panel, cols).returns()
+        finite = np.isfinite(r)
+        total += np.where(finite, r, 0.0).sum(axis=0)
+        count += finite.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(count > 0, total / count, np.nan)
+
+
+def classify_view(view: SeriesView, market: FloatArray, window: int = 252) -> PersonalityPanel:
+    """Rolling personality of the symbols of a :class:`SeriesView`.
+
+    ``market`` is :func:`market_returns` of the whole panel. Arrays of the result are bar-major
+    ``(n_bars, n_view_symbols)``.
+    """
     window = _check_window(window)
     u = view.usable
     sd = view.sigma(window)
@@ -147,11 +172,7 @@ def classify_view(view: SeriesView, window: int = 252) -> PersonalityPanel:
     brk = np.where(np.isnan(hi) | np.isnan(lo), np.nan, (view.close > hi) | (view.close < lo))
     bfreq, _ = rolling_mean_std_nb(np.ascontiguousarray(brk, dtype=np.float64), u, window)
     r = view.returns()
-    finite = np.isfinite(r)
-    n_live = finite.sum(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mkt = np.where(n_live > 0, np.where(finite, r, 0.0).sum(axis=0) / n_live, np.nan)
-    mkt2d = np.ascontiguousarray(np.broadcast_to(mkt, r.shape))
+    mkt2d = np.ascontiguousarray(np.broadcast_to(market, r.shape))
     h = max(window // 2, 3)
     beta, _, _ = rolling_ols_nb(mkt2d, r, u, h)
     beta_prior = lagged_nb(beta, u, h)
@@ -183,7 +204,22 @@ def classify_view(view: SeriesView, window: int = 252) -> PersonalityPanel:
 
 def classify_panel(panel: Panel, window: int = 252) -> PersonalityPanel:
     """Rolling personality of every symbol and bar of ``panel`` (bar-major arrays)."""
-    return classify_view(SeriesView(panel), window)
+    window = _check_window(window)
+    market = market_returns(panel)
+    shape = (panel.n_bars, panel.n_symbols)
+    code = np.full(shape, P_NONE, dtype=np.int64)
+    conf = np.zeros(shape)
+    feats = {k: np.full(shape, np.nan) for k in FEATURES}
+
+    def work(cols: slice) -> None:
+        part = classify_view(SeriesView(panel, cols), market, window)
+        code[:, cols] = part.code
+        conf[:, cols] = part.confidence
+        for k in FEATURES:
+            feats[k][:, cols] = part.features[k]
+
+    for_each_chunk(panel.n_symbols, work)
+    return PersonalityPanel(code=code, confidence=conf, features=feats)
 
 
 def classify(data: pl.DataFrame | Panel, window: int = 252, per_bar: bool = False) -> pl.DataFrame:

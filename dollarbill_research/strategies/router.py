@@ -12,17 +12,16 @@ from dollarbill_research.data.panel import Panel
 from dollarbill_research.exceptions import ConfigError
 from dollarbill_research.kernels.codes import SIG_LONG, SIG_SHORT
 from dollarbill_research.strategies._common import RuleStrategy
-from dollarbill_research.strategies.base import Signals, Strategy, _check_strategies
+from dollarbill_research.strategies.base import Signals, Strategy, _check_strategies, run_all
 from dollarbill_research.strategies.personality import (
     PERSONALITIES,
     PREFERRED_STRATEGIES,
     Personality,
-    classify_view,
+    classify_panel,
 )
 from dollarbill_research.strategies.premium import CashSecuredPuts, IronCondor, ShortStrangle
 from dollarbill_research.strategies.reversion import MeanReversion
 from dollarbill_research.strategies.trend import Breakout, Momentum
-from dollarbill_research.strategies.view import SeriesView
 from dollarbill_research.strategies.volatility import (
     VolatilityArbitrage,
     VolatilityMeanReversion,
@@ -124,37 +123,17 @@ class PersonalityStrategy:
 
     def signals(self, frame: pl.DataFrame | None, panel: Panel) -> Signals:
         """Routed signals, one row per underlying strategy (see the class docstring)."""
-        view = SeriesView(panel)
-        pers = classify_view(view, self.window)
+        block = run_all(self.strategies, frame, panel)
+        pers = classify_panel(panel, self.window)
         code = np.where(pers.confidence >= self.min_personality_confidence, pers.code, -1)
-        n = len(self.strategies)
-        sig = np.zeros((n, panel.n_bars, panel.n_symbols), dtype=np.int8)
-        conf = np.zeros((n, panel.n_bars, panel.n_symbols))
-        templates = []
         route = self.routing()
         index = {p: i for i, p in enumerate(PERSONALITIES)}
         for i, s in enumerate(self.strategies):
-            from_view = getattr(s, "signals_from_view", None)
-            if from_view is not None:
-                block = from_view(view, (sig[i], conf[i]))
-            else:
-                block = s.signals(frame, panel)
-                if block.n_strategies != 1:
-                    raise ConfigError(
-                        f"PersonalityStrategy.strategies[{i}] ({s.name!r}) returned "
-                        f"{block.n_strategies} rows; hint: route single strategies, not blocks"
-                    )
-                sig[i] = block.signal[0]
-                conf[i] = block.confidence[0]
-            templates.append(block.templates[0])
+            sig = block.signal[i]
+            conf = block.confidence[i]
             allowed = np.isin(code, [index[p] for p in route[s.name]])
-            entry = (sig[i] == SIG_LONG) | (sig[i] == SIG_SHORT)
-            drop = entry & (~allowed | (conf[i] < self.min_confidence))
-            sig[i][drop] = 0
-            conf[i][drop] = 0.0
-        return Signals(
-            strategies=tuple(s.name for s in self.strategies),
-            signal=sig,
-            confidence=conf,
-            templates=np.ascontiguousarray(np.stack(templates)),
-        )
+            entry = (sig == SIG_LONG) | (sig == SIG_SHORT)
+            drop = entry & (~allowed | (conf < self.min_confidence))
+            sig[drop] = 0
+            conf[drop] = 0.0
+        return block

@@ -1,9 +1,12 @@
 """A series-major view of a panel with cached features, shared by the strategies of one call.
 
 The rolling kernels scan one symbol at a time, so the view transposes the panel once to
-``(n_symbols, n_bars)`` C-contiguous arrays. Features (realised vol, moving averages, trend score,
-IV rank) are cached by window so that a :class:`~dollarbill_research.strategies.base.Combined`
-or the personality router computes each of them once.
+``(n_symbols, n_bars)`` C-contiguous arrays. Large panels are processed in chunks of
+:data:`CHUNK_SYMBOLS` symbols (one view per chunk, chunks on threads) so that the numpy passes
+over the features run in cache; results do not depend on the chunking (every feature is per
+symbol). Features (realised vol, moving averages, trend score, IV rank) are cached by window so
+that a :class:`~dollarbill_research.strategies.base.Combined` or the personality router computes
+each of them once per chunk.
 
 Feature conventions (windows count the symbol's own valid bars; see
 :mod:`dollarbill_research.kernels.signals_nb`):
@@ -20,6 +23,9 @@ Feature conventions (windows count the symbol's own valid bars; see
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -27,21 +33,46 @@ from dollarbill_research._typing import BoolArray, FloatArray
 from dollarbill_research.data.panel import Panel
 from dollarbill_research.kernels.signals_nb import (
     lagged_nb,
-    log_returns_nb,
+    price_ratio_nb,
     rolling_extreme_nb,
     rolling_mean_std_nb,
     usable_nb,
 )
 
 BARS_PER_YEAR = 252.0
+CHUNK_SYMBOLS = 64
 
 
-def _series(a: np.ndarray) -> FloatArray:
-    return np.ascontiguousarray(np.asarray(a, dtype=np.float64).T)
+def symbol_chunks(n_symbols: int, size: int = CHUNK_SYMBOLS) -> list[slice]:
+    """Column slices of at most ``size`` symbols covering ``range(n_symbols)``."""
+    return [slice(j, min(j + size, n_symbols)) for j in range(0, n_symbols, size)]
+
+
+def for_each_chunk(n_symbols: int, work: Callable[[slice], None]) -> None:
+    """Run ``work(cols)`` for every symbol chunk, on threads when there are several chunks.
+
+    The kernels release the GIL (``nogil``) and so do numpy's large-array operations, so chunks
+    run in parallel on up to ``os.cpu_count()`` threads; each chunk writes only its own columns.
+    Plain threads (not numba's ``parallel=True``) keep the kernels safe to call from the
+    threads of a sweep.
+    """
+    chunks = symbol_chunks(n_symbols)
+    workers = min(len(chunks), os.cpu_count() or 1)
+    if workers <= 1:
+        for cols in chunks:
+            work(cols)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for future in [pool.submit(work, cols) for cols in chunks]:
+            future.result()
+
+
+def _series(a: np.ndarray, cols: slice) -> FloatArray:
+    return np.ascontiguousarray(np.asarray(a[:, cols], dtype=np.float64).T)
 
 
 class SeriesView:
-    """Transposed panel arrays ``(n_symbols, n_bars)`` plus a feature cache.
+    """Transposed panel arrays ``(n_symbols, n_bars)`` of the symbols ``cols``, with a cache.
 
     Attributes
     ----------
@@ -52,23 +83,49 @@ class SeriesView:
         enter windows and can carry a signal.
     """
 
-    __slots__ = ("_cache", "close", "high", "iv", "low", "shape", "usable", "volume")
+    __slots__ = ("_cache", "_cols", "_panel", "close", "shape", "usable")
 
-    def __init__(self, panel: Panel) -> None:
-        self.close = _series(panel.close)
-        self.high = _series(panel.high)
-        self.low = _series(panel.low)
-        self.volume = _series(panel.volume)
-        self.iv = _series(panel.iv)
-        self.usable: BoolArray = usable_nb(self.close, np.ascontiguousarray(panel.valid.T))
+    def __init__(self, panel: Panel, cols: slice | None = None) -> None:
+        self._panel = panel
+        self._cols = slice(None) if cols is None else cols
+        self.close = _series(panel.close, self._cols)
+        self.usable: BoolArray = usable_nb(
+            self.close, np.ascontiguousarray(panel.valid[:, self._cols].T)
+        )
         self.shape: tuple[int, int] = self.close.shape
         self._cache: dict[tuple[str, int], FloatArray] = {}
+
+    def _field(self, name: str) -> FloatArray:
+        key = (name, -1)
+        if key not in self._cache:  # transposed on first use only
+            self._cache[key] = _series(getattr(self._panel, name), self._cols)
+        return self._cache[key]
+
+    @property
+    def high(self) -> FloatArray:
+        """High prices ``(n_symbols, n_bars)``."""
+        return self._field("high")
+
+    @property
+    def low(self) -> FloatArray:
+        """Low prices ``(n_symbols, n_bars)``."""
+        return self._field("low")
+
+    @property
+    def volume(self) -> FloatArray:
+        """Volumes ``(n_symbols, n_bars)``."""
+        return self._field("volume")
+
+    @property
+    def iv(self) -> FloatArray:
+        """Implied vol (decimal) ``(n_symbols, n_bars)``."""
+        return self._field("iv")
 
     def returns(self) -> FloatArray:
         """Daily log returns ``(n_symbols, n_bars)``."""
         key = ("returns", 0)
         if key not in self._cache:
-            self._cache[key] = log_returns_nb(self.close, self.usable)
+            self._cache[key] = np.log(price_ratio_nb(self.close, self.usable))
         return self._cache[key]
 
     def sigma(self, window: int) -> FloatArray:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from dollarbill_research.kernels.codes import SIG_EXIT, SIG_LONG, SIG_NONE, SIG_SHORT
 from dollarbill_research.kernels.signals_nb import (
     lagged_nb,
-    log_returns_nb,
+    price_ratio_nb,
     regime_signals_nb,
     rolling_extreme_nb,
     rolling_mean_std_nb,
@@ -83,7 +83,7 @@ def test_lagged_and_log_returns(lag: int) -> None:
         lagged_nb(x, valid, lag), _per_valid(x, valid, lambda s: s.shift(lag))
     )
     np.testing.assert_allclose(
-        log_returns_nb(x, valid),
+        np.log(price_ratio_nb(x, valid)),
         _per_valid(x, valid, lambda s: np.log(s).diff()),
         rtol=1e-9,
         atol=1e-14,

@@ -71,3 +71,27 @@ def test_iron_condor_template_layout() -> None:
     assert t[1, T_DTE_DAYS] == 30
     assert t[1, T_WIDTH] == 0.07
     assert t[1, T_WING] == 0.03
+
+
+def test_chunked_run_equals_per_symbol_panels() -> None:
+    """Panels wider than one chunk of symbols give each symbol the signals it gets alone."""
+    from dollarbill_research.strategies import default_strategies
+    from dollarbill_research.strategies.view import CHUNK_SYMBOLS
+
+    from ._panels import build_panel
+
+    wide = random_panel(n_bars=300, n_sym=CHUNK_SYMBOLS + 6, seed=12)
+    strategies = Combined(default_strategies())
+    full = strategies.signals(None, wide)
+    cols = [0, CHUNK_SYMBOLS - 1, CHUNK_SYMBOLS, CHUNK_SYMBOLS + 5]
+    sub = build_panel(
+        wide.close[:, cols],
+        high=wide.high[:, cols],
+        low=wide.low[:, cols],
+        volume=wide.volume[:, cols],
+        iv=wide.iv[:, cols],
+        valid=wide.valid[:, cols],
+    )
+    part = strategies.signals(None, sub)
+    np.testing.assert_array_equal(full.signal[:, :, cols], part.signal)
+    np.testing.assert_array_equal(full.confidence[:, :, cols], part.confidence)
