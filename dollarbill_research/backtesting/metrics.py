@@ -9,6 +9,7 @@ kernels' vectors into an immutable record. Fractions are fractions (``total_retu
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -128,11 +129,11 @@ def _as_curve(equity: object, name: str = "equity") -> FloatArray:
 
 
 def _check_annualisation(bars_per_year: float, risk_free_rate: float) -> None:
-    if not (isinstance(bars_per_year, int | float) and math.isfinite(bars_per_year)) or (
+    if not (isinstance(bars_per_year, numbers.Real) and math.isfinite(bars_per_year)) or (
         bars_per_year <= 0
     ):
         raise ConfigError(f"bars_per_year={bars_per_year!r} must be in (0, inf); hint: 252")
-    if not (isinstance(risk_free_rate, int | float) and math.isfinite(risk_free_rate)):
+    if not (isinstance(risk_free_rate, numbers.Real) and math.isfinite(risk_free_rate)):
         raise ConfigError(
             f"risk_free_rate={risk_free_rate!r} must be a finite annual rate (0.05 = 5 %)"
         )
@@ -248,7 +249,7 @@ def compute_metrics(
             )
         exposure = float(mask.mean())
     for name, value in (("costs", costs), ("traded_notional", traded_notional)):
-        if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        if not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
             raise DataError(f"{name}={value!r} must be a finite number >= 0 (dollars)")
     mean_equity = float(curve.mean())
     turnover = traded_notional / mean_equity / years if years > 0 and mean_equity > 0 else math.nan

@@ -9,6 +9,7 @@ metrics when every dollar of P&L is attributed.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -168,7 +169,7 @@ def attribution_frame(
         mask = np.zeros((n_bars, n_strat), dtype=bool)
 
     if initial_capital is not None and (
-        not isinstance(initial_capital, int | float)
+        not isinstance(initial_capital, numbers.Real)
         or not math.isfinite(initial_capital)
         or initial_capital <= 0
     ):
@@ -187,7 +188,7 @@ def attribution_frame(
             "attribution_frame needs equity or initial_capital to turn P&L into returns; "
             "hint: pass equity=result_equity or initial_capital=100000"
         )
-    if not (isinstance(bars_per_year, int | float) and bars_per_year > 0):
+    if not (isinstance(bars_per_year, numbers.Real) and bars_per_year > 0):
         raise ConfigError(f"bars_per_year={bars_per_year!r} must be > 0; hint: 252")
 
     out = attribution_nb(

@@ -145,3 +145,14 @@ def test_equity_metrics_matrix_matches_compute_metrics() -> None:
             assert out[i, j] == pytest.approx(getattr(m, name), rel=1e-12)
     with pytest.raises(DataError, match="2-D"):
         equity_metrics_matrix(eq[0], ts)
+
+
+def test_numpy_scalars_accepted() -> None:
+    m = compute_metrics(
+        np.array([100.0, 101.0, 102.0]),
+        None,
+        bars_per_year=np.int64(252),
+        costs=np.int64(3),
+        traded_notional=np.float32(10.0),
+    )
+    assert m.total_costs == 3.0
