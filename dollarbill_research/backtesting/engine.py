@@ -2,7 +2,7 @@
 
 The seed's Rust examples in Python form:
 
->>> from dollarbill_research import BacktestConfig, BacktestEngine
+>>> from dollarbill_research.backtesting import BacktestConfig, BacktestEngine
 >>> from dollarbill_research.data import synthetic_universe
 >>> data = synthetic_universe(n_symbols=2, n_bars=120, seed=1)
 >>> config = BacktestConfig()

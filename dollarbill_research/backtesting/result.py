@@ -231,12 +231,42 @@ def equity_frame(eq: np.ndarray, timestamps: np.ndarray) -> pl.DataFrame:
 
 
 def attribution_frame(
-    raw: RawRecords, strategies: tuple[str, ...], bars_per_year: float
+    raw: RawRecords, strategies: tuple[str, ...], config: BacktestConfig
 ) -> pl.DataFrame:
-    """Per-strategy attribution from the fills and the per-bar cumulative P&L per strategy."""
-    from dollarbill_research.portfolio import attribution as attr  # the attribution helper's API
+    """Per-strategy attribution (:func:`dollarbill_research.portfolio.attribution`).
 
-    return attr.attribution_from_backtest(raw, strategies, bars_per_year)
+    Daily P&L per strategy is the bar-to-bar change of the kernel's cumulative per-strategy P&L
+    (realised + unrealised, after costs); trades are the exit fills, paired with their entry bar.
+    """
+    from dollarbill_research.portfolio.attribution import attribution_frame as attribution
+
+    fills = raw.fills
+    entry_bar: dict[tuple[int, int], int] = {}
+    entries, exits = [], []
+    for bar, strat, sym, side in zip(
+        fills["bar"].tolist(), fills["strategy"].tolist(), fills["symbol"].tolist(),
+        fills["side"].tolist(), strict=True,
+    ):  # fmt: skip
+        if side > 0:
+            entry_bar[(strat, sym)] = bar
+        else:
+            entries.append(entry_bar.pop((strat, sym)))
+            exits.append(bar)
+    closed = fills[fills["side"] < 0]
+    cum = raw.strat_pnl
+    daily = np.diff(cum, axis=0, prepend=np.zeros((1, cum.shape[1])))
+    return attribution(
+        strategies,
+        trade_strategy=closed["strategy"],
+        trade_pnl=closed["pnl"],
+        daily_pnl=daily,
+        trade_entry_bar=np.array(entries, dtype=np.int64),
+        trade_exit_bar=np.array(exits, dtype=np.int64),
+        equity=raw.equity["equity"],
+        initial_capital=config.initial_capital,
+        bars_per_year=config.bars_per_year,
+        risk_free_rate=config.risk_free_rate,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,10 +323,7 @@ class BacktestResult:
             exposure_mask=raw.equity["n_positions"] > 0,
             traded_notional=traded,
         )
-        try:
-            attribution = attribution_frame(raw, signals.strategies, config.bars_per_year)
-        except ImportError:
-            attribution = _simple_attribution(raw, signals.strategies)
+        attribution = attribution_frame(raw, tuple(signals.strategies), config)
         limits: dict[str, float] = {}
         if config.use_portfolio_management:
             limits = {
@@ -326,22 +353,6 @@ class BacktestResult:
         from dollarbill_research.backtesting.plot import plot_result
 
         return plot_result(self, Path(path) if path is not None else Path("backtest.png"), title)
-
-
-def _simple_attribution(raw: RawRecords, strategies: tuple[str, ...]) -> pl.DataFrame:
-    stats = raw.stats
-    total = float(stats["realized_pnl"].sum())
-    n = stats["n_closed"]
-    return pl.DataFrame(
-        {
-            "strategy": list(strategies),
-            "n_trades": n,
-            "win_rate": np.where(n > 0, stats["n_wins"] / np.maximum(n, 1), np.nan),
-            "pnl": stats["realized_pnl"],
-            "contribution": stats["realized_pnl"] / total if total != 0 else np.nan,
-            "costs": stats["costs"],
-        }
-    )
 
 
 _COMPARE_FIELDS = (

@@ -83,7 +83,7 @@ def test_frames_have_the_documented_columns(universe, tmp_path):
     assert {"timestamp", "symbol", "strategy", "instrument", "legs", "qty", "price", "costs",
             "reason"} <= set(result.trades.columns)  # fmt: skip
     assert result.rejections.columns[:5] == ["timestamp", "symbol", "strategy", "reasons", "text"]
-    assert result.attribution.height == 1
+    assert result.attribution["strategy"].to_list() == ["Simple Volatility", "Total"]
     out = result.plot(tmp_path / "bt.png")
     assert out.exists()
     assert out.stat().st_size > 10_000
