@@ -184,13 +184,17 @@ def rolling_extreme_nb(
             pos += 1
             if pos == window:
                 pos = 0
+        pos = (n - 1) % window if n > 0 else 0  # position of k inside its block
         for k in range(n - 1, -1, -1):
             v = vals[k]
-            if k == n - 1 or (k + 1) % window == 0:
+            if k == n - 1 or pos == window - 1:
                 suf[k] = v
             else:
                 q = suf[k + 1]
                 suf[k] = v if v > q else q
+            pos -= 1
+            if pos < 0:
+                pos = window - 1
         for k in range(lag + window - 1, n):
             e = k - lag
             start = e - window + 1
