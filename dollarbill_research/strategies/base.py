@@ -243,3 +243,28 @@ def run_all(strategies: Sequence[Strategy], frame: pl.DataFrame | None, panel: P
 def empty_template() -> FloatArray:
     """A zero template vector of length ``TEMPLATE_LEN``."""
     return np.zeros(TEMPLATE_LEN)
+
+
+def signals_frame(
+    strategy: Strategy, data: pl.DataFrame | Panel, *, active_only: bool = True
+) -> pl.DataFrame:
+    """Run ``strategy`` on a bar frame (or panel) and return its signals as a long frame.
+
+    Columns ``symbol, timestamp, strategy, signal, signal_name, confidence``; with
+    ``active_only`` (default) only rows with a signal. Handy in notebooks.
+
+    Examples
+    --------
+    >>> from dollarbill_research.data import synthetic_universe
+    >>> from dollarbill_research.strategies import Momentum
+    >>> df = signals_frame(Momentum(), synthetic_universe(n_symbols=2, n_bars=300, seed=1))
+    >>> df.columns
+    ['symbol', 'timestamp', 'strategy', 'signal', 'signal_name', 'confidence']
+    """
+    from dollarbill_research.data.panel import to_panel
+
+    if isinstance(data, Panel):
+        frame, panel = None, data
+    else:
+        frame, panel = data, to_panel(data)
+    return strategy.signals(frame, panel).to_frame(panel, active_only=active_only)  # type: ignore[arg-type]
