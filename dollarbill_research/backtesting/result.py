@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from dollarbill_research._typing import FloatArray, PathLike
 from dollarbill_research.backtesting.metrics import Metrics, compute_metrics
@@ -51,13 +52,26 @@ class RawRecords:
 
 def legs_text(rec: np.void | np.ndarray) -> str:
     """Legs of a fill as text, e.g. ``-1 P95 +1 P90`` or ``+1 S`` for stock."""
-    parts = []
-    for i in range(int(rec["n_legs"])):
-        kind = int(rec[f"leg{i}_type"])
-        ratio = float(rec[f"leg{i}_ratio"])
-        strike = "" if kind == codes.LEG_STOCK else f"{float(rec[f'leg{i}_strike']):g}"
-        parts.append(f"{ratio:+g} {_LEG_LETTER[kind]}{strike}")
-    return " ".join(parts)
+    return _legs_texts(np.atleast_1d(rec))[0]
+
+
+def _legs_texts(fills: np.ndarray) -> list[str]:
+    """:func:`legs_text` of every record, column-wise (no per-record field access)."""
+    n_legs = fills["n_legs"].tolist()
+    cols = [
+        (fills[f"leg{i}_type"].tolist(), fills[f"leg{i}_ratio"].tolist(),
+         fills[f"leg{i}_strike"].tolist())
+        for i in range(codes.MAX_LEGS)
+    ]  # fmt: skip
+    out = []
+    for row, n in enumerate(n_legs):
+        parts = []
+        for i in range(int(n)):
+            kind = int(cols[i][0][row])
+            strike = "" if kind == codes.LEG_STOCK else f"{cols[i][2][row]:g}"
+            parts.append(f"{cols[i][1][row]:+g} {_LEG_LETTER[kind]}{strike}")
+        out.append(" ".join(parts))
+    return out
 
 
 def _limits(pp: FloatArray, max_positions: float) -> dict[int, float]:
@@ -70,6 +84,42 @@ def _limits(pp: FloatArray, max_positions: float) -> dict[int, float]:
         codes.R_VAR: pp[codes.PP_MAX_VAR_PCT],
         codes.R_MAX_POSITIONS: max_positions,
     }
+
+
+def _values(recs: np.ndarray) -> dict[int, list[float]]:
+    """Percent values named in the texts, per reason bit, from the records' projections."""
+    return {
+        codes.R_DELTA: (np.abs(recs["p_delta"]) * 100.0).tolist(),
+        codes.R_GAMMA: (np.abs(recs["p_gamma"]) * 100.0).tolist(),
+        codes.R_VEGA: (np.abs(recs["p_vega"]) * 100.0).tolist(),
+        codes.R_CONCENTRATION: (recs["p_concentration"] * 100.0).tolist(),
+        codes.R_SECTOR: (recs["p_sector"] * 100.0).tolist(),
+        codes.R_VAR: (recs["p_var95"] * 100.0).tolist(),
+        codes.R_CASH: (recs["cash_needed"] * 100.0).tolist(),
+    }
+
+
+def _render_all(
+    recs: np.ndarray, field: str, warning: bool, pp: FloatArray, max_positions: float,
+    strategies: list[str], symbols: list[str],
+) -> list[list[str]]:  # fmt: skip
+    """Texts of the bits of ``recs[field]`` for every record (one list per record)."""
+    table = codes.WARNING_TEXT if warning else codes.REASON_TEXT
+    values = _values(recs)
+    limits = _limits(pp, max_positions)
+    bits_of = {int(m): [b for b in codes.mask_bits(int(m)) if b in table]
+               for m in np.unique(recs[field])}  # fmt: skip
+    out = []
+    for row, mask in enumerate(recs[field].tolist()):
+        out.append([
+            codes.render_reason(
+                bit, value=values[bit][row] if bit in values else math.nan,
+                limit=limits.get(bit, math.nan), strategy=strategies[row],
+                symbol=symbols[row], warning=warning,
+            )
+            for bit in bits_of[mask]
+        ])  # fmt: skip
+    return out
 
 
 def reason_texts(
@@ -85,32 +135,31 @@ def reason_texts(
 
     Values come from the record's projected exposures (percent of equity); limits from ``pp``.
     """
-    values = {
-        codes.R_DELTA: abs(float(rec["p_delta"])) * 100.0,
-        codes.R_GAMMA: abs(float(rec["p_gamma"])) * 100.0,
-        codes.R_VEGA: abs(float(rec["p_vega"])) * 100.0,
-        codes.R_CONCENTRATION: float(rec["p_concentration"]) * 100.0,
-        codes.R_SECTOR: float(rec["p_sector"]) * 100.0,
-        codes.R_VAR: float(rec["p_var95"]) * 100.0,
-        codes.R_CASH: float(rec["cash_needed"]) * 100.0,
-    }
-    limits = _limits(pp, max_positions)
-    out = []
-    for bit in codes.mask_bits(int(mask)):
-        if bit in table:
-            out.append(
-                table[bit].format(
-                    value=values.get(bit, math.nan),
-                    limit=limits.get(bit, math.nan),
-                    strategy=strategy,
-                    symbol=symbol,
-                )
-            )
-    return out
+    recs = np.atleast_1d(rec).copy()
+    field = "reason" if "reason" in recs.dtype.names else "warn"
+    recs[field] = mask
+    return _render_all(
+        recs, field, table is codes.WARNING_TEXT, pp, max_positions, [strategy], [symbol]
+    )[0]
 
 
-def _names(mask: np.ndarray) -> list[list[str]]:
-    return [[codes.REASON_NAMES[b] for b in codes.mask_bits(int(m))] for m in mask]
+def _list_column(lists: list[list[str]]) -> pl.Series:
+    """A ``List(String)`` series built through arrow offsets (no per-row series inference)."""
+    offsets = np.zeros(len(lists) + 1, dtype=np.int32)
+    np.cumsum([len(x) for x in lists], out=offsets[1:])
+    flat = pa.array([t for x in lists for t in x], type=pa.string())
+    return pl.Series(pl.from_arrow(pa.ListArray.from_arrays(pa.array(offsets), flat)))
+
+
+def _names(mask: np.ndarray) -> pl.Series:
+    unique, inverse = np.unique(mask, return_inverse=True)
+    names = [[codes.REASON_NAMES[b] for b in codes.mask_bits(int(m))] for m in unique]
+    return _list_column(names).gather(inverse.astype(np.int64))
+
+
+def _gather(names: tuple[str, ...], index: np.ndarray) -> list[str]:
+    table = list(names)
+    return [table[i] for i in index.tolist()]
 
 
 def max_positions_limit(config: BacktestConfig, pp: FloatArray) -> float:
@@ -125,12 +174,9 @@ def fills_frame(
     strategies: tuple[str, ...], pp: FloatArray, max_positions: float, bar_offset: int = 0,
 ) -> pl.DataFrame:  # fmt: skip
     """The trades frame of fill records (one row per fill)."""
-    sym = [symbols[i] for i in fills["symbol"]]
-    strat = [strategies[i] for i in fills["strategy"]]
-    warn_text = [
-        reason_texts(f, int(f["warn"]), codes.WARNING_TEXT, pp, max_positions, st, sy)
-        for f, st, sy in zip(fills, strat, sym, strict=True)
-    ]
+    sym = _gather(symbols, fills["symbol"])
+    strat = _gather(strategies, fills["strategy"])
+    warn_text = _render_all(fills, "warn", True, pp, max_positions, strat, sym)
     expiry = fills["expiry_day"]
     exp_ns = np.where(np.isfinite(expiry), expiry * 86_400e9, np.nan)
     return pl.DataFrame(
@@ -138,18 +184,18 @@ def fills_frame(
             "timestamp": timestamps[fills["bar"] - bar_offset],
             "symbol": sym,
             "strategy": strat,
-            "instrument": [codes.KIND_NAMES[int(k)] for k in fills["kind"]],
-            "legs": [legs_text(f) for f in fills],
-            "side": ["open" if s > 0 else "close" for s in fills["side"]],
+            "instrument": [codes.KIND_NAMES[k] for k in fills["kind"].tolist()],
+            "legs": _legs_texts(fills),
+            "side": np.where(fills["side"] > 0, "open", "close"),
             "direction": fills["direction"],
             "qty": fills["qty"],
             "price": fills["price"],
             "cash_flow": fills["cash_flow"],
             "costs": fills["costs"],
             "pnl": np.where(fills["side"] > 0, np.nan, fills["pnl"]),
-            "reason": [codes.EXIT_NAMES[int(r)] for r in fills["reason"]],
+            "reason": [codes.EXIT_NAMES[r] for r in fills["reason"].tolist()],
             "warnings": _names(fills["warn"]),
-            "warning_text": warn_text,
+            "warning_text": _list_column(warn_text),
             "spot": fills["spot"],
             "iv": fills["sigma"],
             "expiry": pl.Series("expiry", exp_ns, nan_to_null=True)
@@ -175,12 +221,9 @@ def rejections_frame(
     strategies: tuple[str, ...], pp: FloatArray, max_positions: float, bar_offset: int = 0,
 ) -> pl.DataFrame:  # fmt: skip
     """The rejections frame of rejection records."""
-    sym = [symbols[i] for i in rej["symbol"]]
-    strat = [strategies[i] for i in rej["strategy"]]
-    text = [
-        "; ".join(reason_texts(r, int(r["reason"]), codes.REASON_TEXT, pp, max_positions, st, sy))
-        for r, st, sy in zip(rej, strat, sym, strict=True)
-    ]
+    sym = _gather(symbols, rej["symbol"])
+    strat = _gather(strategies, rej["strategy"])
+    text = ["; ".join(t) for t in _render_all(rej, "reason", False, pp, max_positions, strat, sym)]
     return pl.DataFrame(
         {
             "timestamp": timestamps[rej["bar"] - bar_offset],

@@ -7,6 +7,8 @@ rejection frame, the bot's ``REJECTED`` lines and the docs all render from :data
 
 from __future__ import annotations
 
+import math
+
 # ---------------------------------------------------------------------------------------------
 # Signals (per symbol and bar, produced by strategies)
 # ---------------------------------------------------------------------------------------------
@@ -229,6 +231,27 @@ EXIT_NAMES: dict[int, str] = {
     EXIT_SIGNAL: "signal_exit",
     EXIT_END: "end_of_data",
 }
+
+
+def render_reason(
+    code: int,
+    *,
+    value: float = float("nan"),
+    limit: float = float("nan"),
+    strategy: str = "",
+    symbol: str = "",
+    warning: bool = False,
+) -> str:
+    """Render one reason (or, with ``warning=True``, warning) text from the tables above.
+
+    ``value`` and ``limit`` are in percent. A breached value is rounded *up* to the shown
+    precision so that a rejection never reads like ``Portfolio delta (30.0%) exceeds limit
+    (30.0%)`` when the projected delta was 30.04%.
+    """
+    table = WARNING_TEXT if warning else REASON_TEXT
+    if not warning and value == value and limit == limit and value > limit:
+        value = math.ceil(value * 10.0 - 1e-9) / 10.0
+    return table[code].format(value=value, limit=limit, strategy=strategy, symbol=symbol)
 
 
 def mask_bits(mask: int) -> list[int]:
