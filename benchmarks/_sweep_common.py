@@ -57,6 +57,37 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS mark (Linux >= 4.0: write 5 to clear_refs); False if not."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def window_peak_rss_mb() -> float:
+    """Peak RSS since the last :func:`reset_peak_rss` (``VmHWM``), MiB; NaN off Linux."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return float("nan")
+
+
+def current_rss_mb() -> float:
+    """Current resident memory, MiB (``VmRSS``); NaN off Linux."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return float("nan")
+
+
 def fresh_subprocess_seconds(code: str, cache_dir: str) -> float:
     """Wall seconds of ``python -c code`` in a fresh interpreter with ``NUMBA_CACHE_DIR``."""
     env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir, PYTHONPATH=str(ROOT))

@@ -12,7 +12,8 @@ Timed: one configuration (ours: the lean sweep path and the full ``BacktestEngin
 result frames; vectorbt: ``from_signals`` + ``final_value``), and a 200-configuration sweep over
 ``position_size_pct`` (ours: ``sweep``; vectorbt: one call with 200 column groups, the idiomatic
 vectorbt way). Cold = first call in a fresh process with an empty numba cache. Peak memory:
-each side in its own fresh process, peak RSS above the post-setup RSS.
+each side in its own fresh process, peak RSS during the call (kernel peak mark reset after
+setup) minus the RSS before it.
 
 Run: ``python benchmarks/bench_vs_vectorbt.py [--symbols 100 --bars 1260 --configs 200]``.
 Needs the optional ``bench`` extra plus ``vectorbt`` (and ``vectorbt-rust`` for the Rust engine).
@@ -21,6 +22,7 @@ Needs the optional ``bench`` extra plus ``vectorbt`` (and ``vectorbt-rust`` for 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import subprocess
@@ -35,7 +37,14 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _sweep_common import ROOT, machine_info, median_time, peak_rss_mb
+from _sweep_common import (
+    ROOT,
+    current_rss_mb,
+    machine_info,
+    median_time,
+    reset_peak_rss,
+    window_peak_rss_mb,
+)
 
 from dollarbill_research.backtesting.engine import BacktestEngine, check_signals
 from dollarbill_research.config.backtest import BacktestConfig
@@ -134,7 +143,12 @@ def child(mode: str, n_sym: int, n_bars: int, n_cfg: int) -> None:
     _, panel, entries, exits = make_inputs(n_sym, n_bars)
     block = check_signals(our_signals(entries, exits), panel)
     pcts = np.linspace(1.0, 20.0, n_cfg)
-    base = peak_rss_mb()
+    if mode.startswith("vbt"):
+        import pandas  # noqa: F401  (imports are setup, not the run's memory)
+        import vectorbt  # noqa: F401
+    gc.collect()
+    base = current_rss_mb()
+    reset_peak_rss()
     t = time.perf_counter()
     if mode == "ours-single":
         ours_single(panel, block)
@@ -145,7 +159,7 @@ def child(mode: str, n_sym: int, n_bars: int, n_cfg: int) -> None:
     elif mode.startswith("vbt-sweep-"):
         vbt_sweep(panel.close, entries, exits, pcts, mode.rsplit("-", 1)[1])
     first = time.perf_counter() - t
-    print(json.dumps({"first_call_s": first, "peak_extra_mb": peak_rss_mb() - base}))
+    print(json.dumps({"first_call_s": first, "peak_extra_mb": window_peak_rss_mb() - base}))
 
 
 def fresh(mode: str, args: argparse.Namespace, cache: str) -> dict[str, float]:
@@ -231,7 +245,7 @@ def main() -> None:
 
     if args.skip_cold:
         return
-    print("\nfresh process (first call; peak RSS above post-setup RSS):")
+    print("\nfresh process (first call; peak RSS during the call above the RSS before it):")
     modes = ["ours-single", "ours-sweep"]
     modes += [f"vbt-single-{e}" for e in engines] + [f"vbt-sweep-{e}" for e in engines]
     for mode in modes:
