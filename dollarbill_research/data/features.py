@@ -3,7 +3,7 @@
 Each feature is a polars expression evaluated per symbol (``.over("symbol")``) on the canonical
 frame (sorted by symbol, timestamp), and the two used by kernels also have a panel twin
 (:func:`realized_vol_panel`, :func:`iv_proxy_panel`) built on the numba kernels of
-:mod:`dollarbill_research.data.features_nb`; the two forms agree to round-off (tested).
+:mod:`dollarbill_research.kernels.features_nb`; the two forms agree to round-off (tested).
 
 Conventions: log returns between a symbol's consecutive available bars (a missing bar is spanned,
 never filled); a value at bar ``t`` uses bars ``<= t`` only (no look-ahead); vols are annualised
@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 
 from dollarbill_research._typing import FloatArray
-from dollarbill_research.data.features_nb import iv_proxy_nb, realized_vol_nb
+from dollarbill_research.kernels.features_nb import iv_proxy_nb, realized_vol_nb
 from dollarbill_research.exceptions import ConfigError
 
 __all__ = [

@@ -1,6 +1,6 @@
 """The embedded default data set: a deterministic synthetic universe of daily bars.
 
-Model (daily bars, ``dt = 1/252``; constants in :mod:`dollarbill_research.data.synthetic_nb`):
+Model (daily bars, ``dt = 1/252``; constants in :mod:`dollarbill_research.kernels.synthetic_nb`):
 
 * **Volatility.** ``sigma_t = base_vol * m(regime_t) * exp(x_t - s**2)``: a market-wide two-state
   Markov regime (calm x0.8, stress x1.6; calm->stress 1 %/bar, stress->calm 5 %/bar, so
@@ -37,7 +37,7 @@ import numpy as np
 import polars as pl
 
 from dollarbill_research._typing import FloatArray, IntArray
-from dollarbill_research.data.synthetic_nb import (
+from dollarbill_research.kernels.synthetic_nb import (
     N_NORMALS,
     N_UNIFORMS,
     market_regimes_nb,
