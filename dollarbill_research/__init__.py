@@ -1,7 +1,31 @@
-"""dollarbill-research: vectorized options and equity backtesting with portfolio management."""
+"""dollarbill-research: vectorized options and equity backtesting with portfolio management.
+
+The names most sessions need are re-exported here; each lives in its subpackage
+(:mod:`~dollarbill_research.data`, :mod:`~dollarbill_research.pricing`,
+:mod:`~dollarbill_research.portfolio`, :mod:`~dollarbill_research.backtesting`,
+:mod:`~dollarbill_research.strategies`, :mod:`~dollarbill_research.live`).
+"""
 
 from __future__ import annotations
 
+from dollarbill_research.backtesting import (
+    BacktestConfig,
+    BacktestEngine,
+    BacktestResult,
+    Metrics,
+    compare,
+    compute_metrics,
+)
+from dollarbill_research.data import (
+    Panel,
+    load_bars,
+    load_csv,
+    load_parquet,
+    panel_to_frame,
+    synthetic_universe,
+    to_panel,
+    validate_bars,
+)
 from dollarbill_research.exceptions import (
     BrokerError,
     ConfigError,
@@ -9,14 +33,94 @@ from dollarbill_research.exceptions import (
     DollarbillError,
     StateError,
 )
+from dollarbill_research.live import Decisions, LivePortfolio
+from dollarbill_research.portfolio import (
+    AllocationMethod,
+    Candidate,
+    Decision,
+    PortfolioConfig,
+    PortfolioManager,
+    Position,
+    PositionSizer,
+    RiskAnalyzer,
+    RiskLimits,
+    SizingMethod,
+    StrategyAllocator,
+    attribution_frame,
+    best_strategy,
+    compare_strategies,
+)
+from dollarbill_research.pricing import Greeks, bs_greeks, bs_price, implied_vol
+from dollarbill_research.strategies import (
+    Breakout,
+    CashSecuredPuts,
+    Combined,
+    IronCondor,
+    MeanReversion,
+    Momentum,
+    PersonalityStrategy,
+    ShortStrangle,
+    Signals,
+    Strategy,
+    VolatilityArbitrage,
+    VolatilityMeanReversion,
+    classify,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AllocationMethod",
+    "BacktestConfig",
+    "BacktestEngine",
+    "BacktestResult",
+    "Breakout",
     "BrokerError",
+    "Candidate",
+    "CashSecuredPuts",
+    "Combined",
     "ConfigError",
     "DataError",
+    "Decision",
+    "Decisions",
     "DollarbillError",
+    "Greeks",
+    "IronCondor",
+    "LivePortfolio",
+    "MeanReversion",
+    "Metrics",
+    "Momentum",
+    "Panel",
+    "PersonalityStrategy",
+    "PortfolioConfig",
+    "PortfolioManager",
+    "Position",
+    "PositionSizer",
+    "RiskAnalyzer",
+    "RiskLimits",
+    "ShortStrangle",
+    "Signals",
+    "SizingMethod",
     "StateError",
+    "Strategy",
+    "StrategyAllocator",
+    "VolatilityArbitrage",
+    "VolatilityMeanReversion",
     "__version__",
+    "attribution_frame",
+    "best_strategy",
+    "bs_greeks",
+    "bs_price",
+    "classify",
+    "compare",
+    "compare_strategies",
+    "compute_metrics",
+    "implied_vol",
+    "load_bars",
+    "load_csv",
+    "load_parquet",
+    "panel_to_frame",
+    "synthetic_universe",
+    "to_panel",
+    "validate_bars",
 ]

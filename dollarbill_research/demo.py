@@ -115,7 +115,9 @@ def run_demo(settings: DemoSettings | None = None) -> int:
     t2 = time.perf_counter()
     by_method: dict[str, BacktestResult] = {}
     for method in SizingMethod:
-        engine = BacktestEngine.with_portfolio(BacktestConfig(), PortfolioConfig(sizing_method=method))
+        engine = BacktestEngine.with_portfolio(
+            BacktestConfig(), PortfolioConfig(sizing_method=method)
+        )
         by_method[method.value] = engine.run(frame, strategy)
     _print_table(
         f"Sizing methods compared ({time.perf_counter() - t2:.1f} s)",
@@ -131,9 +133,7 @@ def run_demo(settings: DemoSettings | None = None) -> int:
 
 
 def _plot_methods(results: dict[str, BacktestResult], path: Path) -> None:
-    try:
-        from dollarbill_research.plotting import plot_sizing_comparison
-    except ImportError:
-        return
-    written = plot_sizing_comparison(results, path=path)
-    print(f"Plot: {written}")
+    from dollarbill_research.plotting import plot_sizing_comparison
+
+    plot_sizing_comparison(results, path=path)
+    print(f"Plot: {path}")
