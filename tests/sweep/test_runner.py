@@ -161,3 +161,22 @@ def test_five_sizing_methods_in_one_call_and_one_plot(
     heat = tmp_path / "heat.png"
     plot_heatmap(result, "max_risk_per_trade", "sizing_method", "total_return", path=heat)
     assert heat.stat().st_size > 5_000
+
+
+@pytest.mark.realdata
+def test_five_sizing_methods_on_the_real_data_folder(real_data_dir: Path, tmp_path: Path) -> None:
+    res = sweep(
+        real_data_dir, Momentum(), {"sizing_method": list(SIZING_METHODS)},
+        backtest_config=BASE_BT, keep_best=5, progress=False,
+    )  # fmt: skip
+    assert res.frame["error"].null_count() == 5
+    out = tmp_path / "real.png"
+    plot_sizing_comparison(res, path=out)
+    assert out.stat().st_size > 10_000
+    # the row for one method equals the engine on the same folder
+    alone = BacktestEngine(BASE_BT, PortfolioConfig(sizing_method="RiskParity")).run(
+        real_data_dir, Momentum()
+    )
+    row = res.frame.filter(pl.col("sizing_method") == "RiskParity").row(0, named=True)
+    assert row["total_return"] == alone.metrics.total_return
+    assert row["n_trades"] == alone.metrics.n_trades
