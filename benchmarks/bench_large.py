@@ -24,7 +24,7 @@ from bench_sweep import GRID, check_against_engine
 
 from dollarbill_research.backtesting.engine import BacktestEngine
 from dollarbill_research.config.backtest import BacktestConfig
-from dollarbill_research.data import synthetic_universe, to_panel
+from dollarbill_research.data import synthetic_universe
 from dollarbill_research.strategies import Momentum
 from dollarbill_research.sweep import sweep
 
@@ -37,6 +37,7 @@ def main() -> None:
     parser.add_argument("--sweep-bars", type=int, default=2520)
     parser.add_argument("--pm-off", action="store_true")
     parser.add_argument("--chunk-size", type=int, default=16)
+    parser.add_argument("--stage", choices=["all", "backtest", "sweep"], default="all")
     args = parser.parse_args()
     config = BacktestConfig(use_portfolio_management=not args.pm_off)
     print(machine_info())
@@ -44,21 +45,31 @@ def main() -> None:
 
     check_against_engine(synthetic_universe(n_symbols=8, n_bars=300, seed=3))
 
+    if args.stage in ("all", "backtest"):
+        run_backtest(args, config)
+    if args.stage in ("all", "sweep"):
+        run_sweep(args, config)
+
+
+def run_backtest(args: argparse.Namespace, config: BacktestConfig) -> None:
+    """One backtest on the large panel."""
     t = time.perf_counter()
     data = synthetic_universe(n_symbols=args.symbols, n_bars=args.bars, seed=7)
-    panel = to_panel(data)
-    print(f"data {args.symbols}x{args.bars}: generated and aligned in "
+    print(f"data {args.symbols}x{args.bars}: generated in "
           f"{time.perf_counter() - t:.1f} s; peak RSS {peak_rss_mb():.0f} MiB")  # fmt: skip
     engine = BacktestEngine(config)
     t = time.perf_counter()
     res = engine.run(data, Momentum())
     sec = time.perf_counter() - t
     n = args.symbols * args.bars
-    print(f"backtest {args.symbols}x{args.bars}: {sec:.1f} s, {n / sec / 1e6:.2f} M symbol-bars/s, "
+    print(f"backtest {args.symbols}x{args.bars} (validate, panel, signals, run, frames): "
+          f"{sec:.1f} s, {n / sec / 1e6:.2f} M symbol-bars/s, "
           f"{res.trades.height} fills, {res.rejections.height} rejections; "
           f"peak RSS {peak_rss_mb():.0f} MiB")  # fmt: skip
-    del res, data, panel
 
+
+def run_sweep(args: argparse.Namespace, config: BacktestConfig) -> None:
+    """The 200-configuration sweep on the medium panel."""
     data = synthetic_universe(n_symbols=args.sweep_symbols, n_bars=args.sweep_bars, seed=7)
     t = time.perf_counter()
     out = sweep(data, Momentum(), GRID, backtest_config=config, chunk_size=args.chunk_size,
