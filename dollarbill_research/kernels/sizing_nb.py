@@ -71,10 +71,11 @@ def floor_within_nb(budget: float, unit: float) -> float:
     if not _usable(unit) or not math.isfinite(budget) or budget <= 0.0:
         return 0.0
     n = math.floor(budget / unit)
-    while n > 0.0 and n * unit > budget:
-        n -= 1.0
-    while (n + 1.0) * unit <= budget:
-        n += 1.0
+    for _ in range(2):  # the division is off by at most one unit; bounded for huge n
+        if n > 0.0 and n * unit > budget:
+            n -= 1.0
+        elif (n + 1.0) * unit <= budget:
+            n += 1.0
     return max(n, 0.0)
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from reference.portfolio_reference import ref_size
+from reference.portfolio_reference import ref_caps, ref_size
 
 from dollarbill_research.config.portfolio import PortfolioConfig
 from dollarbill_research.kernels import codes
@@ -86,14 +86,21 @@ def test_risk_parity_hand_case():
     assert out.tolist() == [100.0, 133.0]
 
 
-def test_risk_parity_equal_dollar_vol_before_caps():
-    loose = PortfolioConfig(max_position_pct=100.0, max_risk_per_trade=100.0).to_kernel()
+def test_risk_parity_matches_inverse_vol_formula():
+    # raw units_i = C / (sum_j cost_j/dvol_j) / dvol_i with C = equity * pos% * n: every raw
+    # position carries the same dollar volatility; then the caps (reference) and the floor
     rng = np.random.default_rng(0)
-    cost = rng.uniform(10, 50, 5)
-    dvol = rng.uniform(1, 20, 5)
-    units = risk_parity_units_nb(1e7, cost, np.full(5, 1e-9), dvol, loose)
-    contrib = units * dvol
-    assert np.ptp(contrib) <= dvol.max() + 1e-9  # equal up to one unit of flooring
+    cost = rng.uniform(10, 50, 6)
+    loss = cost * rng.uniform(0.01, 0.2, 6)
+    dvol = rng.uniform(1, 20, 6)
+    cost[2] = np.nan  # unusable: 0 units and not counted in n
+    ok = np.isfinite(cost)
+    budget = 1e6 * 0.10 * ok.sum()
+    raw = budget / np.sum(cost[ok] / dvol[ok]) / dvol
+    assert np.allclose((raw * dvol)[ok], (raw * dvol)[ok][0])
+    want = [ref_caps(r, 1e6, c, m, 10.0, 2.0) if k else 0 for r, c, m, k in
+            zip(raw, cost, loss, ok, strict=True)]  # fmt: skip
+    assert risk_parity_units_nb(1e6, cost, loss, dvol, PP).tolist() == want
 
 
 def test_simple_sizing_pm_off():
@@ -189,3 +196,12 @@ def test_cap_never_increases(units, c):
     equity, cost, loss, _ = c
     out = cap_units_nb(units, equity, cost, loss, PP)
     assert 0 <= out <= max(math.floor(units), 0)
+
+
+def test_floor_terminates_for_huge_unit_counts():
+    # regression: a step loop never ended once n + 1 == n in floating point (n > 2**53)
+    from dollarbill_research.kernels.sizing_nb import floor_within_nb
+
+    assert floor_within_nb(1e7, 1e-12) == pytest.approx(1e19, rel=1e-12)
+    assert floor_within_nb(10.0, 1.0) == 10.0
+    assert floor_within_nb(66.09125320086182, 6.609125320086182) == 10.0
