@@ -34,6 +34,7 @@ from dollarbill_research.exceptions import (
     StateError,
 )
 from dollarbill_research.live import Decisions, LivePortfolio
+from dollarbill_research.plotting import plot_heatmap, plot_sizing_comparison
 from dollarbill_research.portfolio import (
     AllocationMethod,
     Candidate,
@@ -66,6 +67,7 @@ from dollarbill_research.strategies import (
     VolatilityMeanReversion,
     classify,
 )
+from dollarbill_research.sweep import Grid, SweepResult
 
 __version__ = "0.1.0"
 
@@ -85,6 +87,7 @@ __all__ = [
     "Decisions",
     "DollarbillError",
     "Greeks",
+    "Grid",
     "IronCondor",
     "LivePortfolio",
     "MeanReversion",
@@ -104,6 +107,7 @@ __all__ = [
     "StateError",
     "Strategy",
     "StrategyAllocator",
+    "SweepResult",
     "VolatilityArbitrage",
     "VolatilityMeanReversion",
     "__version__",
@@ -120,6 +124,8 @@ __all__ = [
     "load_csv",
     "load_parquet",
     "panel_to_frame",
+    "plot_heatmap",
+    "plot_sizing_comparison",
     "synthetic_universe",
     "to_panel",
     "validate_bars",
