@@ -264,7 +264,7 @@ def decide_ctx_nb(
         ``reason_mask == 0`` and ``units > 0``.
     """
     reason = 0
-    u = math.floor(units) if math.isfinite(units) and units > 0.0 else 0.0
+    u = np.floor(units) if math.isfinite(units) and units > 0.0 else 0.0
     finite = (
         math.isfinite(unit_delta_d)
         and math.isfinite(unit_gamma_d)
@@ -324,7 +324,7 @@ def decide_ctx_nb(
         lo = 0.0
         hi = u
         while hi - lo > 1.0:
-            mid = math.floor(0.5 * (lo + hi))
+            mid = np.floor(0.5 * (lo + hi))
             m = _limit_mask(
                 mid,
                 unit_cost,

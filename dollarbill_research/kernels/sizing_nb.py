@@ -70,7 +70,7 @@ def floor_within_nb(budget: float, unit: float) -> float:
     """
     if not _usable(unit) or not math.isfinite(budget) or budget <= 0.0:
         return 0.0
-    n = math.floor(budget / unit)
+    n = np.floor(budget / unit)
     for _ in range(2):  # the division is off by at most one unit; bounded for huge n
         if n > 0.0 and n * unit > budget:
             n -= 1.0
@@ -106,7 +106,7 @@ def cap_units_nb(
         return 0.0
     if not (_usable(equity) and _usable(unit_cost) and _usable(unit_max_loss)):
         return 0.0
-    n = math.floor(units)
+    n = np.floor(units)
     n = min(n, floor_within_nb(equity * pp[PP_MAX_POSITION_PCT] / 100.0, unit_cost))
     n = min(n, floor_within_nb(equity * pp[PP_MAX_RISK_PCT] / 100.0, unit_max_loss))
     return max(n, 0.0)
