@@ -29,6 +29,7 @@ from dollarbill_research.data import Panel, load_bars, panel_to_frame, to_panel
 from dollarbill_research.exceptions import ConfigError, DataError
 from dollarbill_research.kernels import codes, records
 from dollarbill_research.kernels.driver_nb import run_bars_nb
+from dollarbill_research.kernels.workspace_nb import new_workspace
 from dollarbill_research.strategies.base import Signals, Strategy
 
 __all__ = ["BacktestEngine", "check_signals", "prepare_data", "simulate", "strategy_capacity"]
@@ -125,13 +126,14 @@ def simulate(
     iv = np.ascontiguousarray(panel.iv, dtype=np.float64)
     valid = np.ascontiguousarray(panel.valid, dtype=np.bool_)
     sectors = np.ascontiguousarray(panel.sector_codes, dtype=np.int64)
-    days = np.ascontiguousarray(panel.days)
+    days = np.ascontiguousarray(panel.days, dtype=np.float64)
+    ws = new_workspace(n_strat, n_sym, int(pp[codes.PP_VAR_WINDOW]))
     t = 0
     while t < panel.n_bars:
         t = run_bars_nb(
             t, panel.n_bars, days, close, iv, valid, sectors, max(len(panel.sectors), 1),
             signals.signal, signals.confidence, signals.templates, capacity, bp, pp,
-            account, counters, positions, legs, stats, fills, rejections, equity, strat_pnl,
+            account, counters, positions, legs, stats, fills, rejections, equity, strat_pnl, ws,
         )  # fmt: skip
         if t < panel.n_bars:
             if counters[records.C_FILLS] * 2 > fills.shape[0]:

@@ -8,10 +8,12 @@ docs/architecture.md.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from dollarbill_research.kernels._jit import jit
-from dollarbill_research.kernels.codes import EXP_VAR95, EXP_VAR99, PP_VAR_WINDOW
+from dollarbill_research.kernels.codes import EXP_VAR95, EXP_VAR99, N_EXPOSURES
 from dollarbill_research.kernels.records import (
     BF_CONC,
     BF_DELTA,
@@ -23,7 +25,8 @@ from dollarbill_research.kernels.records import (
     BI_STRATEGY,
     BI_SYMBOL,
 )
-from dollarbill_research.kernels.risk_nb import book_exposures_nb
+from dollarbill_research.kernels.risk_nb import exposures_from_q_nb
+from dollarbill_research.kernels.workspace_nb import WI_OPEN, quad_form_ws_nb
 
 
 @jit
@@ -50,15 +53,17 @@ def book_set_nb(
 
 @jit
 def flatten_book_nb(
-    positions: np.ndarray, sector_codes: np.ndarray, book_i: np.ndarray, book_f: np.ndarray
+    positions: np.ndarray,
+    sector_codes: np.ndarray,
+    wi: np.ndarray,
+    n_open: int,
+    book_i: np.ndarray,
+    book_f: np.ndarray,
 ) -> int:
-    """Copy every open position into the flat book in slot order; return their number ``k``."""
-    k = 0
-    for slot in range(positions.shape[0]):
-        if positions[slot].active == 1:
-            book_set_nb(book_i, book_f, k, positions, slot, sector_codes)
-            k += 1
-    return k
+    """Copy the open positions (``wi[WI_OPEN, :n_open]``, slot order) into the flat book."""
+    for i in range(n_open):
+        book_set_nb(book_i, book_f, i, positions, wi[WI_OPEN, i], sector_codes)
+    return n_open
 
 
 @jit
@@ -68,22 +73,24 @@ def book_exposures_into_nb(
     k: int,
     equity: float,
     n_sectors: int,
-    close: np.ndarray,
-    t: int,
-    pp: np.ndarray,
+    closes: np.ndarray,
     with_var: bool,
+    ws: tuple,
     out: np.ndarray,
 ) -> None:
     """Exposures (``EXP_*``) of the first ``k`` book entries into ``out``.
 
-    ``with_var=False`` skips the VaR covariance (``EXP_VAR95/99`` are NaN): the portfolio
-    management off path records Greeks only, so an equities-only run stays O(positions) per bar.
+    The VaR is :func:`~dollarbill_research.kernels.risk_nb.var_nb`'s over the bar's window,
+    from the workspace ``ws`` (:mod:`.workspace_nb`) cache. ``with_var=False`` skips it
+    (``EXP_VAR95/99`` are NaN): the portfolio management off path records Greeks only, so an
+    equities-only run stays O(positions) per bar.
     """
-    window = int(pp[PP_VAR_WINDOW]) if with_var else 0
-    exp = book_exposures_nb(
-        book_i[BI_SYMBOL, :k],
+    q = 0.0
+    if with_var and math.isfinite(equity) and equity > 0.0:
+        _bi, _bf, wi, wf, win, cov, meta = ws
+        q = quad_form_ws_nb(closes, book_i[BI_SYMBOL], book_f[BF_DELTA], k, wi, wf, win, cov, meta)
+    exp = exposures_from_q_nb(
         book_i[BI_SECTOR, :k],
-        book_i[BI_STRATEGY, :k],
         book_f[BF_DELTA, :k],
         book_f[BF_GAMMA, :k],
         book_f[BF_VEGA, :k],
@@ -92,11 +99,10 @@ def book_exposures_into_nb(
         book_f[BF_CONC, :k],
         equity,
         n_sectors,
-        close,
-        t,
-        window,
+        q,
     )
-    out[:] = exp
+    for e in range(N_EXPOSURES):
+        out[e] = exp[e]
     if not with_var:
         out[EXP_VAR95] = np.nan
         out[EXP_VAR99] = np.nan

@@ -20,6 +20,23 @@ import numpy as np
 
 from dollarbill_research.kernels._jit import jit
 from dollarbill_research.kernels.risk_nb import pair_cov_nb, symbol_deltas_nb, window_returns_nb
+from dollarbill_research.kernels.workspace_nb import (
+    M_EPOCH,
+    M_NCD,
+    M_NFILL,
+    M_NHELD,
+    WF_CD,
+    WF_FX,
+    WF_HD,
+    WF_VAR,
+    WI_CD_STAMP,
+    WI_CDLIST,
+    WI_FSYM,
+    WI_HELD,
+    cov_nb,
+    cov_row_nb,
+    held_deltas_nb,
+)
 
 CX_DELTA = 0  # sum dollar delta
 CX_GAMMA = 1  # sum dollar gamma (1% move)
@@ -113,6 +130,32 @@ def book_context_nb(
 
 
 @jit
+def totals_add_nb(
+    units: float,
+    unit_delta_d: float,
+    unit_gamma_d: float,
+    unit_vega10: float,
+    unit_theta: float,
+    unit_mv: float,
+    unit_conc: float,
+    cand_sector: int,
+    tot: np.ndarray,
+    sector_abs: np.ndarray,
+) -> None:
+    """Add a filled trade to the totals (every ``CX_*`` but ``CX_DCD``), in place."""
+    tot[CX_DELTA] += units * unit_delta_d
+    tot[CX_GAMMA] += units * unit_gamma_d
+    tot[CX_VEGA] += units * unit_vega10
+    tot[CX_THETA] += units * unit_theta
+    tot[CX_GROSS] += units * abs(unit_mv)
+    tot[CX_NET] += units * unit_mv
+    tot[CX_SQ] += units * units * unit_mv * unit_mv
+    tot[CX_CONC] = max(tot[CX_CONC], units * abs(unit_conc))
+    sector_abs[cand_sector] += units * abs(unit_mv)
+    tot[CX_SECTOR_MAX] = max(tot[CX_SECTOR_MAX], sector_abs[cand_sector])
+
+
+@jit
 def context_add_nb(
     units: float,
     unit_delta_d: float,
@@ -134,17 +177,111 @@ def context_add_nb(
     x = units * unit_delta_d
     s = cand_symbol
     tot[CX_DCD] += 2.0 * x * cd[s] + x * x * var_sym[s]
-    tot[CX_DELTA] += x
-    tot[CX_GAMMA] += units * unit_gamma_d
-    tot[CX_VEGA] += units * unit_vega10
-    tot[CX_THETA] += units * unit_theta
-    tot[CX_GROSS] += units * abs(unit_mv)
-    tot[CX_NET] += units * unit_mv
-    tot[CX_SQ] += units * units * unit_mv * unit_mv
-    tot[CX_CONC] = max(tot[CX_CONC], units * abs(unit_conc))
-    sector_abs[cand_sector] += units * abs(unit_mv)
-    tot[CX_SECTOR_MAX] = max(tot[CX_SECTOR_MAX], sector_abs[cand_sector])
+    totals_add_nb(
+        units, unit_delta_d, unit_gamma_d, unit_vega10, unit_theta, unit_mv, unit_conc,
+        cand_sector, tot, sector_abs,
+    )  # fmt: skip
     sym_delta[s] += x
     if x != 0.0:
         for j in range(cd.shape[0]):
             cd[j] += x * (var_sym[s] if j == s else pair_cov_nb(rets[:, j], rets[:, s]))
+
+
+# ---------------------------------------------------------------------------------------------
+# The engine's context: the same figures, computed lazily from the step workspace
+# (:mod:`.workspace_nb`): ``cd`` / ``var_sym`` only for the symbols a decision asks about (and the
+# held ones, for ``d'Cd``), each pair covariance once per bar. ``(C d)_s`` is the sum of
+# :func:`cd_entry_nb` over the book at the start of the entries, then one term per fill in fill
+# order, exactly as :func:`context_add_nb` would have accumulated it.
+# ---------------------------------------------------------------------------------------------
+
+
+@jit
+def ctx_cd_nb(
+    closes: np.ndarray,
+    s: int,
+    wi: np.ndarray,
+    wf: np.ndarray,
+    win: np.ndarray,
+    cov: np.ndarray,
+    meta: np.ndarray,
+) -> None:
+    """Make ``wf[WF_CD, s]`` (``(C d)_s``) and ``wf[WF_VAR, s]`` (``C_ss``) current."""
+    if wi[WI_CD_STAMP, s] == meta[M_EPOCH]:
+        return
+    h = meta[M_NHELD]
+    hs = wi[WI_HELD]
+    cov_row_nb(closes, s, hs, h, wi, win, cov, meta)
+    acc = 0.0
+    for b in range(h):
+        acc += wf[WF_HD, b] * cov_nb(closes, s, hs[b], wi, win, cov, meta)
+    for f in range(meta[M_NFILL]):
+        acc += wf[WF_FX, f] * cov_nb(closes, s, wi[WI_FSYM, f], wi, win, cov, meta)
+    wf[WF_CD, s] = acc
+    wf[WF_VAR, s] = cov_nb(closes, s, s, wi, win, cov, meta)
+    wi[WI_CD_STAMP, s] = meta[M_EPOCH]
+    wi[WI_CDLIST, meta[M_NCD]] = s
+    meta[M_NCD] += 1
+
+
+@jit
+def ctx_begin_nb(
+    closes: np.ndarray,
+    pos_symbol: np.ndarray,
+    delta_d: np.ndarray,
+    k: int,
+    wi: np.ndarray,
+    wf: np.ndarray,
+    win: np.ndarray,
+    cov: np.ndarray,
+    meta: np.ndarray,
+) -> float:
+    """Set up the lazy context of a flat book of ``k`` positions; return ``d'Cd``."""
+    h = held_deltas_nb(pos_symbol, delta_d, k, wi, wf, WI_HELD, WF_HD)
+    meta[M_NHELD] = h
+    meta[M_NFILL] = 0
+    meta[M_NCD] = 0
+    dcd = 0.0
+    for a in range(h):
+        s = wi[WI_HELD, a]
+        ctx_cd_nb(closes, s, wi, wf, win, cov, meta)
+        dcd += wf[WF_HD, a] * wf[WF_CD, s]
+    return dcd
+
+
+@jit
+def ctx_add_nb(
+    closes: np.ndarray,
+    units: float,
+    unit_delta_d: float,
+    unit_gamma_d: float,
+    unit_vega10: float,
+    unit_theta: float,
+    unit_mv: float,
+    unit_conc: float,
+    cand_symbol: int,
+    cand_sector: int,
+    tot: np.ndarray,
+    sector_abs: np.ndarray,
+    wi: np.ndarray,
+    wf: np.ndarray,
+    win: np.ndarray,
+    cov: np.ndarray,
+    meta: np.ndarray,
+) -> None:
+    """:func:`context_add_nb` for the lazy context."""
+    x = units * unit_delta_d
+    s = cand_symbol
+    ctx_cd_nb(closes, s, wi, wf, win, cov, meta)
+    tot[CX_DCD] += 2.0 * x * wf[WF_CD, s] + x * x * wf[WF_VAR, s]
+    totals_add_nb(
+        units, unit_delta_d, unit_gamma_d, unit_vega10, unit_theta, unit_mv, unit_conc,
+        cand_sector, tot, sector_abs,
+    )  # fmt: skip
+    if x != 0.0:
+        for c in range(meta[M_NCD]):
+            j = wi[WI_CDLIST, c]
+            wf[WF_CD, j] += x * cov_nb(closes, j, s, wi, win, cov, meta)
+        wi[WI_FSYM, meta[M_NFILL]] = s
+        wf[WF_FX, meta[M_NFILL]] = x
+        meta[M_NFILL] += 1

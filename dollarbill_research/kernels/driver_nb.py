@@ -14,6 +14,7 @@ import numpy as np
 from dollarbill_research.kernels._jit import jit
 from dollarbill_research.kernels.records import C_FILLS, C_OPEN, C_REJECTIONS
 from dollarbill_research.kernels.step_nb import step_nb
+from dollarbill_research.kernels.workspace_nb import sync_open_nb
 
 
 @jit
@@ -52,14 +53,18 @@ def run_bars_nb(
     rejections: np.ndarray,
     equity_rec: np.ndarray,
     strat_pnl: np.ndarray,
+    ws: tuple,
 ) -> int:
     """Run bars ``t0 .. t1-1`` (bar number = panel row = signal row = record row).
+
+    ``ws`` is the step workspace (:func:`~.workspace_nb.new_workspace`).
 
     Returns
     -------
     int
         ``t1`` when every bar ran, else the first bar that did not run for lack of record room.
     """
+    sync_open_nb(positions, counters, ws[2])
     for t in range(t0, t1):
         need = records_needed_nb(signal, t, counters[C_OPEN])
         if (
@@ -93,5 +98,6 @@ def run_bars_nb(
             equity_rec,
             strat_pnl,
             t,
+            ws,
         )
     return t1

@@ -179,13 +179,36 @@ def book_exposures_nb(
     (0 for an empty book; not divided by equity). ``pos_strategy`` is accepted for the shared
     book layout and not used here.
     """
+    q = 0.0
+    if math.isfinite(equity) and equity > 0.0:
+        rets = window_returns_nb(closes, t, window)
+        q = quad_form_nb(rets, symbol_deltas_nb(closes.shape[1], pos_symbol, delta_d))
+    return exposures_from_q_nb(
+        pos_sector, delta_d, gamma_d, vega10, theta, mv, conc, equity, n_sectors, q
+    )
+
+
+@jit
+def exposures_from_q_nb(
+    pos_sector: np.ndarray,
+    delta_d: np.ndarray,
+    gamma_d: np.ndarray,
+    vega10: np.ndarray,
+    theta: np.ndarray,
+    mv: np.ndarray,
+    conc: np.ndarray,
+    equity: float,
+    n_sectors: int,
+    q: float,
+) -> np.ndarray:
+    """:func:`book_exposures_nb` given the book's quadratic form ``q = d' C d`` (dollars^2)."""
     out = np.zeros(N_EXPOSURES)
     if not (math.isfinite(equity) and equity > 0.0):
         return out
     sector_abs = np.zeros(max(n_sectors, 1))
     gross = 0.0
     sq = 0.0
-    for i in range(pos_symbol.shape[0]):
+    for i in range(pos_sector.shape[0]):
         out[EXP_DELTA] += delta_d[i]
         out[EXP_GAMMA] += gamma_d[i]
         out[EXP_VEGA] += vega10[i]
@@ -202,8 +225,8 @@ def book_exposures_nb(
         out[e] /= equity
     out[EXP_CONCENTRATION] /= equity
     out[EXP_SECTOR] /= equity
-    var95, var99 = var_nb(closes, t, window, pos_symbol, delta_d)
-    out[EXP_VAR95] = var95 / equity
-    out[EXP_VAR99] = var99 / equity
+    sd = math.sqrt(q) if q > 0.0 else 0.0
+    out[EXP_VAR95] = Z95 * sd / equity
+    out[EXP_VAR99] = Z99 * sd / equity
     out[EXP_DIVERSIFICATION] = gross * gross / sq if sq > 0.0 else 0.0
     return out

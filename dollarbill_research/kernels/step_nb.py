@@ -26,16 +26,16 @@ from dollarbill_research.kernels.codes import (
     EXIT_STOP_LOSS,
     EXIT_TAKE_PROFIT,
     N_EXPOSURES,
+    PP_VAR_WINDOW,
     SIG_EXIT,
 )
-from dollarbill_research.kernels.entries_nb import enter_nb, record_fill_nb
+from dollarbill_research.kernels.entries_nb import enter_nb
+from dollarbill_research.kernels.fills_nb import record_fill_nb
 from dollarbill_research.kernels.instruments_nb import costs_nb, price_legs_nb
 from dollarbill_research.kernels.records import (
     A_CASH,
     A_RESERVED,
     BF_MV,
-    BOOK_F_LEN,
-    BOOK_I_LEN,
     BP_DIVIDEND_YIELD,
     BP_MAX_HOLD,
     BP_RISK_FREE_RATE,
@@ -46,6 +46,7 @@ from dollarbill_research.kernels.records import (
     BP_USE_PM,
     C_OPEN,
 )
+from dollarbill_research.kernels.workspace_nb import WI_OPEN, begin_bar_nb
 
 DAYS_PER_YEAR = 365.0
 
@@ -95,13 +96,14 @@ def mark_all_nb(
     positions: np.ndarray,
     legs: np.ndarray,
     bp: np.ndarray,
+    open_slots: np.ndarray,
+    n_open: int,
 ) -> None:
     """Mark every open position whose symbol has a bar at row ``t`` (others keep their mark)."""
     r = bp[BP_RISK_FREE_RATE]
     q = bp[BP_DIVIDEND_YIELD]
-    for slot in range(positions.shape[0]):
-        if positions[slot].active == 0:
-            continue
+    for i in range(n_open):
+        slot = open_slots[i]
         j = positions[slot].symbol
         s = close[t, j]
         if valid[t, j] and math.isfinite(s) and s > 0.0:
@@ -200,20 +202,28 @@ def exits_nb(
     stats: np.ndarray,
     fills: np.ndarray,
     bp: np.ndarray,
+    open_slots: np.ndarray,
 ) -> None:
-    """Close every open position with an exit reason on this bar (only symbols with a bar)."""
-    for slot in range(positions.shape[0]):
-        if positions[slot].active == 0:
-            continue
+    """Close every open position with an exit reason on this bar (only symbols with a bar).
+
+    ``open_slots[:counters[C_OPEN]]`` (slot order) is compacted in place.
+    """
+    n_open = counters[C_OPEN]
+    w = 0
+    for i in range(n_open):
+        slot = open_slots[i]
         j = positions[slot].symbol
-        if not valid[t, j]:
-            continue
-        sig = int(signal[positions[slot].strategy, ts, j])
-        reason = exit_reason_nb(positions, slot, bar, day, sig, bp)
+        reason = 0
+        if valid[t, j]:
+            sig = int(signal[positions[slot].strategy, ts, j])
+            reason = exit_reason_nb(positions, slot, bar, day, sig, bp)
         if reason != 0:
             close_position_nb(
                 bar, slot, reason, positions, legs, account, counters, stats, fills, bp
             )
+        else:
+            open_slots[w] = slot
+            w += 1
 
 
 @jit
@@ -228,16 +238,16 @@ def record_equity_nb(
     pre: np.ndarray,
     equity_rec: np.ndarray,
     strat_pnl: np.ndarray,
+    open_slots: np.ndarray,
 ) -> float:
     """Write the end-of-bar equity row and per-strategy cumulative P&L; return equity."""
     pv = 0.0
     for s in range(strat_pnl.shape[1]):
         strat_pnl[row, s] = stats[s].realized_pnl
-    for slot in range(positions.shape[0]):
-        p = positions[slot]
-        if p.active == 1:
-            pv += p.mv
-            strat_pnl[row, p.strategy] += p.mv - p.entry_value * p.qty - p.entry_costs
+    for i in range(counters[C_OPEN]):
+        p = positions[open_slots[i]]
+        pv += p.mv
+        strat_pnl[row, p.strategy] += p.mv - p.entry_value * p.qty - p.entry_costs
     e = equity_rec[row]
     e.bar = bar
     e.n_positions = counters[C_OPEN]
@@ -291,6 +301,7 @@ def step_nb(
     equity_rec: np.ndarray,
     strat_pnl: np.ndarray,
     row: int,
+    ws: tuple,
 ) -> float:
     """Advance the state by one bar.
 
@@ -321,58 +332,42 @@ def step_nb(
         for ``n_open + n_signals`` more rows.
     equity_rec, strat_pnl : numpy.ndarray
         Per-bar records; row ``row`` is written.
+    ws : tuple
+        The workspace of :mod:`.workspace_nb` (not state; its open-slot list must match
+        ``positions``: :func:`~.workspace_nb.sync_open_nb`).
 
     Returns
     -------
     float
         Equity at the bar's close (dollars).
     """
-    mark_all_nb(t, day, close, iv, valid, positions, legs, bp)
-    exits_nb(bar, t, ts, day, valid, signal, positions, legs, account, counters, stats, fills, bp)
-    n_slots = positions.shape[0]
+    book_i, book_f, wi, _wf, _win, _cov, meta = ws
+    open_slots = wi[WI_OPEN]
     pm = bp[BP_USE_PM] > 0.0
-    bk_i = np.empty((BOOK_I_LEN, n_slots), dtype=np.int64)
-    bk_f = np.empty((BOOK_F_LEN, n_slots))
-    k = flatten_book_nb(positions, sector_codes, bk_i, bk_f)
+    begin_bar_nb(t, int(pp[PP_VAR_WINDOW]) if pm else 0, wi, meta)
+    mark_all_nb(t, day, close, iv, valid, positions, legs, bp, open_slots, counters[C_OPEN])
+    exits_nb(
+        bar, t, ts, day, valid, signal, positions, legs, account, counters, stats, fills, bp,
+        open_slots,
+    )  # fmt: skip
+    k = flatten_book_nb(positions, sector_codes, wi, counters[C_OPEN], book_i, book_f)
     pre = np.full(N_EXPOSURES, np.nan)
     equity = account[A_CASH]
     for i in range(k):
-        equity += bk_f[BF_MV, i]
+        equity += book_f[BF_MV, i]
     if pm:
-        book_exposures_into_nb(bk_i, bk_f, k, equity, n_sectors, close, t, pp, True, pre)
+        book_exposures_into_nb(book_i, book_f, k, equity, n_sectors, close, pm, ws, pre)
     k = enter_nb(
-        bar,
-        t,
-        ts,
-        day,
-        close,
-        iv,
-        valid,
-        sector_codes,
-        n_sectors,
-        signal,
-        confidence,
-        templates,
-        strat_capacity,
-        bp,
-        pp,
-        account,
-        counters,
-        positions,
-        legs,
-        stats,
-        fills,
-        rejections,
-        bk_i,
-        bk_f,
-        k,
-        equity,
-    )
+        bar, t, ts, day, close, iv, valid, sector_codes, n_sectors, signal, confidence,
+        templates, strat_capacity, bp, pp, account, counters, positions, legs, stats, fills,
+        rejections, k, equity, ws,
+    )  # fmt: skip
     exposures = np.empty(N_EXPOSURES)
     equity = account[A_CASH]
     for i in range(k):
-        equity += bk_f[BF_MV, i]
-    book_exposures_into_nb(bk_i, bk_f, k, equity, n_sectors, close, t, pp, pm, exposures)
+        equity += book_f[BF_MV, i]
+    book_exposures_into_nb(book_i, book_f, k, equity, n_sectors, close, pm, ws, exposures)
     return record_equity_nb(
-        bar, row, positions, account, counters, stats, exposures, pre, equity_rec, strat_pnl
-    )
+        bar, row, positions, account, counters, stats, exposures, pre, equity_rec, strat_pnl,
+        open_slots,
+    )  # fmt: skip

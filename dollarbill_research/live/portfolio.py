@@ -41,6 +41,7 @@ from dollarbill_research.config.portfolio import PortfolioConfig
 from dollarbill_research.exceptions import ConfigError, DataError, StateError
 from dollarbill_research.kernels import codes, records
 from dollarbill_research.kernels.step_nb import step_nb
+from dollarbill_research.kernels.workspace_nb import new_workspace, sync_open_nb
 
 __all__ = ["Decisions", "LivePortfolio"]
 
@@ -133,6 +134,7 @@ class LivePortfolio:
         self.valid_buf = np.zeros((rows, n_sym), dtype=np.bool_)
         self.n_bars = 0
         self.last_timestamp: np.datetime64 | None = None
+        self._ws = new_workspace(n_strat, n_sym, int(self.pp[codes.PP_VAR_WINDOW]))
 
     # ------------------------------------------------------------------------------------------
     def _push(self, close: FloatArray, iv: FloatArray, valid: BoolArray) -> int:
@@ -203,11 +205,12 @@ class LivePortfolio:
         self.counters[records.C_REJECTIONS] = 0
         day = float(ts.astype(np.int64)) / 86_400e9
         bar = self.n_bars
+        sync_open_nb(self.positions, self.counters, self._ws[2])
         step_nb(
             bar, t, 0, day, self.close_buf, self.iv_buf, self.valid_buf, self.sector_codes,
             int(self.sector_codes.max()) + 1, sig, conf, self.templates, self.capacity, self.bp,
             self.pp, self.account, self.counters, self.positions, self.legs, self.stats, fills,
-            rej, eq, strat_pnl, 0,
+            rej, eq, strat_pnl, 0, self._ws,
         )  # fmt: skip
         fills = fills[: self.counters[records.C_FILLS]].copy()
         rej = rej[: self.counters[records.C_REJECTIONS]].copy()

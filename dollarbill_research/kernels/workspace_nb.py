@@ -1,0 +1,326 @@
+"""Scratch space of the step kernel: open-slot list, flat book and a per-bar covariance cache.
+
+Nothing here is portfolio state: :func:`new_workspace` allocates it once per run (the backtest
+driver) or once per :class:`~dollarbill_research.live.LivePortfolio`, and :func:`sync_open_nb`
+rebuilds the open-slot list from the positions whenever the state may have been replaced.
+
+Layout of the tuple ``ws = (book_i, book_f, wi, wf, win, cov, meta)``:
+
+* ``book_i`` int64 ``(BOOK_I_LEN, n_slots)`` and ``book_f`` float64 ``(BOOK_F_LEN, n_slots)``:
+  the flat book of :mod:`.book_nb`;
+* ``wi`` int64 ``(WI_LEN, n_slots)`` and ``wf`` float64 ``(WF_LEN, n_slots)``: rows ``WI_*`` /
+  ``WF_*`` below (per-symbol stamps and scratch, lists);
+* ``win`` float64 ``(2, n_symbols, window)``: per symbol, the window's simple returns (NaN where
+  missing) and, when every return is present, the returns minus their mean;
+* ``cov`` float64 ``(cap, cap)``: covariances of the bar's symbol pairs by local index (NaN =
+  not computed yet);
+* ``meta`` int64 ``(M_LEN,)``: the scalars ``M_*``.
+
+The covariance of a pair is exactly :func:`~dollarbill_research.kernels.risk_nb.pair_cov_nb` of
+the two columns of :func:`~dollarbill_research.kernels.risk_nb.window_returns_nb` (same
+operations in the same order), computed at most once per bar; so the cached VaR figures are the
+figures of the from-scratch kernels, bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from dollarbill_research.kernels._jit import jit
+from dollarbill_research.kernels.records import BOOK_F_LEN, BOOK_I_LEN, C_OPEN
+from dollarbill_research.kernels.risk_nb import pair_cov_nb
+
+WI_OPEN = 0  # open slots in slot order; counters[C_OPEN] of them
+WI_WIN_STAMP = 1  # epoch of the symbol's window returns
+WI_FULL = 2  # 1 = every return of the window is present
+WI_LOC = 3  # local index in ``cov`` (valid when WI_LOC_STAMP == epoch; -1 = cache full)
+WI_LOC_STAMP = 4
+WI_CD_STAMP = 5  # epoch of the symbol's context entries WF_CD / WF_VAR
+WI_MARK = 6  # scratch marks, kept 0
+WI_HELD = 7  # context: held symbols at the start of the entries (ascending)
+WI_HELD2 = 8  # exposures: held symbols (ascending)
+WI_FSYM = 9  # context: symbols of this bar's fills, in order
+WI_CDLIST = 10  # context: symbols whose WF_CD is computed
+WI_PEND = 11  # scratch list
+WI_LEN = 12
+
+WF_SCR = 0  # scratch per-symbol sums, kept 0
+WF_HD = 1  # context: net dollar delta of WI_HELD
+WF_HD2 = 2  # exposures: net dollar delta of WI_HELD2
+WF_FX = 3  # context: dollar delta added by each fill of WI_FSYM
+WF_CD = 4  # context: (C d)_s per symbol
+WF_VAR = 5  # context: C_ss per symbol
+WF_LEN = 6
+
+M_EPOCH = 0  # step calls so far
+M_FIRST = 1  # first bar (row) of the window's returns
+M_M = 2  # returns in the window
+M_NLOC = 3  # local indices handed out this bar
+M_NHELD = 4
+M_NFILL = 5
+M_NCD = 6
+M_LEN = 7
+
+CACHE_CAP = 512  # symbols per bar whose pair covariances are cached
+
+
+def new_workspace(n_strategies: int, n_symbols: int, window: int) -> tuple[np.ndarray, ...]:
+    """Allocate the step kernel's workspace (see the module docstring) for a ``window``-bar VaR."""
+    n_slots = max(n_strategies * n_symbols, 1)
+    cap = max(min(n_symbols, CACHE_CAP), 1)
+    return (
+        np.zeros((BOOK_I_LEN, n_slots), dtype=np.int64),
+        np.zeros((BOOK_F_LEN, n_slots)),
+        np.zeros((WI_LEN, n_slots), dtype=np.int64),
+        np.zeros((WF_LEN, n_slots)),
+        np.zeros((2, max(n_symbols, 1), max(window, 1))),
+        np.full((cap, cap), np.nan),
+        np.zeros(M_LEN, dtype=np.int64),
+    )
+
+
+@jit
+def sync_open_nb(positions: np.ndarray, counters: np.ndarray, wi: np.ndarray) -> None:
+    """Rebuild the open-slot list ``wi[WI_OPEN]`` from ``positions``."""
+    n = 0
+    for slot in range(positions.shape[0]):
+        if positions[slot].active == 1:
+            wi[WI_OPEN, n] = slot
+            n += 1
+    counters[C_OPEN] = n
+
+
+@jit
+def open_insert_nb(wi: np.ndarray, n_open: int, slot: int) -> None:
+    """Insert ``slot`` into the first ``n_open`` entries of the sorted open-slot list."""
+    i = n_open
+    while i > 0 and wi[WI_OPEN, i - 1] > slot:
+        wi[WI_OPEN, i] = wi[WI_OPEN, i - 1]
+        i -= 1
+    wi[WI_OPEN, i] = slot
+
+
+@jit
+def begin_bar_nb(t: int, window: int, wi: np.ndarray, meta: np.ndarray) -> None:
+    """Start a new bar: a new epoch (every cached figure goes stale) and the window bounds."""
+    meta[M_EPOCH] += 1
+    first = max(t - window + 1, 1)
+    meta[M_FIRST] = first
+    meta[M_M] = max(t - first + 1, 0)
+    meta[M_NLOC] = 0
+    meta[M_NHELD] = 0
+    meta[M_NFILL] = 0
+    meta[M_NCD] = 0
+
+
+@jit
+def touch_nb(
+    closes: np.ndarray, s: int, wi: np.ndarray, win: np.ndarray, cov: np.ndarray, meta: np.ndarray
+) -> int:
+    """Make symbol ``s``'s window returns current; return its local index (-1: cache full)."""
+    epoch = meta[M_EPOCH]
+    if wi[WI_LOC_STAMP, s] == epoch:
+        return wi[WI_LOC, s]
+    m = meta[M_M]
+    first = meta[M_FIRST]
+    full = 1
+    for i in range(m):
+        b = first + i
+        c0 = closes[b - 1, s]
+        c1 = closes[b, s]
+        r = np.nan
+        if math.isfinite(c0) and math.isfinite(c1) and c0 > 0.0 and c1 > 0.0:
+            r = c1 / c0 - 1.0
+        if not math.isfinite(r):
+            full = 0
+        win[0, s, i] = r
+    if full == 1 and m > 0:
+        sx = 0.0
+        for i in range(m):
+            sx += win[0, s, i]
+        mx = sx / m
+        for i in range(m):
+            win[1, s, i] = win[0, s, i] - mx
+    wi[WI_FULL, s] = full
+    wi[WI_WIN_STAMP, s] = epoch
+    wi[WI_LOC_STAMP, s] = epoch
+    n = meta[M_NLOC]
+    if n >= cov.shape[0]:
+        wi[WI_LOC, s] = -1
+        return -1
+    wi[WI_LOC, s] = n
+    meta[M_NLOC] = n + 1
+    for a in range(n + 1):
+        cov[n, a] = np.nan
+        cov[a, n] = np.nan
+    return n
+
+
+@jit
+def _pair_nb(win: np.ndarray, wi: np.ndarray, m: int, i: int, j: int) -> float:
+    """``pair_cov_nb`` of the window returns of symbols ``i`` and ``j`` (both touched)."""
+    if m < 2:
+        return 0.0
+    if wi[WI_FULL, i] == 1 and wi[WI_FULL, j] == 1:
+        acc = 0.0
+        for r in range(m):
+            acc += win[1, i, r] * win[1, j, r]
+        return acc / (m - 1)
+    return pair_cov_nb(win[0, i, :m], win[0, j, :m])
+
+
+@jit
+def _store_nb(cov: np.ndarray, wi: np.ndarray, li: int, j: int, v: float) -> None:
+    lj = wi[WI_LOC, j]
+    cov[li, lj] = v
+    cov[lj, li] = v
+
+
+@jit
+def cov_row_nb(
+    closes: np.ndarray,
+    i: int,
+    js: np.ndarray,
+    n: int,
+    wi: np.ndarray,
+    win: np.ndarray,
+    cov: np.ndarray,
+    meta: np.ndarray,
+) -> None:
+    """Compute (and cache) the covariances of symbol ``i`` with ``js[:n]`` that are missing.
+
+    Pairs of complete windows are done four at a time (independent sums, each in the order of
+    :func:`~dollarbill_research.kernels.risk_nb.pair_cov_nb`).
+    """
+    li = touch_nb(closes, i, wi, win, cov, meta)
+    m = meta[M_M]
+    pend = wi[WI_PEND]
+    n_p = 0
+    for b in range(n):
+        j = js[b]
+        lj = touch_nb(closes, j, wi, win, cov, meta)
+        if li < 0 or lj < 0 or not math.isnan(cov[li, lj]):
+            continue
+        if m >= 2 and wi[WI_FULL, i] == 1 and wi[WI_FULL, j] == 1:
+            pend[n_p] = j
+            n_p += 1
+        else:
+            v = _pair_nb(win, wi, m, i, j)
+            cov[li, lj] = v
+            cov[lj, li] = v
+    g = 0
+    while g + 4 <= n_p:
+        j0, j1, j2, j3 = pend[g], pend[g + 1], pend[g + 2], pend[g + 3]
+        a0 = a1 = a2 = a3 = 0.0
+        for r in range(m):
+            x = win[1, i, r]
+            a0 += x * win[1, j0, r]
+            a1 += x * win[1, j1, r]
+            a2 += x * win[1, j2, r]
+            a3 += x * win[1, j3, r]
+        _store_nb(cov, wi, li, j0, a0 / (m - 1))
+        _store_nb(cov, wi, li, j1, a1 / (m - 1))
+        _store_nb(cov, wi, li, j2, a2 / (m - 1))
+        _store_nb(cov, wi, li, j3, a3 / (m - 1))
+        g += 4
+    for q in range(g, n_p):
+        _store_nb(cov, wi, li, pend[q], _pair_nb(win, wi, m, i, pend[q]))
+
+
+@jit
+def cov_nb(
+    closes: np.ndarray,
+    i: int,
+    j: int,
+    wi: np.ndarray,
+    win: np.ndarray,
+    cov: np.ndarray,
+    meta: np.ndarray,
+) -> float:
+    """Covariance of symbols ``i`` and ``j`` over the bar's window (cached)."""
+    li = touch_nb(closes, i, wi, win, cov, meta)
+    lj = touch_nb(closes, j, wi, win, cov, meta)
+    if li < 0 or lj < 0:
+        return _pair_nb(win, wi, meta[M_M], i, j)
+    v = cov[li, lj]
+    if math.isnan(v):
+        v = _pair_nb(win, wi, meta[M_M], i, j)
+        cov[li, lj] = v
+        cov[lj, li] = v
+    return v
+
+
+@jit
+def held_deltas_nb(
+    pos_symbol: np.ndarray,
+    delta_d: np.ndarray,
+    k: int,
+    wi: np.ndarray,
+    wf: np.ndarray,
+    row_sym: int,
+    row_d: int,
+) -> int:
+    """Net dollar delta per held symbol of a flat book, ascending symbols, zero nets dropped.
+
+    The nets are the sums of :func:`~dollarbill_research.kernels.risk_nb.symbol_deltas_nb`
+    (finite deltas, book order); they go to ``wi[row_sym]`` / ``wf[row_d]``; returns their count.
+    """
+    scr = wf[WF_SCR]
+    mark = wi[WI_MARK]
+    syms = wi[row_sym]
+    n = 0
+    for a in range(k):
+        s = pos_symbol[a]
+        if math.isfinite(delta_d[a]):
+            scr[s] += delta_d[a]
+        if mark[s] == 0:
+            mark[s] = 1
+            syms[n] = s
+            n += 1
+    for a in range(1, n):  # insertion sort (a few dozen symbols)
+        v = syms[a]
+        b = a
+        while b > 0 and syms[b - 1] > v:
+            syms[b] = syms[b - 1]
+            b -= 1
+        syms[b] = v
+    h = 0
+    for a in range(n):
+        s = syms[a]
+        d = scr[s]
+        scr[s] = 0.0
+        mark[s] = 0
+        if d != 0.0:
+            syms[h] = s
+            wf[row_d, h] = d
+            h += 1
+    return h
+
+
+@jit
+def quad_form_ws_nb(
+    closes: np.ndarray,
+    pos_symbol: np.ndarray,
+    delta_d: np.ndarray,
+    k: int,
+    wi: np.ndarray,
+    wf: np.ndarray,
+    win: np.ndarray,
+    cov: np.ndarray,
+    meta: np.ndarray,
+) -> float:
+    """``d' C d`` of a flat book: :func:`~.risk_nb.quad_form_nb`'s sum, from the cache."""
+    h = held_deltas_nb(pos_symbol, delta_d, k, wi, wf, WI_HELD2, WF_HD2)
+    hs = wi[WI_HELD2]
+    hd = wf[WF_HD2]
+    for a in range(h):
+        cov_row_nb(closes, hs[a], hs[a:], h - a, wi, win, cov, meta)
+    q = 0.0
+    for a in range(h):
+        i = hs[a]
+        q += hd[a] * hd[a] * cov_nb(closes, i, i, wi, win, cov, meta)
+        for b in range(a + 1, h):
+            q += 2.0 * hd[a] * hd[b] * cov_nb(closes, i, hs[b], wi, win, cov, meta)
+    return q
