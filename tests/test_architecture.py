@@ -25,9 +25,19 @@ def _imported_modules(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("path", KERNEL_FILES, ids=lambda p: p.name)
 def test_kernels_import_only_numpy_math_and_numba(path: Path) -> None:
-    allowed = {"__future__", "math", "numpy", "numba", "dollarbill_research", "collections",
-               "typing", "cmath"}
-    assert _imported_modules(path) <= allowed, f"{path.name} imports {_imported_modules(path) - allowed}"
+    allowed = {
+        "__future__",
+        "math",
+        "numpy",
+        "numba",
+        "dollarbill_research",
+        "collections",
+        "typing",
+        "cmath",
+    }
+    assert _imported_modules(path) <= allowed, (
+        f"{path.name} imports {_imported_modules(path) - allowed}"
+    )
 
 
 @pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: str(p.relative_to(PACKAGE)))
@@ -44,6 +54,9 @@ def test_jit_options_come_from_one_place(path: Path) -> None:
 
 
 def test_no_module_is_a_giant() -> None:
-    too_long = {str(p.relative_to(PACKAGE)): n for p in ALL_FILES
-                if (n := len(p.read_text().splitlines())) > 600}
+    too_long = {
+        str(p.relative_to(PACKAGE)): n
+        for p in ALL_FILES
+        if (n := len(p.read_text().splitlines())) > 600
+    }
     assert not too_long, f"split these files: {too_long}"

@@ -51,9 +51,7 @@ def check_range(
         left = "(" if low_open else "["
         right = ")" if high_open else "]"
         hi = "inf" if math.isinf(high) else f"{high:g}"
-        raise ConfigError(
-            f"{_owner(obj)}.{field}={value!r} must be in {left}{low:g}, {hi}{right}"
-        )
+        raise ConfigError(f"{_owner(obj)}.{field}={value!r} must be in {left}{low:g}, {hi}{right}")
     return number
 
 

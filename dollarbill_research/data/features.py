@@ -24,8 +24,8 @@ import numpy as np
 import polars as pl
 
 from dollarbill_research._typing import FloatArray
-from dollarbill_research.kernels.features_nb import iv_proxy_nb, realized_vol_nb
 from dollarbill_research.exceptions import ConfigError
+from dollarbill_research.kernels.features_nb import iv_proxy_nb, realized_vol_nb
 
 __all__ = [
     "BARS_PER_YEAR",

@@ -9,9 +9,9 @@ import polars as pl
 
 from dollarbill_research._typing import BoolArray, FloatArray, IntArray
 from dollarbill_research.data.features import iv_proxy_panel
-from dollarbill_research.kernels.panel_nb import block_to_panel_nb
 from dollarbill_research.data.schema import SECTOR, SYMBOL, TIMESTAMP, UNKNOWN_SECTOR
 from dollarbill_research.data.validate import validate_bars
+from dollarbill_research.kernels.panel_nb import block_to_panel_nb
 
 __all__ = ["Panel", "panel_to_frame", "proxy_iv_mask", "to_panel"]
 

@@ -37,13 +37,13 @@ import numpy as np
 import polars as pl
 
 from dollarbill_research._typing import FloatArray, IntArray
+from dollarbill_research.exceptions import ConfigError
 from dollarbill_research.kernels.synthetic_nb import (
     N_NORMALS,
     N_UNIFORMS,
     market_regimes_nb,
     simulate_paths_nb,
 )
-from dollarbill_research.exceptions import ConfigError
 
 __all__ = ["SECTOR_NAMES", "SyntheticParams", "synthetic_params", "synthetic_universe"]
 
