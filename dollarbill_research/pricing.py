@@ -40,6 +40,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -170,8 +171,22 @@ def _shape_out(prep: _Prepared, arr: FloatArray, name: str) -> Result:
     return arr.reshape(prep.shape)
 
 
-def _use_parallel(parallel: bool | None, n: int) -> bool:
-    return n >= PARALLEL_MIN_SIZE if parallel is None else parallel
+def _run(
+    prep: _Prepared,
+    serial: Callable[..., None],
+    threaded: Callable[..., None],
+    parallel: bool | None,
+    n_out: int,
+) -> tuple[FloatArray, ...]:
+    """Call ``serial`` or ``threaded`` (by ``parallel``, else by size) on the prepared inputs.
+
+    Both kernels take ``(is_call, *prep.arrays, *outs)``; returns the ``n_out`` flat outputs.
+    """
+    n = prep.is_call.shape[0]
+    outs = tuple(np.empty(n) for _ in range(n_out))
+    use_threads = n >= PARALLEL_MIN_SIZE if parallel is None else parallel
+    (threaded if use_threads else serial)(prep.is_call, *prep.arrays, *outs)
+    return outs
 
 
 def bs_price(
@@ -208,9 +223,7 @@ def bs_price(
         Price per share of underlying, in the broadcast shape of the inputs.
     """
     prep = _prepare({"s": s, "k": k, "t": t, "r": r, "q": q, "sigma": sigma}, is_call)
-    out = np.empty(prep.is_call.shape[0])
-    kernel = bs_price_vec_par_nb if _use_parallel(parallel, out.shape[0]) else bs_price_vec_nb
-    kernel(prep.is_call, *prep.arrays, out)
+    (out,) = _run(prep, bs_price_vec_nb, bs_price_vec_par_nb, parallel, 1)
     return _shape_out(prep, out, "price")
 
 
@@ -231,10 +244,7 @@ def bs_greeks(
     in the module's units: vega per vol point, theta per calendar day, rho per rate point.
     """
     prep = _prepare({"s": s, "k": k, "t": t, "r": r, "q": q, "sigma": sigma}, is_call)
-    n = prep.is_call.shape[0]
-    outs = tuple(np.empty(n) for _ in GREEK_NAMES)
-    kernel = bs_greeks_vec_par_nb if _use_parallel(parallel, n) else bs_greeks_vec_nb
-    kernel(prep.is_call, *prep.arrays, *outs)
+    outs = _run(prep, bs_greeks_vec_nb, bs_greeks_vec_par_nb, parallel, len(GREEK_NAMES))
     return Greeks(*(_shape_out(prep, o, name) for o, name in zip(outs, GREEK_NAMES, strict=True)))
 
 
@@ -262,10 +272,7 @@ def implied_vol(
     the rounding of the intrinsic value cannot be inverted to 1e-8.
     """
     prep = _prepare({"price": price, "s": s, "k": k, "t": t, "r": r, "q": q}, is_call)
-    out = np.empty(prep.is_call.shape[0])
-    kernel = implied_vol_vec_par_nb if _use_parallel(parallel, out.shape[0]) else implied_vol_vec_nb
-    p, s_, k_, t_, r_, q_ = prep.arrays
-    kernel(prep.is_call, p, s_, k_, t_, r_, q_, out)
+    (out,) = _run(prep, implied_vol_vec_nb, implied_vol_vec_par_nb, parallel, 1)
     return _shape_out(prep, out, "iv")
 
 
@@ -291,9 +298,24 @@ def _struct(fields: dict[str, ExprLike], is_call: ExprLike) -> pl.Expr:
     return pl.struct([*exprs, flag.alias("is_call")])
 
 
-def _unpack(batch: pl.Series, names: tuple[str, ...]) -> tuple[list[pl.Series], pl.Series]:
-    frame = batch.struct.unnest()
-    return [frame[n] for n in names], frame["is_call"]
+def _map_expr(
+    fields: dict[str, ExprLike],
+    is_call: ExprLike,
+    compute: Callable[[dict[str, pl.Series], pl.Series], pl.Series],
+    dtype: pl.DataType | type[pl.DataType],
+    name: str,
+) -> pl.Expr:
+    """Expression named ``name`` that calls ``compute(columns, is_call)`` on each batch.
+
+    ``columns`` maps each key of ``fields`` to its float64 Series; ``compute`` is called with
+    them as keywords of the wrapped pricing function.
+    """
+
+    def run(batch: pl.Series) -> pl.Series:
+        frame = batch.struct.unnest()
+        return compute({n: frame[n] for n in fields}, frame["is_call"])
+
+    return _struct(fields, is_call).map_batches(run, return_dtype=dtype).alias(name)
 
 
 def bs_price_expr(
@@ -315,14 +337,12 @@ def bs_price_expr(
     >>> df.select(bs_price_expr("close", "strike", 1.0, 0.05, "iv").round(6)).item()
     10.450584
     """
-    names = ("s", "k", "t", "r", "q", "sigma")
-    fields = dict(zip(names, (s, k, t, r, q, sigma), strict=True))
+    fields = {"s": s, "k": k, "t": t, "r": r, "q": q, "sigma": sigma}
 
-    def run(batch: pl.Series) -> pl.Series:
-        (s_, k_, t_, r_, q_, sg), calls = _unpack(batch, names)
-        return bs_price(s_, k_, t_, r_, sg, q=q_, is_call=calls)  # type: ignore[return-value]
+    def run(cols: dict[str, pl.Series], calls: pl.Series) -> pl.Series:
+        return bs_price(**cols, is_call=calls)  # type: ignore[return-value]
 
-    return _struct(fields, is_call).map_batches(run, return_dtype=pl.Float64).alias("price")
+    return _map_expr(fields, is_call, run, pl.Float64, "price")
 
 
 def greeks_expr(
@@ -345,16 +365,13 @@ def greeks_expr(
     >>> round(out["delta"].item(), 6), round(out["vega"].item(), 6)
     (0.636831, 0.37524)
     """
-    names = ("s", "k", "t", "r", "q", "sigma")
-    fields = dict(zip(names, (s, k, t, r, q, sigma), strict=True))
+    fields = {"s": s, "k": k, "t": t, "r": r, "q": q, "sigma": sigma}
     dtype = pl.Struct({name: pl.Float64 for name in GREEK_NAMES})
 
-    def run(batch: pl.Series) -> pl.Series:
-        (s_, k_, t_, r_, q_, sg), calls = _unpack(batch, names)
-        g = bs_greeks(s_, k_, t_, r_, sg, q=q_, is_call=calls)
-        return pl.DataFrame(g.to_dict()).to_struct("greeks")
+    def run(cols: dict[str, pl.Series], calls: pl.Series) -> pl.Series:
+        return pl.DataFrame(bs_greeks(**cols, is_call=calls).to_dict()).to_struct("greeks")
 
-    return _struct(fields, is_call).map_batches(run, return_dtype=dtype).alias("greeks")
+    return _map_expr(fields, is_call, run, dtype, "greeks")
 
 
 def implied_vol_expr(
@@ -368,11 +385,9 @@ def implied_vol_expr(
     is_call: ExprLike = True,
 ) -> pl.Expr:
     """Polars expression of :func:`implied_vol`; a ``str`` argument is a column name."""
-    names = ("price", "s", "k", "t", "r", "q")
-    fields = dict(zip(names, (price, s, k, t, r, q), strict=True))
+    fields = {"price": price, "s": s, "k": k, "t": t, "r": r, "q": q}
 
-    def run(batch: pl.Series) -> pl.Series:
-        (p, s_, k_, t_, r_, q_), calls = _unpack(batch, names)
-        return implied_vol(p, s_, k_, t_, r_, q=q_, is_call=calls)  # type: ignore[return-value]
+    def run(cols: dict[str, pl.Series], calls: pl.Series) -> pl.Series:
+        return implied_vol(**cols, is_call=calls)  # type: ignore[return-value]
 
-    return _struct(fields, is_call).map_batches(run, return_dtype=pl.Float64).alias("iv")
+    return _map_expr(fields, is_call, run, pl.Float64, "iv")
