@@ -34,6 +34,9 @@ def test_readme_block_runs(code: str, tmp_path: Path, monkeypatch: pytest.Monkey
         assert "\n0.2\n" in printed
     if "PortfolioManager(" in code:
         assert "False ('Portfolio delta (32.0%) exceeds limit (30.0%)',)" in printed
+    if "LivePortfolio(" in code:
+        assert printed.strip().endswith("True")
+        assert (tmp_path / "live_state.npz").exists()
     if "run_simple_strategy" in code:
         assert re.search(r"Total Return: -?\d+\.\d\d%", printed)
         assert re.search(r"Sharpe Ratio: (-?\d+\.\d\d|nan)", printed)
