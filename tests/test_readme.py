@@ -34,6 +34,9 @@ def test_readme_block_runs(code: str, tmp_path: Path, monkeypatch: pytest.Monkey
         assert "\n0.2\n" in printed
     if "PortfolioManager(" in code:
         assert "False ('Portfolio delta (32.0%) exceeds limit (30.0%)',)" in printed
+    if "sweep(" in code:
+        assert (tmp_path / "heat.png").stat().st_size > 5_000
+        assert (tmp_path / "sizing.png").stat().st_size > 10_000
     if "LivePortfolio(" in code:
         assert printed.strip().endswith("True")
         assert (tmp_path / "live_state.npz").exists()
