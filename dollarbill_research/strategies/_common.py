@@ -75,6 +75,26 @@ def make_template(
     return t
 
 
+def both_sides(
+    kind: int,
+    dte: float = 0.0,
+    moneyness: float = 1.0,
+    width: float = 0.0,
+    delta_target: float = 0.0,
+) -> FloatArray:
+    """``(2, TEMPLATE_LEN)`` templates of one structure: bought on SIG_LONG, sold on SIG_SHORT.
+
+    Row 0 has direction +1 and row 1 direction -1; the other fields are those of
+    :func:`make_template` (no wing).
+    """
+    return np.stack(
+        [
+            make_template(kind, 1.0, dte, moneyness, width, delta_target=delta_target),
+            make_template(kind, -1.0, dte, moneyness, width, delta_target=delta_target),
+        ]
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Rules:
     """Per-bar conditions of a strategy, each series-major ``(n_symbols, n_bars)``.
@@ -184,6 +204,11 @@ class RuleStrategy:
 def check_window(obj: object, field: str, value: object, low: int = 2) -> int:
     """A window length in bars, at least ``low``."""
     return check_int(obj, field, value, low, 10_000)
+
+
+def check_dte(obj: object, value: object) -> float:
+    """The ``dte`` field: calendar days to expiry at entry, 1 to 3650."""
+    return check_range(obj, "dte", value, 1.0, 3650.0)
 
 
 def check_positive(obj: object, field: str, value: object, high: float = math.inf) -> float:

@@ -24,6 +24,8 @@ from dollarbill_research.kernels.codes import (
 from dollarbill_research.strategies._common import (
     Rules,
     RuleStrategy,
+    both_sides,
+    check_dte,
     check_fraction,
     check_order,
     check_positive,
@@ -85,7 +87,7 @@ class CashSecuredPuts(RuleStrategy):
             check_fraction(self, f, getattr(self, f))
         check_order(self, "min_iv_rank", "max_iv_rank")
         check_order(self, "max_iv_rank", "exit_iv_rank")
-        check_range(self, "dte", self.dte, 1.0, 3650.0)
+        check_dte(self, self.dte)
         check_range(self, "moneyness", self.moneyness, 0.5, 1.0)
         check_range(self, "delta_target", self.delta_target, 0.0, 1.0, high_open=True)
 
@@ -158,7 +160,7 @@ class IronCondor(RuleStrategy):
         check_positive(self, "max_trend", self.max_trend, 10.0)
         check_positive(self, "exit_trend", self.exit_trend, 20.0)
         check_order(self, "max_trend", "exit_trend")
-        check_range(self, "dte", self.dte, 1.0, 3650.0)
+        check_dte(self, self.dte)
         check_positive(self, "width", self.width, 1.0)
         check_positive(self, "wing", self.wing, 1.0)
 
@@ -231,7 +233,7 @@ class ShortStrangle(RuleStrategy):
 
     def _check(self) -> None:
         check_range(self, "delta", self.delta, 0.0, 0.5, low_open=True, high_open=True)
-        check_range(self, "dte", self.dte, 1.0, 3650.0)
+        check_dte(self, self.dte)
         check_positive(self, "width", self.width, 1.0)
         check_window(self, "ivr_window", self.ivr_window)
         check_window(self, "rv_window", self.rv_window)
@@ -245,16 +247,7 @@ class ShortStrangle(RuleStrategy):
         check_order(self, "max_trend", "exit_trend")
 
     def _templates(self) -> FloatArray:
-        return np.stack(
-            [
-                make_template(
-                    KIND_STRANGLE, 1.0, self.dte, 1.0, self.width, delta_target=self.delta
-                ),
-                make_template(
-                    KIND_STRANGLE, -1.0, self.dte, 1.0, self.width, delta_target=self.delta
-                ),
-            ]
-        )
+        return both_sides(KIND_STRANGLE, self.dte, 1.0, self.width, self.delta)
 
     def _rules(self, view: SeriesView) -> Rules:
         tau = view.trend(self.trend_window)

@@ -12,12 +12,12 @@ from dollarbill_research.kernels.signals_nb import rolling_mean_std_nb, rsi_nb
 from dollarbill_research.strategies._common import (
     Rules,
     RuleStrategy,
+    both_sides,
     check_bool,
     check_order,
     check_positive,
     check_range,
     check_window,
-    make_template,
     no_rule,
     saturate,
 )
@@ -74,9 +74,7 @@ class MeanReversion(RuleStrategy):
         check_bool(self, "allow_short", self.allow_short)
 
     def _templates(self) -> FloatArray:
-        return np.stack(
-            [make_template(KIND_SHARES, 1.0, 0.0), make_template(KIND_SHARES, -1.0, 0.0)]
-        )
+        return both_sides(KIND_SHARES)
 
     def _rules(self, view: SeriesView) -> Rules:
         c = view.close

@@ -22,7 +22,9 @@ from dollarbill_research.kernels.signals_nb import (
 from dollarbill_research.strategies._common import (
     Rules,
     RuleStrategy,
+    both_sides,
     check_bool,
+    check_dte,
     check_order,
     check_positive,
     check_range,
@@ -80,9 +82,7 @@ class Momentum(RuleStrategy):
         check_bool(self, "allow_short", self.allow_short)
 
     def _templates(self) -> FloatArray:
-        return np.stack(
-            [make_template(KIND_SHARES, 1.0, 0.0), make_template(KIND_SHARES, -1.0, 0.0)]
-        )
+        return both_sides(KIND_SHARES)
 
     def _rules(self, view: SeriesView) -> Rules:
         c = view.close
@@ -155,7 +155,7 @@ class Breakout(RuleStrategy):
         check_window(self, "exit_window", self.exit_window, 1)
         check_bool(self, "allow_short", self.allow_short)
         check_bool(self, "use_options", self.use_options)
-        check_range(self, "dte", self.dte, 1.0, 3650.0)
+        check_dte(self, self.dte)
         check_range(self, "moneyness", self.moneyness, 0.5, 1.5)
 
     def _templates(self) -> FloatArray:
@@ -166,9 +166,7 @@ class Breakout(RuleStrategy):
                     make_template(KIND_PUT, 1.0, self.dte, 2.0 - self.moneyness),
                 ]
             )
-        return np.stack(
-            [make_template(KIND_SHARES, 1.0, 0.0), make_template(KIND_SHARES, -1.0, 0.0)]
-        )
+        return both_sides(KIND_SHARES)
 
     def _rules(self, view: SeriesView) -> Rules:
         c = view.close

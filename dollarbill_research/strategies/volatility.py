@@ -18,6 +18,8 @@ from dollarbill_research.kernels.signals_nb import rolling_mean_std_nb
 from dollarbill_research.strategies._common import (
     Rules,
     RuleStrategy,
+    both_sides,
+    check_dte,
     check_fraction,
     check_order,
     check_positive,
@@ -71,7 +73,7 @@ class VolatilityMeanReversion(RuleStrategy):
         check_positive(self, "entry_z", self.entry_z, 20.0)
         check_range(self, "exit_z", self.exit_z, 0.0, 20.0)
         check_order(self, "exit_z", "entry_z")
-        check_range(self, "dte", self.dte, 1.0, 3650.0)
+        check_dte(self, self.dte)
         check_positive(self, "condor_width", self.condor_width, 1.0)
         check_positive(self, "condor_wing", self.condor_wing, 1.0)
 
@@ -154,15 +156,10 @@ class VolatilityArbitrage(RuleStrategy):
         check_positive(self, "entry_edge", self.entry_edge, 5.0)
         check_range(self, "exit_edge", self.exit_edge, 0.0, 5.0)
         check_order(self, "exit_edge", "entry_edge")
-        check_range(self, "dte", self.dte, 1.0, 3650.0)
+        check_dte(self, self.dte)
 
     def _templates(self) -> FloatArray:
-        return np.stack(
-            [
-                make_template(KIND_STRADDLE, 1.0, self.dte, 1.0),
-                make_template(KIND_STRADDLE, -1.0, self.dte, 1.0),
-            ]
-        )
+        return both_sides(KIND_STRADDLE, self.dte)
 
     def forecast(self, view: SeriesView) -> FloatArray:
         """The realised-vol forecast (annualised, decimal), series-major ``(n_symbols, n_bars)``."""
