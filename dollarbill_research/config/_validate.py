@@ -1,11 +1,18 @@
-"""Field checks shared by every config class; errors name the class, field, value and range."""
+"""Field checks and JSON I/O shared by the config classes and strategy parameters.
+
+Errors name the class, field, value and range.
+"""
 
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import fields
 from enum import Enum
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
+from dollarbill_research._typing import PathLike
 from dollarbill_research.exceptions import ConfigError
 
 E = TypeVar("E", bound=Enum)
@@ -65,6 +72,13 @@ def check_int(obj: object, field: str, value: object, low: int, high: int | None
     return value
 
 
+def check_bool(obj: object, field: str, value: object) -> bool:
+    """A bool field (``True``/``False`` only, not 0/1)."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{_owner(obj)}.{field}={value!r} must be True or False")
+    return value
+
+
 def check_enum(obj: object, field: str, value: object, enum: type[E]) -> E:
     """Coerce a str (the seed's spelling, e.g. ``"VolatilityBased"``) or member to ``enum``."""
     if isinstance(value, enum):
@@ -75,3 +89,48 @@ def check_enum(obj: object, field: str, value: object, enum: type[E]) -> E:
                 return member
     allowed = ", ".join(repr(m.value) for m in enum)
     raise ConfigError(f"{_owner(obj)}.{field}={value!r} is not one of {allowed}")
+
+
+def check_keys(cls: type, data: object) -> dict[str, Any]:
+    """``data`` if it is a dict whose keys are all fields of the dataclass ``cls``.
+
+    Raises
+    ------
+    ConfigError
+        ``data`` is not a dict, or names an unknown field (all unknown keys and the known fields
+        are listed).
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{cls.__name__} expects a JSON object, got {type(data).__name__}")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(
+            f"{cls.__name__} has no field {', '.join(map(repr, unknown))}; "
+            f"hint: known fields are {', '.join(sorted(known))}"
+        )
+    return data
+
+
+def read_json(source: str | PathLike) -> object:
+    """Parse JSON text (a ``str`` starting with ``{``) or the JSON file at path ``source``."""
+    text = str(source)
+    if isinstance(source, str) and text.lstrip().startswith("{"):
+        payload = text
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist; hint: pass JSON text or a path")
+        payload = path.read_text()
+    try:
+        return json.loads(payload)
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"config JSON is invalid at line {err.lineno}: {err.msg}") from err
+
+
+def write_json(data: dict[str, Any], path: PathLike | None) -> str:
+    """``data`` as indented JSON text, also written (with a final newline) to ``path`` if given."""
+    text = json.dumps(data, indent=2)
+    if path is not None:
+        Path(path).write_text(text + "\n")
+    return text

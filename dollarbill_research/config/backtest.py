@@ -13,17 +13,21 @@ True
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from dollarbill_research._typing import FloatArray, PathLike
-from dollarbill_research.config._validate import check_int, check_range
-from dollarbill_research.exceptions import ConfigError
+from dollarbill_research.config._validate import (
+    check_bool,
+    check_int,
+    check_keys,
+    check_range,
+    read_json,
+    write_json,
+)
 from dollarbill_research.kernels import records
 
 __all__ = ["BacktestConfig"]
@@ -106,11 +110,7 @@ class BacktestConfig:
             ``BacktestConfig.position_size_pct=150.0 must be in (0, 100]``.
         """
         check_range(self, "initial_capital", self.initial_capital, 0.0, INF, low_open=True)
-        if not isinstance(self.use_portfolio_management, bool):
-            raise ConfigError(
-                f"BacktestConfig.use_portfolio_management={self.use_portfolio_management!r} "
-                "must be True or False"
-            )
+        check_bool(self, "use_portfolio_management", self.use_portfolio_management)
         check_range(self, "position_size_pct", self.position_size_pct, 0.0, 100.0, low_open=True)
         check_int(self, "max_positions", self.max_positions, 0)
         check_int(self, "days_to_expiry", self.days_to_expiry, 1, 3650)
@@ -170,39 +170,13 @@ class BacktestConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BacktestConfig:
         """Build from a dict (e.g. parsed JSON); unknown keys raise naming them."""
-        if not isinstance(data, dict):
-            raise ConfigError(f"BacktestConfig expects a JSON object, got {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(
-                f"BacktestConfig has no field {', '.join(map(repr, unknown))}; "
-                f"hint: known fields are {', '.join(sorted(known))}"
-            )
-        return cls(**data)
+        return cls(**check_keys(cls, data))
 
     def to_json(self, path: PathLike | None = None) -> str:
         """Return the config as JSON text, and write it to ``path`` when given."""
-        text = json.dumps(self.to_dict(), indent=2)
-        if path is not None:
-            Path(path).write_text(text + "\n")
-        return text
+        return write_json(self.to_dict(), path)
 
     @classmethod
     def from_json(cls, source: str | PathLike) -> BacktestConfig:
         """Load from JSON text (starting with ``{``) or from a file path."""
-        text = str(source)
-        if isinstance(source, str) and text.lstrip().startswith("{"):
-            payload = text
-        else:
-            path = Path(source)
-            if not path.is_file():
-                raise ConfigError(
-                    f"config file {path} does not exist; hint: pass JSON text or a path"
-                )
-            payload = path.read_text()
-        try:
-            data = json.loads(payload)
-        except json.JSONDecodeError as err:
-            raise ConfigError(f"config JSON is invalid at line {err.lineno}: {err.msg}") from err
-        return cls.from_dict(data)
+        return cls.from_dict(read_json(source))

@@ -19,17 +19,22 @@ True
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field, fields
 from enum import Enum, StrEnum
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from dollarbill_research._typing import FloatArray, PathLike
-from dollarbill_research.config._validate import check_enum, check_int, check_range
+from dollarbill_research.config._validate import (
+    check_enum,
+    check_int,
+    check_keys,
+    check_range,
+    read_json,
+    write_json,
+)
 from dollarbill_research.exceptions import ConfigError
 from dollarbill_research.kernels import codes
 
@@ -82,34 +87,6 @@ _ALLOC_CODES = {
     AllocationMethod.VolatilityWeighted: codes.ALLOC_VOLATILITY_WEIGHTED,
     AllocationMethod.Custom: codes.ALLOC_CUSTOM,
 }
-
-
-def _check_keys(cls: type, data: object) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise ConfigError(f"{cls.__name__} expects a JSON object, got {type(data).__name__}")
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError(
-            f"{cls.__name__} has no field {', '.join(map(repr, unknown))}; "
-            f"hint: known fields are {', '.join(sorted(known))}"
-        )
-    return data
-
-
-def _read_json(source: str | PathLike) -> object:
-    text = str(source)
-    if isinstance(source, str) and text.lstrip().startswith("{"):
-        payload = text
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise ConfigError(f"config file {path} does not exist; hint: pass JSON text or a path")
-        payload = path.read_text()
-    try:
-        return json.loads(payload)
-    except json.JSONDecodeError as err:
-        raise ConfigError(f"config JSON is invalid at line {err.lineno}: {err.msg}") from err
 
 
 @dataclass(slots=True)
@@ -170,7 +147,7 @@ class RiskLimits:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RiskLimits:
         """Build from a dict; unknown keys raise :class:`ConfigError` naming them."""
-        return cls(**_check_keys(cls, data))
+        return cls(**check_keys(cls, data))
 
 
 @dataclass(slots=True)
@@ -329,22 +306,19 @@ class PortfolioConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PortfolioConfig:
         """Build from a dict (e.g. parsed JSON); unknown keys raise naming them."""
-        data = dict(_check_keys(cls, data))
+        data = dict(check_keys(cls, data))
         if "risk_limits" in data and not isinstance(data["risk_limits"], RiskLimits):
             data["risk_limits"] = RiskLimits.from_dict(data["risk_limits"])
         return cls(**data)
 
     def to_json(self, path: PathLike | None = None) -> str:
         """Return the config as JSON text, and write it to ``path`` when given."""
-        text = json.dumps(self.to_dict(), indent=2)
-        if path is not None:
-            Path(path).write_text(text + "\n")
-        return text
+        return write_json(self.to_dict(), path)
 
     @classmethod
     def from_json(cls, source: str | PathLike) -> PortfolioConfig:
         """Load from JSON text (starting with ``{``) or from a file path."""
-        data = _read_json(source)
+        data = read_json(source)
         if not isinstance(data, dict):
             raise ConfigError(
                 'PortfolioConfig JSON must be an object; hint: {"max_risk_per_trade": 2}'

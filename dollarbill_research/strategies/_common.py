@@ -221,13 +221,6 @@ def check_fraction(obj: object, field: str, value: object) -> float:
     return check_range(obj, field, value, 0.0, 1.0)
 
 
-def check_bool(obj: object, field: str, value: object) -> bool:
-    """A bool field."""
-    if not isinstance(value, bool):
-        raise ConfigError(f"{type(obj).__name__}.{field}={value!r} must be True or False")
-    return value
-
-
 def check_order(obj: object, low_field: str, high_field: str) -> None:
     """``low_field < high_field`` (e.g. exit threshold below entry threshold)."""
     lo = getattr(obj, low_field)

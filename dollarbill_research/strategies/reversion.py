@@ -7,13 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from dollarbill_research._typing import FloatArray
+from dollarbill_research.config._validate import check_bool
 from dollarbill_research.kernels.codes import KIND_SHARES
 from dollarbill_research.kernels.signals_nb import rolling_mean_std_nb, rsi_nb
 from dollarbill_research.strategies._common import (
     Rules,
     RuleStrategy,
     both_sides,
-    check_bool,
     check_order,
     check_positive,
     check_range,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dollarbill_research._typing import FloatArray
+from dollarbill_research.config._validate import check_bool
 from dollarbill_research.kernels.codes import KIND_CALL, KIND_PUT, KIND_SHARES
 from dollarbill_research.kernels.signals_nb import (
     lagged_nb,
@@ -23,7 +24,6 @@ from dollarbill_research.strategies._common import (
     Rules,
     RuleStrategy,
     both_sides,
-    check_bool,
     check_dte,
     check_order,
     check_positive,
