@@ -237,7 +237,7 @@ def ctx_begin_nb(
     meta: np.ndarray,
 ) -> float:
     """Set up the lazy context of a flat book of ``k`` positions; return ``d'Cd``."""
-    h = held_deltas_nb(pos_symbol, delta_d, k, wi, wf, WI_HELD, WF_HD)
+    h = held_deltas_nb(pos_symbol, delta_d, k, wi, wf, np.int64(WI_HELD), np.int64(WF_HD))
     meta[M_NHELD] = h
     meta[M_NFILL] = 0
     meta[M_NCD] = 0

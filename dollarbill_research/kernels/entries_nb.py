@@ -313,7 +313,7 @@ def enter_nb(
             positions,
             slot,
             legs,
-            FILL_ENTRY,
+            np.int64(FILL_ENTRY),  # typed, not a literal (one specialization)
             1.0,
             units,
             value,

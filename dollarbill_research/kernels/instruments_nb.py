@@ -136,8 +136,11 @@ def build_legs_nb(
     width = template[T_WIDTH]
     wing = template[T_WING] if template[T_WING] > 0.0 else 0.05
     dt = template[T_DELTA_TARGET]
+    # typed (not literal) ints and bools: a literal argument compiles one more specialization
+    i0, i1, i2, i3 = np.int64(0), np.int64(1), np.int64(2), np.int64(3)
+    put, call = np.int64(LEG_PUT), np.int64(LEG_CALL)
     if kind == KIND_SHARES:
-        _set_leg(legs, 0, LEG_STOCK, 0.0, d)
+        _set_leg(legs, i0, np.int64(LEG_STOCK), 0.0, d)
         return 1
     k_mid = round_strike_nb(m * s, step)
     if kind in (KIND_CALL, KIND_PUT, KIND_CASH_SECURED_PUT):
@@ -146,18 +149,19 @@ def build_legs_nb(
         if dt > 0.0:
             k = round_strike_nb(strike_for_delta_nb(is_call, dt, s, t, r, q, sigma), step)
         ratio = -1.0 if kind == KIND_CASH_SECURED_PUT else d
-        _set_leg(legs, 0, LEG_CALL if is_call else LEG_PUT, k, ratio)
+        _set_leg(legs, i0, call if is_call else put, k, ratio)
         return 1
     if kind == KIND_STRADDLE:
-        _set_leg(legs, 0, LEG_CALL, k_mid, d)
-        _set_leg(legs, 1, LEG_PUT, k_mid, d)
+        _set_leg(legs, i0, call, k_mid, d)
+        _set_leg(legs, i1, put, k_mid, d)
         return 2
     # short strikes of strangles and credit structures
     k_sp = round_strike_nb((m - width) * s, step)
     k_sc = round_strike_nb((m + width) * s, step)
     if dt > 0.0:
-        k_sp = round_strike_nb(strike_for_delta_nb(False, dt, s, t, r, q, sigma), step)
-        k_sc = round_strike_nb(strike_for_delta_nb(True, dt, s, t, r, q, sigma), step)
+        no = dt < 0.0  # False as a typed bool
+        k_sp = round_strike_nb(strike_for_delta_nb(no, dt, s, t, r, q, sigma), step)
+        k_sc = round_strike_nb(strike_for_delta_nb(not no, dt, s, t, r, q, sigma), step)
     if kind == KIND_IRON_BUTTERFLY:
         k_sp = k_mid
         k_sc = k_mid
@@ -169,22 +173,22 @@ def build_legs_nb(
     if k_lc <= k_sc:
         k_lc = k_sc + step
     if kind == KIND_STRANGLE:
-        _set_leg(legs, 0, LEG_PUT, k_sp, d)
-        _set_leg(legs, 1, LEG_CALL, k_sc, d)
+        _set_leg(legs, i0, put, k_sp, d)
+        _set_leg(legs, i1, call, k_sc, d)
         return 2
     if kind == KIND_PUT_CREDIT_SPREAD:
-        _set_leg(legs, 0, LEG_PUT, k_sp, -d)
-        _set_leg(legs, 1, LEG_PUT, k_lp, d)
+        _set_leg(legs, i0, put, k_sp, -d)
+        _set_leg(legs, i1, put, k_lp, d)
         return 2
     if kind == KIND_CALL_CREDIT_SPREAD:
-        _set_leg(legs, 0, LEG_CALL, k_sc, -d)
-        _set_leg(legs, 1, LEG_CALL, k_lc, d)
+        _set_leg(legs, i0, call, k_sc, -d)
+        _set_leg(legs, i1, call, k_lc, d)
         return 2
     # iron condor / iron butterfly
-    _set_leg(legs, 0, LEG_PUT, k_sp, -d)
-    _set_leg(legs, 1, LEG_PUT, k_lp, d)
-    _set_leg(legs, 2, LEG_CALL, k_sc, -d)
-    _set_leg(legs, 3, LEG_CALL, k_lc, d)
+    _set_leg(legs, i0, put, k_sp, -d)
+    _set_leg(legs, i1, put, k_lp, d)
+    _set_leg(legs, i2, call, k_sc, -d)
+    _set_leg(legs, i3, call, k_lc, d)
     return 4
 
 

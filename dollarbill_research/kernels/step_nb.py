@@ -181,7 +181,7 @@ def close_position_nb(
         cash_flow,
         costs,
         pnl,
-        0,
+        np.int64(0),  # typed, not a literal (one specialization)
     )
     p.active = 0
     counters[C_OPEN] -= 1

@@ -312,7 +312,7 @@ def quad_form_ws_nb(
     meta: np.ndarray,
 ) -> float:
     """``d' C d`` of a flat book: :func:`~.risk_nb.quad_form_nb`'s sum, from the cache."""
-    h = held_deltas_nb(pos_symbol, delta_d, k, wi, wf, WI_HELD2, WF_HD2)
+    h = held_deltas_nb(pos_symbol, delta_d, k, wi, wf, np.int64(WI_HELD2), np.int64(WF_HD2))
     hs = wi[WI_HELD2]
     hd = wf[WF_HD2]
     for a in range(h):
