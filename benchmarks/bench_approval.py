@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import subprocess
 import sys
-import tempfile
-import time
+from pathlib import Path
 
-import numba
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import cold_and_warm, last_line, machine_info, warm_median
 
 from dollarbill_research.config.portfolio import PortfolioConfig
 from dollarbill_research.kernels.approval_batch_nb import decide_many_nb
@@ -115,16 +114,6 @@ def check(w, pp, ctx) -> None:
     assert 0 < approved.sum() < len(units), "benchmark world should approve some, reject some"
 
 
-def median_time(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
-
-
 COMPILE_SNIPPET = """
 import json, time
 t0 = time.perf_counter()
@@ -141,19 +130,11 @@ print(json.dumps({"import": t1 - t0, "context": t2 - t1, "decide": t3 - t2}))
 
 
 def compile_times() -> None:
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=root)
-        for label in ("cold cache", "warm cache"):
-            out = subprocess.run(
-                [sys.executable, "-c", COMPILE_SNIPPET], env=env, capture_output=True,
-                text=True, cwd=root,
-            )  # fmt: skip
-            if out.returncode:
-                raise SystemExit(out.stderr)
-            t = json.loads(out.stdout)
-            print(f"  first call, fresh process, {label}: import {t['import']:.2f}s  "
-                  f"context {t['context']:.2f}s  size+decide {t['decide']:.2f}s")  # fmt: skip
+    cold, warm = cold_and_warm(COMPILE_SNIPPET)
+    for label, (_, stdout) in (("cold cache", cold), ("warm cache", warm)):
+        t = json.loads(last_line(stdout))
+        print(f"  first call, fresh process, {label}: import {t['import']:.2f}s  "
+              f"context {t['context']:.2f}s  size+decide {t['decide']:.2f}s")  # fmt: skip
 
 
 def main() -> None:
@@ -163,9 +144,7 @@ def main() -> None:
     ap.add_argument("--symbols", type=int, default=500)
     ap.add_argument("--repeats", type=int, default=7)
     args = ap.parse_args()
-    print(f"machine: {platform.machine()} {platform.processor() or ''} cpus={os.cpu_count()} "
-          f"python {platform.python_version()} numpy {np.__version__} "
-          f"numba {numba.__version__}")  # fmt: skip
+    print(machine_info())
     n, k = args.candidates, args.positions
     w = world(n, k, args.symbols)
     print(f"size: {n} candidates x {k} positions x {args.symbols} symbols, "
@@ -176,9 +155,9 @@ def main() -> None:
                                  max_positions=1000).to_kernel()  # fmt: skip
             ctx = context(w, pp)
             check(w, pp, ctx)
-            t_ctx = median_time(lambda pp=pp: context(w, pp), args.repeats)
-            t_what = median_time(lambda pp=pp, c=ctx: run_batch(w, pp, c, False), args.repeats)
-            t_seq = median_time(lambda pp=pp, c=ctx: run_batch(w, pp, c, True), args.repeats)
+            t_ctx = warm_median(lambda pp=pp: context(w, pp), args.repeats)
+            t_what = warm_median(lambda pp=pp, c=ctx: run_batch(w, pp, c, False), args.repeats)
+            t_seq = warm_median(lambda pp=pp, c=ctx: run_batch(w, pp, c, True), args.repeats)
             r = run_batch(w, pp, ctx, True)[1]
             print(f"  {method:16s} scale_to_fit={scale!s:5s}  context {t_ctx * 1e3:7.2f} ms  "
                   f"what-if {n / t_what / 1e6:5.2f} M decisions/s  "

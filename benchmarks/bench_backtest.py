@@ -17,17 +17,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import tracemalloc
 
-import numba
 import numpy as np
 import polars as pl
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _common import cold_and_warm, last_line, machine_info
 
 from dollarbill_research.backtesting.engine import simulate
 from dollarbill_research.config.backtest import BacktestConfig
@@ -105,13 +105,6 @@ def run_case(panel, signals, bp, pp, cap):
     return simulate(panel, signals, bp, pp, cap)
 
 
-def cold_start(root: str, cache_dir: str) -> float:
-    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
-    out = subprocess.run([sys.executable, "-c", COLD_SNIPPET.format(root=root)],
-                         capture_output=True, text=True, check=True, env=env)  # fmt: skip
-    return float(out.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--large", action="store_true")
@@ -119,12 +112,11 @@ def main() -> None:
     ap.add_argument("--compile-only", action="store_true")
     args = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
-          f"python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}, "
-          f"polars {pl.__version__}")  # fmt: skip
-    with tempfile.TemporaryDirectory() as cache:  # an empty numba cache: a true cold start
-        print(f"first call, fresh process, empty cache (compile): {cold_start(root, cache):.2f} s")
-        print(f"first call, new process, warm cache:              {cold_start(root, cache):.2f} s")
+    print(machine_info())
+    # the first process starts with an empty numba cache: a true cold start
+    cold, warm = (float(last_line(out)) for _, out in cold_and_warm(COLD_SNIPPET.format(root=root)))
+    print(f"first call, fresh process, empty cache (compile): {cold:.2f} s")
+    print(f"first call, new process, warm cache:              {warm:.2f} s")
     if args.compile_only:
         return
     sizes = [(100, 1260), (1000, 2520)] + ([(2000, 5040)] if args.large else [])

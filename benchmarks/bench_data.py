@@ -14,18 +14,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-import numba
-import numpy as np
-import polars as pl
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import cold_and_warm, last_line, machine_info, warm_median
 
 from dollarbill_research.data import load_csv, synthetic_universe, to_panel, validate_bars
 
@@ -38,36 +32,13 @@ FIRST_CALL = (
 )
 
 
-def median_time(fn: Callable[[], object], repeat: int) -> float:
-    fn()  # warm
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def first_call(cache_dir: str) -> tuple[float, float, float]:
-    env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir}
-    out = subprocess.run(
-        [sys.executable, "-c", FIRST_CALL], capture_output=True, text=True, check=True, env=env
-    )
-    a, b, c = (float(x) for x in out.stdout.split())
-    return a, b, c
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("real", nargs="?", default=os.environ.get("DOLLARBILL_REAL_DATA"))
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
-    print(f"machine: {platform.machine()} {platform.processor() or ''} cpus={os.cpu_count()}")
-    print(
-        f"python {platform.python_version()}  numpy {np.__version__}  polars {pl.__version__}  "
-        f"numba {numba.__version__}"
-    )
+    print(machine_info())
 
     if args.real:
         folder = Path(args.real)
@@ -75,8 +46,8 @@ def main() -> None:
         panel = to_panel(frame)
         assert panel.n_symbols == frame["symbol"].n_unique()
         assert int(panel.valid.sum()) == frame.height
-        t_load = median_time(lambda: load_csv(folder), args.repeat)
-        t_panel = median_time(lambda: to_panel(frame), args.repeat)
+        t_load = warm_median(lambda: load_csv(folder), args.repeat)
+        t_panel = warm_median(lambda: to_panel(frame), args.repeat)
         print(
             f"real folder {folder}: {panel.n_symbols} symbols x {panel.n_bars} bars "
             f"({frame.height} rows)"
@@ -90,19 +61,19 @@ def main() -> None:
     frame = synthetic_universe(n_sym, n_bars)
     assert frame.height == n_sym * n_bars
     assert validate_bars(frame).equals(frame)
-    t_syn = median_time(lambda: synthetic_universe(n_sym, n_bars), args.repeat)
-    t_val = median_time(lambda: validate_bars(frame), args.repeat)
-    t_pan = median_time(lambda: to_panel(frame, validate=False), args.repeat)
-    t_both = median_time(lambda: to_panel(frame), args.repeat)
+    t_syn = warm_median(lambda: synthetic_universe(n_sym, n_bars), args.repeat)
+    t_val = warm_median(lambda: validate_bars(frame), args.repeat)
+    t_pan = warm_median(lambda: to_panel(frame, validate=False), args.repeat)
+    t_both = warm_median(lambda: to_panel(frame), args.repeat)
     print(f"synthetic {n_sym}x{n_bars} ({frame.height:,} rows), warm medians of {args.repeat}:")
     print(f"  synthetic_universe           {t_syn * 1e3:8.1f} ms")
     print(f"  validate_bars                {t_val * 1e3:8.1f} ms")
     print(f"  to_panel(validate=False)     {t_pan * 1e3:8.1f} ms")
     print(f"  to_panel (with validation)   {t_both * 1e3:8.1f} ms")
 
-    with tempfile.TemporaryDirectory() as cache:
-        cold = first_call(cache)
-        warm = first_call(cache)
+    cold, warm = (
+        [float(x) for x in last_line(out).split()] for _, out in cold_and_warm(FIRST_CALL)
+    )
     for label, (imp, syn, pan) in (("empty numba cache", cold), ("warm numba cache", warm)):
         print(
             f"fresh process, {label}: import {imp:.2f} s, first synthetic_universe "

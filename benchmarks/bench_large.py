@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _sweep_common import machine_info, peak_rss_mb
+from _common import machine_info, peak_rss_mb
 from bench_sweep import GRID, check_against_engine
 
 from dollarbill_research.backtesting.engine import BacktestEngine

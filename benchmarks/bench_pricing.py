@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import subprocess
 import sys
-import tempfile
-import time
 import warnings
+from pathlib import Path
 
 import numba
 import numpy as np
 from scipy.special import ndtr
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import cold_and_warm, last_line, machine_info, warm_median
 
 from dollarbill_research.kernels.iv_nb import implied_vol_vec_nb, implied_vol_vec_par_nb
 from dollarbill_research.kernels.pricing_nb import bs_greeks_vec_nb, bs_greeks_vec_par_nb
@@ -67,16 +67,6 @@ def closed_form(c, s, k, t, r, q, sg) -> tuple[np.ndarray, ...]:
     )
 
 
-def median_time(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
-
-
 def check(outs, want, label: str) -> None:
     for name, got, ref in zip(NAMES, outs, want, strict=True):
         err = np.abs(got - ref) / np.maximum(1.0, np.abs(ref))
@@ -108,20 +98,14 @@ print(json.dumps(times))
 
 
 def compile_times() -> None:
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-        for label in ("cold cache", "warm cache"):
-            out = subprocess.run(
-                [sys.executable, "-c", COMPILE_SNIPPET], env=env, capture_output=True, text=True
-            )
-            if out.returncode:
-                raise SystemExit(out.stderr)
-            t = json.loads(out.stdout)
-            print(
-                f"  first call, fresh process, {label}: import {t['import']:.2f}s  "
-                f"numba init {t['init']:.2f}s  "
-                f"greeks {t['greeks']:.2f}s  greeks_par {t['greeks_par']:.2f}s  iv {t['iv']:.2f}s"
-            )
+    cold, warm = cold_and_warm(COMPILE_SNIPPET)
+    for label, (_, stdout) in (("cold cache", cold), ("warm cache", warm)):
+        t = json.loads(last_line(stdout))
+        print(
+            f"  first call, fresh process, {label}: import {t['import']:.2f}s  "
+            f"numba init {t['init']:.2f}s  "
+            f"greeks {t['greeks']:.2f}s  greeks_par {t['greeks_par']:.2f}s  iv {t['iv']:.2f}s"
+        )
 
 
 def bench_size(n: int, repeats: int) -> None:
@@ -132,12 +116,12 @@ def bench_size(n: int, repeats: int) -> None:
     check(outs, want, "serial")
     bs_greeks_vec_par_nb(*args, *outs)
     check(outs, want, "parallel")
-    serial = median_time(lambda: bs_greeks_vec_nb(*args, *outs), repeats)
+    serial = warm_median(lambda: bs_greeks_vec_nb(*args, *outs), repeats)
     print(f"  {n:>10,d}  greeks serial kernel (1 core): {n / serial / 1e6:7.2f} M sets/s")
     rates = {}
     for threads in (1, numba.config.NUMBA_NUM_THREADS):
         numba.set_num_threads(threads)
-        rates[threads] = n / median_time(lambda: bs_greeks_vec_par_nb(*args, *outs), repeats)
+        rates[threads] = n / warm_median(lambda: bs_greeks_vec_par_nb(*args, *outs), repeats)
         rate = rates[threads] / 1e6
         print(f"  {n:>10,d}  greeks prange kernel, {threads} thread(s): {rate:7.2f} M sets/s")
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
@@ -157,8 +141,8 @@ def bench_iv(n: int, repeats: int) -> None:
     if not err <= 1e-8:
         raise SystemExit(f"implied vol round trip error {err:.2e}")
     print(f"  round trip max error {err:.1e} on the {ok.mean():.1%} well-conditioned quotes")
-    ser = median_time(lambda: implied_vol_vec_nb(c, price, s, k, t, r, q, out), repeats)
-    par = median_time(lambda: implied_vol_vec_par_nb(c, price, s, k, t, r, q, out), repeats)
+    ser = warm_median(lambda: implied_vol_vec_nb(c, price, s, k, t, r, q, out), repeats)
+    par = warm_median(lambda: implied_vol_vec_par_nb(c, price, s, k, t, r, q, out), repeats)
     print(
         f"  {n:>10,d}  implied vol: serial {n / ser / 1e6:.2f} M/s, prange {n / par / 1e6:.2f} M/s"
     )
@@ -184,9 +168,9 @@ def bench_peer(n: int, repeats: int) -> None:
             return price, g
 
         price, g = peer()
-        peer_time = median_time(peer, max(1, repeats // 2))
+        peer_time = warm_median(peer, max(1, repeats // 2))
     outs = tuple(np.empty(n) for _ in NAMES)
-    ours = median_time(lambda: bs_greeks_vec_nb(*args, *outs), repeats)
+    ours = warm_median(lambda: bs_greeks_vec_nb(*args, *outs), repeats)
     ref = closed_form(*args)
     print(f"  peer check on {n:,d} options (max |ours - peer|, max |peer - closed form|):")
     diffs = {"price": price, **{name: np.asarray(g[name]) for name in NAMES[1:]}}
@@ -221,12 +205,8 @@ def main() -> None:
     parser.add_argument("--peer-size", type=int, default=200_000)
     opts = parser.parse_args()
     sizes = [int(float(x)) for x in opts.sizes.split(",")]
-    print(
-        f"machine: {platform.machine()} {platform.processor() or ''} cpus={os.cpu_count()} "
-        f"numba threads={numba.config.NUMBA_NUM_THREADS} ({platform.platform()})"
-    )
-    print(f"load average (other work on the machine skews timings): {os.getloadavg()}")
-    print(f"python {platform.python_version()}  numpy {np.__version__}  numba {numba.__version__}")
+    print(machine_info())
+    print(f"numba threads={numba.config.NUMBA_NUM_THREADS}")
     print("compile:")
     compile_times()
     print(f"greeks (median of {opts.repeats} warm runs, checked vs scipy closed form to 1e-9):")

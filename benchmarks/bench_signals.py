@@ -12,12 +12,8 @@ better measure of the work done.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +22,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _common import cold_and_warm, last_line, machine_info  # noqa: E402
 
 from dollarbill_research.data import synthetic_universe, to_panel  # noqa: E402
 from dollarbill_research.kernels.codes import SIG_EXIT, SIG_LONG, SIG_SHORT  # noqa: E402
@@ -50,27 +49,6 @@ print(f"{time.perf_counter() - t:.3f}")
 """
 
 
-def machine_info() -> str:
-    import numba
-    import polars
-
-    cpu = platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg()
-    return (
-        f"machine: {cpu}, {os.cpu_count()} logical cores, load average "
-        f"{load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f}\n"
-        f"python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}, "
-        f"polars {polars.__version__}"
-    )
-
-
 def timed(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
     """Median wall seconds and median process-CPU seconds of ``repeats`` warm calls."""
     walls, cpus = [], []
@@ -80,19 +58,6 @@ def timed(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
         walls.append(time.perf_counter() - w)
         cpus.append(time.process_time() - c)
     return statistics.median(walls), statistics.median(cpus)
-
-
-def first_call_seconds(cache_dir: str) -> float:
-    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir, PYTHONPATH=str(ROOT))
-    out = subprocess.run(
-        [sys.executable, "-c", COMPILE_SNIPPET],
-        check=True,
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    return float(out.stdout.strip().splitlines()[-1])
 
 
 def check(frame, panel, sig) -> None:
@@ -162,9 +127,7 @@ def main() -> None:
     w, c = timed(lambda: router.signals(frame, panel), max(1, args.repeats // 2))
     print(f"  PersonalityStrategy (router)     wall {w:6.3f} s  cpu {c:6.3f} s")
 
-    with tempfile.TemporaryDirectory(prefix="dollarbill-numba-") as cache:
-        cold = first_call_seconds(cache)
-        warm = first_call_seconds(cache)
+    cold, warm = (float(last_line(out)) for _, out in cold_and_warm(COMPILE_SNIPPET))
     print("\nfirst call in a fresh process (imports + all strategies + router on 3x300):")
     print(f"  empty numba cache {cold:6.2f} s   warm numba cache {warm:6.2f} s")
 

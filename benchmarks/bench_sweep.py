@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _sweep_common import cold_and_warm_cache, machine_info, median_time, peak_rss_mb
+from _common import cold_and_warm_cache, machine_info, median_time, peak_rss_mb
 
 from dollarbill_research.backtesting.engine import BacktestEngine
 from dollarbill_research.config.backtest import BacktestConfig

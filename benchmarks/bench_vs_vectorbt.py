@@ -37,7 +37,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _sweep_common import (
+from _common import (
     ROOT,
     current_rss_mb,
     machine_info,

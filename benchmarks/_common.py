@@ -1,4 +1,9 @@
-"""Helpers shared by the sweep benchmarks: machine info, timing, fresh-subprocess compile times."""
+"""Helpers shared by the benchmark scripts: machine info, timing, memory, fresh-process runs.
+
+A script imports them as ``from _common import ...`` after putting this folder on ``sys.path``
+(``sys.path.insert(0, str(Path(__file__).resolve().parent))``), which works both when it runs as
+a script and when a compile-time snippet imports it as ``benchmarks.<script>``.
+"""
 
 from __future__ import annotations
 
@@ -52,6 +57,17 @@ def median_time(fn: Callable[[], object], repeats: int) -> tuple[float, list[flo
     return statistics.median(times), times, ratio
 
 
+def warm_median(fn: Callable[[], object], repeats: int) -> float:
+    """Median wall seconds of ``repeats`` calls after one untimed warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process so far, MiB (Linux ru_maxrss is KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -88,17 +104,37 @@ def current_rss_mb() -> float:
     return float("nan")
 
 
-def fresh_subprocess_seconds(code: str, cache_dir: str) -> float:
-    """Wall seconds of ``python -c code`` in a fresh interpreter with ``NUMBA_CACHE_DIR``."""
+def run_fresh(code: str, cache_dir: str) -> tuple[float, str]:
+    """Run ``python -c code`` in a fresh interpreter; its wall seconds and stdout.
+
+    The child runs in the repository root with it on ``PYTHONPATH`` and ``NUMBA_CACHE_DIR`` set
+    to ``cache_dir``. A failing child ends the benchmark with its stderr.
+    """
     env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir, PYTHONPATH=str(ROOT))
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=ROOT)
-    return time.perf_counter() - t
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True
+    )
+    seconds = time.perf_counter() - t
+    if out.returncode:
+        raise SystemExit(out.stderr)
+    return seconds, out.stdout
+
+
+def cold_and_warm(code: str) -> tuple[tuple[float, str], tuple[float, str]]:
+    """:func:`run_fresh` with an empty numba cache, then again in a new process with that cache."""
+    with tempfile.TemporaryDirectory(prefix="dollarbill-numba-") as cache:
+        cold = run_fresh(code, cache)
+        warm = run_fresh(code, cache)
+    return cold, warm
 
 
 def cold_and_warm_cache(code: str) -> tuple[float, float]:
-    """First call in a fresh process with an empty numba cache, then again with that cache."""
-    with tempfile.TemporaryDirectory(prefix="dollarbill-numba-") as cache:
-        cold = fresh_subprocess_seconds(code, cache)
-        warm = fresh_subprocess_seconds(code, cache)
+    """Wall seconds of the cold and the warm-cache fresh process of :func:`cold_and_warm`."""
+    (cold, _), (warm, _) = cold_and_warm(code)
     return cold, warm
+
+
+def last_line(stdout: str) -> str:
+    """The last non-empty line a child printed (its result; earlier lines are chatter)."""
+    return stdout.strip().splitlines()[-1]
