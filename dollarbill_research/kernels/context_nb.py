@@ -16,6 +16,8 @@ adds a filled trade in O(n_symbols x window).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from dollarbill_research.kernels._jit import jit
@@ -33,6 +35,8 @@ from dollarbill_research.kernels.workspace_nb import (
     WI_CDLIST,
     WI_FSYM,
     WI_HELD,
+    WI_LOC,
+    cached_cov_nb,
     cov_nb,
     cov_row_nb,
     held_deltas_nb,
@@ -212,13 +216,25 @@ def ctx_cd_nb(
     h = meta[M_NHELD]
     hs = wi[WI_HELD]
     cov_row_nb(closes, s, hs, h, wi, win, cov, meta)
+    nf = meta[M_NFILL]
+    cov_row_nb(closes, s, wi[WI_FSYM], nf, wi, win, cov, meta)
+    # every pair is cached now (unless the cache is full): read it here, no call per pair
+    li = wi[WI_LOC, s]
     acc = 0.0
     for b in range(h):
-        acc += wf[WF_HD, b] * cov_nb(closes, s, hs[b], wi, win, cov, meta)
-    for f in range(meta[M_NFILL]):
-        acc += wf[WF_FX, f] * cov_nb(closes, s, wi[WI_FSYM, f], wi, win, cov, meta)
+        lj = wi[WI_LOC, hs[b]]
+        v = cov[li, lj] if li >= 0 and lj >= 0 else np.nan
+        if math.isnan(v):
+            v = cov_nb(closes, s, hs[b], wi, win, cov, meta)
+        acc += wf[WF_HD, b] * v
+    for f in range(nf):
+        lj = wi[WI_LOC, wi[WI_FSYM, f]]
+        v = cov[li, lj] if li >= 0 and lj >= 0 else np.nan
+        if math.isnan(v):
+            v = cov_nb(closes, s, wi[WI_FSYM, f], wi, win, cov, meta)
+        acc += wf[WF_FX, f] * v
     wf[WF_CD, s] = acc
-    wf[WF_VAR, s] = cov_nb(closes, s, s, wi, win, cov, meta)
+    wf[WF_VAR, s] = cached_cov_nb(closes, s, s, wi, win, cov, meta)
     wi[WI_CD_STAMP, s] = meta[M_EPOCH]
     wi[WI_CDLIST, meta[M_NCD]] = s
     meta[M_NCD] += 1
@@ -279,9 +295,16 @@ def ctx_add_nb(
         cand_sector, tot, sector_abs,
     )  # fmt: skip
     if x != 0.0:
-        for c in range(meta[M_NCD]):
+        ncd = meta[M_NCD]
+        cov_row_nb(closes, s, wi[WI_CDLIST], ncd, wi, win, cov, meta)
+        ls = wi[WI_LOC, s]
+        for c in range(ncd):
             j = wi[WI_CDLIST, c]
-            wf[WF_CD, j] += x * cov_nb(closes, j, s, wi, win, cov, meta)
+            lj = wi[WI_LOC, j]
+            v = cov[lj, ls] if ls >= 0 and lj >= 0 else np.nan
+            if math.isnan(v):
+                v = cov_nb(closes, j, s, wi, win, cov, meta)
+            wf[WF_CD, j] += x * v
         wi[WI_FSYM, meta[M_NFILL]] = s
         wf[WF_FX, meta[M_NFILL]] = x
         meta[M_NFILL] += 1

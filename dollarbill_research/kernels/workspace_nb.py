@@ -196,11 +196,17 @@ def cov_row_nb(
     """
     li = touch_nb(closes, i, wi, win, cov, meta)
     m = meta[M_M]
+    epoch = meta[M_EPOCH]
     pend = wi[WI_PEND]
     n_p = 0
     for b in range(n):
         j = js[b]
-        lj = touch_nb(closes, j, wi, win, cov, meta)
+        # touched this bar: read the local index here (a call per pair costs more than the pair)
+        lj = (
+            wi[WI_LOC, j]
+            if wi[WI_LOC_STAMP, j] == epoch
+            else touch_nb(closes, j, wi, win, cov, meta)
+        )
         if li < 0 or lj < 0 or not math.isnan(cov[li, lj]):
             continue
         if m >= 2 and wi[WI_FULL, i] == 1 and wi[WI_FULL, j] == 1:
@@ -320,7 +326,31 @@ def quad_form_ws_nb(
     q = 0.0
     for a in range(h):
         i = hs[a]
-        q += hd[a] * hd[a] * cov_nb(closes, i, i, wi, win, cov, meta)
+        q += hd[a] * hd[a] * cached_cov_nb(closes, i, i, wi, win, cov, meta)
+        li = wi[WI_LOC, i]
         for b in range(a + 1, h):
-            q += 2.0 * hd[a] * hd[b] * cov_nb(closes, i, hs[b], wi, win, cov, meta)
+            lj = wi[WI_LOC, hs[b]]
+            v = cov[li, lj] if li >= 0 and lj >= 0 else np.nan
+            if math.isnan(v):
+                v = cov_nb(closes, i, hs[b], wi, win, cov, meta)
+            q += 2.0 * hd[a] * hd[b] * v
     return q
+
+
+@jit
+def cached_cov_nb(
+    closes: np.ndarray,
+    i: int,
+    j: int,
+    wi: np.ndarray,
+    win: np.ndarray,
+    cov: np.ndarray,
+    meta: np.ndarray,
+) -> float:
+    """:func:`cov_nb` of two symbols already touched this bar (the cache read, else cov_nb)."""
+    li = wi[WI_LOC, i]
+    lj = wi[WI_LOC, j]
+    v = cov[li, lj] if li >= 0 and lj >= 0 else np.nan
+    if math.isnan(v):
+        v = cov_nb(closes, i, j, wi, win, cov, meta)
+    return v
