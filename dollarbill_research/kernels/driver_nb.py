@@ -65,13 +65,18 @@ def run_bars_nb(
         ``t1`` when every bar ran, else the first bar that did not run for lack of record room.
     """
     sync_open_nb(positions, counters, ws[2])
+    most = signal.shape[0] * signal.shape[2]  # every (strategy, symbol) signals
     for t in range(t0, t1):
-        need = records_needed_nb(signal, t, counters[C_OPEN])
-        if (
-            counters[C_FILLS] + need > fills.shape[0]
-            or counters[C_REJECTIONS] + need > rejections.shape[0]
-        ):
-            return t
+        used = max(counters[C_FILLS], counters[C_REJECTIONS])
+        bound = min(fills.shape[0], rejections.shape[0])
+        # the exact count (a scan of the bar's signals) only when the cheap bound does not fit
+        if used + counters[C_OPEN] + most > bound:
+            need = records_needed_nb(signal, t, counters[C_OPEN])
+            if (
+                counters[C_FILLS] + need > fills.shape[0]
+                or counters[C_REJECTIONS] + need > rejections.shape[0]
+            ):
+                return t
         step_nb(
             t,
             t,

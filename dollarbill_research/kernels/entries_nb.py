@@ -91,7 +91,7 @@ from dollarbill_research.kernels.sizing_nb import (
     simple_units_nb,
     size_units_nb,
 )
-from dollarbill_research.kernels.workspace_nb import WF_CD, WF_VAR, WI_OPEN, open_insert_nb
+from dollarbill_research.kernels.workspace_nb import WF_CD, WF_VAR, WI_CAND, WI_OPEN, open_insert_nb
 
 
 @jit
@@ -130,11 +130,15 @@ def enter_nb(
     book_i, book_f, wi, wf, win, cov, meta = ws
     n_strat = signal.shape[0]
     n_sym = signal.shape[2]
+    # one scan of the bar's signals: candidate slots into the workspace list
+    slots = wi[WI_CAND]
     n = 0
     for s in range(n_strat):
+        base = s * n_sym
         for j in range(n_sym):
             sg = signal[s, ts, j]
-            if (sg in (SIG_LONG, SIG_SHORT)) and positions[s * n_sym + j].active == 0:
+            if (sg in (SIG_LONG, SIG_SHORT)) and positions[base + j].active == 0:
+                slots[n] = base + j
                 n += 1
     if n == 0:
         return k
@@ -143,23 +147,21 @@ def enter_nb(
     u = np.empty((n, U_LEN))
     cand_legs = np.zeros((n, MAX_LEGS), dtype=LEG_DTYPE)
     n_legs = np.zeros(n, dtype=np.int64)
-    i = 0
-    for s in range(n_strat):
-        for j in range(n_sym):
-            sg = signal[s, ts, j]
-            if (sg in (SIG_LONG, SIG_SHORT)) and positions[s * n_sym + j].active == 0:
-                cand[i, 0] = s
-                cand[i, 1] = j
-                c = confidence[s, ts, j]
-                conf[i] = -c if math.isfinite(c) else 0.0
-                side = 0 if sg == SIG_LONG else 1
-                if valid[t, j]:
-                    n_legs[i] = candidate_nb(
-                        templates[s, side], close[t, j], iv[t, j], day, bp, pp, cand_legs[i], u[i]
-                    )
-                else:
-                    u[i, :] = np.nan
-                i += 1
+    for i in range(n):
+        s = slots[i] // n_sym
+        j = slots[i] - s * n_sym
+        sg = signal[s, ts, j]
+        cand[i, 0] = s
+        cand[i, 1] = j
+        c = confidence[s, ts, j]
+        conf[i] = -c if math.isfinite(c) else 0.0
+        side = 0 if sg == SIG_LONG else 1
+        if valid[t, j]:
+            n_legs[i] = candidate_nb(
+                templates[s, side], close[t, j], iv[t, j], day, bp, pp, cand_legs[i], u[i]
+            )
+        else:
+            u[i, :] = np.nan
     order = stable_argsort_nb(conf)
     pm = bp[BP_USE_PM] > 0.0
     method = int(pp[PP_SIZING_METHOD])

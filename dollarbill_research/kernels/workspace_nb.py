@@ -44,7 +44,8 @@ WI_HELD2 = 8  # exposures: held symbols (ascending)
 WI_FSYM = 9  # context: symbols of this bar's fills, in order
 WI_CDLIST = 10  # context: symbols whose WF_CD is computed
 WI_PEND = 11  # scratch list
-WI_LEN = 12
+WI_CAND = 12  # entries: the bar's candidate slots (strategy x n_symbols + symbol), in order
+WI_LEN = 13
 
 WF_SCR = 0  # scratch per-symbol sums, kept 0
 WF_HD = 1  # context: net dollar delta of WI_HELD
