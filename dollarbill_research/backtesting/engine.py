@@ -104,6 +104,30 @@ def strategy_capacity(portfolio: PortfolioConfig, n_strategies: int) -> FloatArr
     return np.clip(w, lo, hi)
 
 
+def _head(rec: np.ndarray, n: int) -> np.ndarray:
+    """A copy of the first ``n`` rows of a record buffer (raw bytes: no per-field copy)."""
+    out = np.empty(n, dtype=rec.dtype)
+    out.view(np.uint8)[:] = rec[:n].view(np.uint8)
+    return out
+
+
+def _grown(rec: np.ndarray, used: int, need: int) -> np.ndarray:
+    """``rec`` doubled (zero rows appended) until ``used + need`` rows fit.
+
+    Also doubled once when more than half full; the rows are copied as raw bytes.
+    """
+    size = rec.shape[0]
+    if used * 2 > size:
+        size *= 2
+    while used + need > size:
+        size *= 2
+    if size == rec.shape[0]:
+        return rec
+    out = np.zeros(size, dtype=rec.dtype)
+    out.view(np.uint8)[: rec.nbytes] = rec.view(np.uint8)
+    return out
+
+
 def simulate(
     panel: Panel, signals: Signals, bp: FloatArray, pp: FloatArray, capacity: FloatArray
 ) -> RawRecords:
@@ -136,18 +160,12 @@ def simulate(
             account, counters, positions, legs, stats, fills, rejections, equity, strat_pnl, ws,
         )  # fmt: skip
         if t < panel.n_bars:
-            if counters[records.C_FILLS] * 2 > fills.shape[0]:
-                fills = np.concatenate([fills, np.zeros_like(fills)])
-            if counters[records.C_REJECTIONS] * 2 > rejections.shape[0]:
-                rejections = np.concatenate([rejections, np.zeros_like(rejections)])
             need = int(counters[records.C_OPEN]) + int(np.count_nonzero(signals.signal[:, t]))
-            while counters[records.C_FILLS] + need > fills.shape[0]:
-                fills = np.concatenate([fills, np.zeros_like(fills)])
-            while counters[records.C_REJECTIONS] + need > rejections.shape[0]:
-                rejections = np.concatenate([rejections, np.zeros_like(rejections)])
+            fills = _grown(fills, int(counters[records.C_FILLS]), need)
+            rejections = _grown(rejections, int(counters[records.C_REJECTIONS]), need)
     return RawRecords(
-        fills=fills[: counters[records.C_FILLS]].copy(),
-        rejections=rejections[: counters[records.C_REJECTIONS]].copy(),
+        fills=_head(fills, int(counters[records.C_FILLS])),
+        rejections=_head(rejections, int(counters[records.C_REJECTIONS])),
         equity=equity,
         strat_pnl=strat_pnl,
         stats=stats,
