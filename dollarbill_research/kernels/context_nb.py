@@ -36,7 +36,6 @@ from dollarbill_research.kernels.workspace_nb import (
     WI_FSYM,
     WI_HELD,
     WI_LOC,
-    cached_cov_nb,
     cov_nb,
     cov_row_nb,
     held_deltas_nb,
@@ -234,7 +233,10 @@ def ctx_cd_nb(
             v = cov_nb(closes, s, wi[WI_FSYM, f], wi, win, cov, meta)
         acc += wf[WF_FX, f] * v
     wf[WF_CD, s] = acc
-    wf[WF_VAR, s] = cached_cov_nb(closes, s, s, wi, win, cov, meta)
+    v = cov[li, li] if li >= 0 else np.nan
+    if math.isnan(v):
+        v = cov_nb(closes, s, s, wi, win, cov, meta)
+    wf[WF_VAR, s] = v
     wi[WI_CD_STAMP, s] = meta[M_EPOCH]
     wi[WI_CDLIST, meta[M_NCD]] = s
     meta[M_NCD] += 1

@@ -195,9 +195,11 @@ def cov_row_nb(
     Pairs of complete windows are done four at a time (independent sums, each in the order of
     :func:`~dollarbill_research.kernels.risk_nb.pair_cov_nb`).
     """
-    li = touch_nb(closes, i, wi, win, cov, meta)
-    m = meta[M_M]
     epoch = meta[M_EPOCH]
+    li = wi[WI_LOC, i]
+    if wi[WI_LOC_STAMP, i] != epoch:
+        li = touch_nb(closes, i, wi, win, cov, meta)
+    m = meta[M_M]
     pend = wi[WI_PEND]
     n_p = 0
     for b in range(n):
@@ -327,8 +329,11 @@ def quad_form_ws_nb(
     q = 0.0
     for a in range(h):
         i = hs[a]
-        q += hd[a] * hd[a] * cached_cov_nb(closes, i, i, wi, win, cov, meta)
         li = wi[WI_LOC, i]
+        v = cov[li, li] if li >= 0 else np.nan
+        if math.isnan(v):
+            v = cov_nb(closes, i, i, wi, win, cov, meta)
+        q += hd[a] * hd[a] * v
         for b in range(a + 1, h):
             lj = wi[WI_LOC, hs[b]]
             v = cov[li, lj] if li >= 0 and lj >= 0 else np.nan
@@ -336,22 +341,3 @@ def quad_form_ws_nb(
                 v = cov_nb(closes, i, hs[b], wi, win, cov, meta)
             q += 2.0 * hd[a] * hd[b] * v
     return q
-
-
-@jit
-def cached_cov_nb(
-    closes: np.ndarray,
-    i: int,
-    j: int,
-    wi: np.ndarray,
-    win: np.ndarray,
-    cov: np.ndarray,
-    meta: np.ndarray,
-) -> float:
-    """:func:`cov_nb` of two symbols already touched this bar (the cache read, else cov_nb)."""
-    li = wi[WI_LOC, i]
-    lj = wi[WI_LOC, j]
-    v = cov[li, lj] if li >= 0 and lj >= 0 else np.nan
-    if math.isnan(v):
-        v = cov_nb(closes, i, j, wi, win, cov, meta)
-    return v
