@@ -6,8 +6,15 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 REAL_DATA_ENV = "DOLLARBILL_REAL_DATA"
+
+# CI runs property tests derandomized (the same examples every run, so a landing never hinges on
+# luck); locally every run draws new examples. ``--hypothesis-seed`` reproduces a local failure.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")
