@@ -114,9 +114,11 @@ def test_greeks_match_finite_differences(opt):
     def d2(h: float) -> float:
         return (p(s + h) - 2 * p(s) + p(s - h)) / h**2
 
-    h = 1e-3 * s
+    # Steps scale with the distribution's width s*sigma*sqrt(t), where the price curves.
+    width = s * sigma * math.sqrt(t)
+    h = 1e-3 * width
     assert delta == pytest.approx((4 * d1(h / 2) - d1(h)) / 3, rel=1e-6, abs=1e-7)
-    hg = 1e-2 * s
+    hg = 1e-2 * width
     assert gamma == pytest.approx((4 * d2(hg / 2) - d2(hg)) / 3, rel=1e-4, abs=1e-7)
     hv = 1e-5
     assert vega == pytest.approx(
