@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from dollarbill_research.data.panel import Panel
     from dollarbill_research.strategies.base import Signals
 
-__all__ = ["BacktestResult", "RawRecords", "compare", "legs_text", "reason_texts"]
+__all__ = ["BacktestResult", "RawRecords", "compare"]
 
 _LEG_LETTER = {codes.LEG_STOCK: "S", codes.LEG_CALL: "C", codes.LEG_PUT: "P"}
 
@@ -50,13 +50,8 @@ class RawRecords:
     positions: np.ndarray
 
 
-def legs_text(rec: np.void | np.ndarray) -> str:
-    """Legs of a fill as text, e.g. ``-1 P95 +1 P90`` or ``+1 S`` for stock."""
-    return _legs_texts(np.atleast_1d(rec))[0]
-
-
 def _legs_texts(fills: np.ndarray) -> list[str]:
-    """:func:`legs_text` of every record, column-wise (no per-record field access)."""
+    """Legs of each fill as text, e.g. ``-1 P95 +1 P90`` or ``+1 S`` for stock (column-wise)."""
     n_legs = fills["n_legs"].tolist()
     cols = [
         (fills[f"leg{i}_type"].tolist(), fills[f"leg{i}_ratio"].tolist(),
@@ -120,27 +115,6 @@ def _render_all(
             for bit in bits_of[mask]
         ])  # fmt: skip
     return out
-
-
-def reason_texts(
-    rec: np.void | np.ndarray,
-    mask: int,
-    table: dict[int, str],
-    pp: FloatArray,
-    max_positions: float,
-    strategy: str,
-    symbol: str,
-) -> list[str]:
-    """Render the texts of the bits of ``mask`` from ``table`` (REASON_TEXT or WARNING_TEXT).
-
-    Values come from the record's projected exposures (percent of equity); limits from ``pp``.
-    """
-    recs = np.atleast_1d(rec).copy()
-    field = "reason" if "reason" in recs.dtype.names else "warn"
-    recs[field] = mask
-    return _render_all(
-        recs, field, table is codes.WARNING_TEXT, pp, max_positions, [strategy], [symbol]
-    )[0]
 
 
 def _list_column(lists: list[list[str]]) -> pl.Series:

@@ -174,9 +174,11 @@ class PortfolioManager:
             approved=reason == 0 and units > 0,
             size=int(units),
             reasons=reasons,
-            reason_texts=tuple(codes.REASON_TEXT[r].format(**fields[r]) for r in reasons),
+            reason_texts=tuple(codes.render_reason(r, **fields[r]) for r in reasons),
             warnings=warnings,
-            warning_texts=tuple(codes.WARNING_TEXT[w].format(**wfields[w]) for w in warnings),
+            warning_texts=tuple(
+                codes.render_reason(w, **wfields[w], warning=True) for w in warnings
+            ),
             exposures=exposures,
         )
 
