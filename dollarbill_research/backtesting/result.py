@@ -286,6 +286,25 @@ def attribution_frame(
     )
 
 
+def records_metrics(raw: RawRecords, timestamps: np.ndarray, config: BacktestConfig) -> Metrics:
+    """:class:`Metrics` of a run's records (the engine's result and the sweep's rows alike).
+
+    Trades are the exit fills (their realised P&L); traded notional is ``|price x qty|`` of every
+    fill, where ``price`` is dollars per unit (per share, or per contract including the x100).
+    """
+    fills = raw.fills
+    return compute_metrics(
+        np.ascontiguousarray(raw.equity["equity"]),
+        timestamps,
+        bars_per_year=config.bars_per_year,
+        risk_free_rate=config.risk_free_rate,
+        trade_pnl=np.ascontiguousarray(fills[fills["side"] < 0]["pnl"]),
+        costs=float(fills["costs"].sum()),
+        exposure_mask=raw.equity["n_positions"] > 0,
+        traded_notional=float(np.sum(np.abs(fills["price"] * fills["qty"]))),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class BacktestResult:
     """Everything a run produced: frames, metrics, attribution; ``plot()`` and ``compare``.
@@ -328,18 +347,7 @@ class BacktestResult:
             raw.rejections, ts, panel.symbols, signals.strategies, pp, maxpos
         )
         equity = equity_frame(raw.equity, ts)
-        exits = raw.fills[raw.fills["side"] < 0]
-        traded = float(np.sum(np.abs(raw.fills["price"] * raw.fills["qty"])))
-        metrics = compute_metrics(
-            np.ascontiguousarray(raw.equity["equity"]),
-            ts,
-            bars_per_year=config.bars_per_year,
-            risk_free_rate=config.risk_free_rate,
-            trade_pnl=np.ascontiguousarray(exits["pnl"]),
-            costs=float(raw.fills["costs"].sum()),
-            exposure_mask=raw.equity["n_positions"] > 0,
-            traded_notional=traded,
-        )
+        metrics = records_metrics(raw, ts, config)
         attribution = attribution_frame(raw, tuple(signals.strategies), config)
         limits: dict[str, float] = {}
         if config.use_portfolio_management:

@@ -2,8 +2,9 @@
 
 :meth:`BacktestEngine.run` builds frames (trades, rejections, equity, attribution) that a sweep
 does not keep; this calls the same lower-level functions (``kernel_params``, ``simulate``) and
-computes the metrics from the raw records with the same arguments as
-``BacktestResult.from_records`` (tests/sweep/test_runner.py checks every row against the engine).
+computes the metrics from the raw records with the engine's own
+:func:`~dollarbill_research.backtesting.result.records_metrics` (tests/sweep/test_runner.py checks
+every row against the engine).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from dollarbill_research.backtesting.engine import BacktestEngine, simulate
-from dollarbill_research.backtesting.metrics import Metrics, compute_metrics
+from dollarbill_research.backtesting.metrics import Metrics
+from dollarbill_research.backtesting.result import records_metrics
 from dollarbill_research.data.panel import Panel
 from dollarbill_research.strategies.base import Signals
 
@@ -37,16 +39,6 @@ def simulate_configuration(
     config = engine.config
     bp, pp, capacity = engine.kernel_params(len(signals.strategies))
     raw = simulate(panel, signals, bp, pp, capacity)
-    fills = raw.fills
+    metrics = records_metrics(raw, panel.timestamps, config)
     equity = np.ascontiguousarray(raw.equity["equity"])
-    metrics = compute_metrics(
-        equity,
-        panel.timestamps,
-        bars_per_year=config.bars_per_year,
-        risk_free_rate=config.risk_free_rate,
-        trade_pnl=np.ascontiguousarray(fills[fills["side"] < 0]["pnl"]),
-        costs=float(fills["costs"].sum()),
-        exposure_mask=raw.equity["n_positions"] > 0,
-        traded_notional=float(np.sum(np.abs(fills["price"] * fills["qty"]))),
-    )
     return metrics, equity, np.ascontiguousarray(raw.rejections["reason"])
