@@ -139,16 +139,6 @@ W_KELLY_FALLBACK = 12  # Kelly before its minimum trade count: FixedFractional w
 W_SCALED_DOWN = 13  # scale-to-fit reduced the size
 N_REASONS = 14
 
-# Exposure index checked by each limit reason bit (-1: not an exposure limit)
-REASON_EXPOSURE = (
-    EXP_DELTA,
-    EXP_GAMMA,
-    EXP_VEGA,
-    EXP_CONCENTRATION,
-    EXP_SECTOR,
-    EXP_VAR95,
-)
-
 # ---------------------------------------------------------------------------------------------
 # Fill / exit reasons (trades frame)
 # ---------------------------------------------------------------------------------------------
