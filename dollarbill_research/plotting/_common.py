@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
-from matplotlib.figure import Figure
 
 from dollarbill_research._typing import PathLike
 from dollarbill_research.exceptions import ConfigError
 
+if TYPE_CHECKING:  # matplotlib is imported on first plot, not with the package
+    from matplotlib.figure import Figure
+
 
 def new_figure(width: float, height: float) -> Figure:
     """A standalone figure (not registered with pyplot; Jupyter still displays it)."""
+    from matplotlib.figure import Figure
+
     return Figure(figsize=(width, height), layout="constrained")
 
 

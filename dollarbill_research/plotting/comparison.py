@@ -5,14 +5,17 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
-from matplotlib.figure import Figure
 
 from dollarbill_research._typing import FloatArray, PathLike
 from dollarbill_research.exceptions import ConfigError
 from dollarbill_research.plotting._common import format_value, new_figure, save
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["DEFAULT_TABLE_METRICS", "Curve", "comparison_curves", "plot_sizing_comparison"]
 

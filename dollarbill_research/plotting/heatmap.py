@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import polars as pl
-from matplotlib.figure import Figure
 
 from dollarbill_research._typing import PathLike
 from dollarbill_research.exceptions import ConfigError
@@ -17,6 +16,9 @@ from dollarbill_research.plotting._common import (
     results_frame,
     save,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["heatmap_table", "plot_heatmap"]
 
