@@ -76,8 +76,9 @@ def candidate_nb(
     r = bp[BP_RISK_FREE_RATE]
     q = bp[BP_DIVIDEND_YIELD]
     n_legs = build_legs_nb(template, s, t_years, r, q, sigma, legs)
+    legs2 = legs.reshape((1, legs.shape[0]))  # the row form the pricing kernels take
     value, delta, abs_delta, gamma, vega, theta = price_legs_nb(
-        legs, n_legs, s, t_years, r, q, sigma
+        legs2, 0, n_legs, s, t_years, r, q, sigma
     )
     direction = 1.0 if template[T_DIRECTION] >= 0.0 else -1.0
     cost, max_loss, defined = unit_quantities_nb(
@@ -96,7 +97,7 @@ def candidate_nb(
     u[U_CONC] = max_loss if defined else abs(value)
     u[U_SIGMA] = sigma
     u[U_EXPIRY] = np.inf if is_shares else day + dte
-    u[U_COST1] = costs_nb(legs, n_legs, 1.0, sigma, bp)
+    u[U_COST1] = costs_nb(legs2, 0, n_legs, 1.0, sigma, bp)
     u[U_DEFINED] = 1.0 if defined else 0.0
     return n_legs
 

@@ -36,8 +36,9 @@ from dollarbill_research.kernels.workspace_nb import (
     WI_FSYM,
     WI_HELD,
     WI_LOC,
+    WI_ROW,
     cov_nb,
-    cov_row_nb,
+    cov_rows_nb,
     held_deltas_nb,
 )
 
@@ -214,9 +215,11 @@ def ctx_cd_nb(
         return
     h = meta[M_NHELD]
     hs = wi[WI_HELD]
-    cov_row_nb(closes, s, hs, h, wi, win, cov, meta)
+    row = wi[WI_ROW]
+    row[0] = s
+    cov_rows_nb(closes, row, 1, hs, h, False, wi, win, cov, meta)
     nf = meta[M_NFILL]
-    cov_row_nb(closes, s, wi[WI_FSYM], nf, wi, win, cov, meta)
+    cov_rows_nb(closes, row, 1, wi[WI_FSYM], nf, False, wi, win, cov, meta)
     # every pair is cached now (unless the cache is full): read it here, no call per pair
     li = wi[WI_LOC, s]
     acc = 0.0
@@ -298,7 +301,9 @@ def ctx_add_nb(
     )  # fmt: skip
     if x != 0.0:
         ncd = meta[M_NCD]
-        cov_row_nb(closes, s, wi[WI_CDLIST], ncd, wi, win, cov, meta)
+        row = wi[WI_ROW]
+        row[0] = s
+        cov_rows_nb(closes, row, 1, wi[WI_CDLIST], ncd, False, wi, win, cov, meta)
         ls = wi[WI_LOC, s]
         for c in range(ncd):
             j = wi[WI_CDLIST, c]

@@ -51,25 +51,12 @@ def record_fill_nb(
     f.spot = p.spot
     f.sigma = p.sigma
     f.expiry_day = p.expiry_day
-    lg = legs[slot]
-    f.leg0_type, f.leg1_type, f.leg2_type, f.leg3_type = (
-        lg[0].type,
-        lg[1].type,
-        lg[2].type,
-        lg[3].type,
-    )
-    f.leg0_strike, f.leg1_strike, f.leg2_strike, f.leg3_strike = (
-        lg[0].strike,
-        lg[1].strike,
-        lg[2].strike,
-        lg[3].strike,
-    )
-    f.leg0_ratio, f.leg1_ratio, f.leg2_ratio, f.leg3_ratio = (
-        lg[0].ratio,
-        lg[1].ratio,
-        lg[2].ratio,
-        lg[3].ratio,
-    )
+    f.leg0_type, f.leg1_type = legs[slot, 0].type, legs[slot, 1].type
+    f.leg2_type, f.leg3_type = legs[slot, 2].type, legs[slot, 3].type
+    f.leg0_strike, f.leg1_strike = legs[slot, 0].strike, legs[slot, 1].strike
+    f.leg2_strike, f.leg3_strike = legs[slot, 2].strike, legs[slot, 3].strike
+    f.leg0_ratio, f.leg1_ratio = legs[slot, 0].ratio, legs[slot, 1].ratio
+    f.leg2_ratio, f.leg3_ratio = legs[slot, 2].ratio, legs[slot, 3].ratio
     f.p_delta = f.p_gamma = f.p_vega = f.p_concentration = np.nan
     f.p_sector = f.p_var95 = f.cash_needed = np.nan
     counters[C_FILLS] = n + 1

@@ -194,9 +194,12 @@ def build_legs_nb(
 
 @jit
 def price_legs_nb(
-    legs: np.ndarray, n_legs: int, s: float, t: float, r: float, q: float, sigma: float
+    legs: np.ndarray, row: int, n_legs: int, s: float, t: float, r: float, q: float, sigma: float
 ) -> tuple[float, float, float, float, float, float]:
-    """Mark one unit: update each leg's ``price`` and return the unit's value and Greeks.
+    """Mark one unit of the legs in ``legs[row, :n_legs]``: update each leg's ``price``.
+
+    ``legs`` is a 2-D leg array (``(n_slots, MAX_LEGS)``); a row index instead of a row view
+    keeps the per-position mark free of array reference counting.
 
     Returns
     -------
@@ -213,15 +216,16 @@ def price_legs_nb(
     vega = 0.0
     theta = 0.0
     for i in range(n_legs):
-        ratio = legs[i].ratio
-        if legs[i].type == LEG_STOCK:
-            legs[i].price = s
+        leg = legs[row, i]
+        ratio = leg.ratio
+        if leg.type == LEG_STOCK:
+            leg.price = s
             value += ratio * s
             delta += ratio
             abs_delta += abs(ratio)
             continue
-        g = bs_greeks_nb(legs[i].type == LEG_CALL, s, legs[i].strike, t, r, q, sigma)
-        legs[i].price = g[0]
+        g = bs_greeks_nb(leg.type == LEG_CALL, s, leg.strike, t, r, q, sigma)
+        leg.price = g[0]
         w = ratio * OPTION_MULTIPLIER
         value += w * g[0]
         delta += w * g[1]
@@ -233,30 +237,33 @@ def price_legs_nb(
 
 
 @jit
-def traded_value_nb(legs: np.ndarray, n_legs: int) -> tuple[float, float, float]:
-    """Per unit: ``(sum |ratio x mult x price|, shares traded, option contracts traded)``."""
+def traded_value_nb(legs: np.ndarray, row: int, n_legs: int) -> tuple[float, float, float]:
+    """Per unit of ``legs[row, :n_legs]``: ``(sum |ratio x mult x price|, shares, contracts)``."""
     gross = 0.0
     shares = 0.0
     contracts = 0.0
     for i in range(n_legs):
-        if legs[i].type == LEG_STOCK:
-            gross += abs(legs[i].ratio * legs[i].price)
-            shares += abs(legs[i].ratio)
+        leg = legs[row, i]
+        if leg.type == LEG_STOCK:
+            gross += abs(leg.ratio * leg.price)
+            shares += abs(leg.ratio)
         else:
-            gross += abs(legs[i].ratio * OPTION_MULTIPLIER * legs[i].price)
-            contracts += abs(legs[i].ratio)
+            gross += abs(leg.ratio * OPTION_MULTIPLIER * leg.price)
+            contracts += abs(leg.ratio)
     return gross, shares, contracts
 
 
 @jit
-def costs_nb(legs: np.ndarray, n_legs: int, qty: float, sigma: float, bp: np.ndarray) -> float:
-    """Dollar costs of trading ``qty`` units at the legs' current prices.
+def costs_nb(
+    legs: np.ndarray, row: int, n_legs: int, qty: float, sigma: float, bp: np.ndarray
+) -> float:
+    """Dollar costs of trading ``qty`` units at the current prices of ``legs[row, :n_legs]``.
 
     Commission per share and per contract, half the bid-ask spread (``spread_pct / 2`` % of each
     leg's value) and the volatility-scaled slippage
     ``slippage_vol_mult x sigma / sqrt(bars_per_year)`` of each leg's value.
     """
-    gross, shares, contracts = traded_value_nb(legs, n_legs)
+    gross, shares, contracts = traded_value_nb(legs, row, n_legs)
     frac = bp[BP_SPREAD_PCT] / 200.0
     if bp[BP_SLIPPAGE_VOL_MULT] > 0.0 and sigma > 0.0 and bp[BP_BARS_PER_YEAR] > 0.0:
         frac += bp[BP_SLIPPAGE_VOL_MULT] * sigma / math.sqrt(bp[BP_BARS_PER_YEAR])

@@ -52,41 +52,6 @@ DAYS_PER_YEAR = 365.0
 
 
 @jit
-def mark_position_nb(
-    pos: np.ndarray,
-    slot: int,
-    legs: np.ndarray,
-    s: float,
-    sigma: float,
-    day: float,
-    r: float,
-    q: float,
-) -> None:
-    """Reprice one open position at spot ``s`` and vol ``sigma`` on calendar day ``day``.
-
-    Time to expiry is ``max(expiry_day - day, 0) / 365`` years, so a position at or past expiry
-    is worth its intrinsic value. An unusable ``sigma`` keeps the previous mark's volatility.
-    """
-    p = pos[slot]
-    if not (math.isfinite(sigma) and sigma > 0.0):
-        sigma = p.sigma
-    t_years = max(p.expiry_day - day, 0.0) / DAYS_PER_YEAR
-    value, delta, _abs_delta, gamma, vega, theta = price_legs_nb(
-        legs[slot], p.n_legs, s, t_years, r, q, sigma
-    )
-    qty = p.qty
-    p.value = value
-    p.spot = s
-    p.sigma = sigma
-    p.mv = value * qty
-    p.delta_d = delta * s * qty
-    p.gamma_d = gamma * s * s * 0.01 * qty
-    p.vega10 = vega * 10.0 * qty
-    p.theta = theta * qty
-    p.conc = p.unit_max_loss * qty if p.defined_risk == 1 else abs(p.mv)
-
-
-@jit
 def mark_all_nb(
     t: int,
     day: float,
@@ -99,33 +64,60 @@ def mark_all_nb(
     open_slots: np.ndarray,
     n_open: int,
 ) -> None:
-    """Mark every open position whose symbol has a bar at row ``t`` (others keep their mark)."""
+    """Reprice every open position whose symbol has a bar at row ``t`` (others keep their mark).
+
+    A position is marked at the bar's close and ``iv``. Time to expiry is
+    ``max(expiry_day - day, 0) / 365`` years, so a position at or past expiry is worth its
+    intrinsic value. An unusable ``iv`` keeps the previous mark's volatility.
+    """
     r = bp[BP_RISK_FREE_RATE]
     q = bp[BP_DIVIDEND_YIELD]
     for i in range(n_open):
         slot = open_slots[i]
-        j = positions[slot].symbol
+        p = positions[slot]
+        j = p.symbol
         s = close[t, j]
-        if valid[t, j] and math.isfinite(s) and s > 0.0:
-            mark_position_nb(positions, slot, legs, s, iv[t, j], day, r, q)
+        if not (valid[t, j] and math.isfinite(s) and s > 0.0):
+            continue
+        sigma = iv[t, j]
+        if not (math.isfinite(sigma) and sigma > 0.0):
+            sigma = p.sigma
+        t_years = max(p.expiry_day - day, 0.0) / DAYS_PER_YEAR
+        value, delta, _abs_delta, gamma, vega, theta = price_legs_nb(
+            legs, slot, p.n_legs, s, t_years, r, q, sigma
+        )
+        qty = p.qty
+        p.value = value
+        p.spot = s
+        p.sigma = sigma
+        p.mv = value * qty
+        p.delta_d = delta * s * qty
+        p.gamma_d = gamma * s * s * 0.01 * qty
+        p.vega10 = vega * 10.0 * qty
+        p.theta = theta * qty
+        p.conc = p.unit_max_loss * qty if p.defined_risk == 1 else abs(p.mv)
 
 
 @jit
 def exit_reason_nb(
-    pos: np.ndarray, slot: int, bar: int, day: float, sig: int, bp: np.ndarray
+    p: np.void, bar: int, day: float, sig: int, max_hold: float, stops: tuple
 ) -> int:
-    """Exit reason code for an open, freshly marked position (0 = keep it)."""
-    p = pos[slot]
+    """Exit reason code for an open, freshly marked position record ``p`` (0 = keep it).
+
+    ``stops`` is ``(stop_loss_pct, take_profit_pct, short_stop_loss_pct,
+    short_take_profit_pct)``; a record and scalars only (no array arguments), so the
+    per-position check costs no reference counting.
+    """
     if day >= p.expiry_day:
         return EXIT_EXPIRY
-    if bp[BP_MAX_HOLD] > 0.0 and bar - p.entry_bar >= bp[BP_MAX_HOLD]:
+    if max_hold > 0.0 and bar - p.entry_bar >= max_hold:
         return EXIT_MAX_HOLD
     basis = abs(p.entry_value)
     if basis > 0.0:
         ret = (p.value - p.entry_value) / basis * 100.0  # % of entry value (or credit)
         credit = p.entry_value < 0.0
-        stop = bp[BP_SHORT_STOP_LOSS_PCT] if credit else bp[BP_STOP_LOSS_PCT]
-        take = bp[BP_SHORT_TAKE_PROFIT_PCT] if credit else bp[BP_TAKE_PROFIT_PCT]
+        stop = stops[2] if credit else stops[0]
+        take = stops[3] if credit else stops[1]
         if ret <= -stop:
             return EXIT_STOP_LOSS
         if ret >= take:
@@ -151,7 +143,7 @@ def close_position_nb(
     """Close a position at its current mark (expiry: intrinsic, no costs) and record the fill."""
     p = positions[slot]
     qty = p.qty
-    costs = 0.0 if reason == EXIT_EXPIRY else costs_nb(legs[slot], p.n_legs, qty, p.sigma, bp)
+    costs = 0.0 if reason == EXIT_EXPIRY else costs_nb(legs, slot, p.n_legs, qty, p.sigma, bp)
     cash_flow = p.value * qty
     account[A_CASH] += cash_flow - costs
     account[A_RESERVED] -= p.reserved
@@ -209,14 +201,22 @@ def exits_nb(
     ``open_slots[:counters[C_OPEN]]`` (slot order) is compacted in place.
     """
     n_open = counters[C_OPEN]
+    max_hold = bp[BP_MAX_HOLD]
+    stops = (
+        bp[BP_STOP_LOSS_PCT],
+        bp[BP_TAKE_PROFIT_PCT],
+        bp[BP_SHORT_STOP_LOSS_PCT],
+        bp[BP_SHORT_TAKE_PROFIT_PCT],
+    )
     w = 0
     for i in range(n_open):
         slot = open_slots[i]
-        j = positions[slot].symbol
+        p = positions[slot]
+        j = p.symbol
         reason = 0
         if valid[t, j]:
-            sig = int(signal[positions[slot].strategy, ts, j])
-            reason = exit_reason_nb(positions, slot, bar, day, sig, bp)
+            sig = int(signal[p.strategy, ts, j])
+            reason = exit_reason_nb(p, bar, day, sig, max_hold, stops)
         if reason != 0:
             close_position_nb(
                 bar, slot, reason, positions, legs, account, counters, stats, fills, bp

@@ -45,7 +45,8 @@ WI_FSYM = 9  # context: symbols of this bar's fills, in order
 WI_CDLIST = 10  # context: symbols whose WF_CD is computed
 WI_PEND = 11  # scratch list
 WI_CAND = 12  # entries: the bar's candidate slots (strategy x n_symbols + symbol), in order
-WI_LEN = 13
+WI_ROW = 13  # scratch: a one-symbol row list for cov_rows_nb
+WI_LEN = 14
 
 WF_SCR = 0  # scratch per-symbol sums, kept 0
 WF_HD = 1  # context: net dollar delta of WI_HELD
@@ -180,62 +181,69 @@ def _store_nb(cov: np.ndarray, wi: np.ndarray, li: int, j: int, v: float) -> Non
 
 
 @jit
-def cov_row_nb(
+def cov_rows_nb(
     closes: np.ndarray,
-    i: int,
+    rows: np.ndarray,
+    n_rows: int,
     js: np.ndarray,
     n: int,
+    upper: bool,
     wi: np.ndarray,
     win: np.ndarray,
     cov: np.ndarray,
     meta: np.ndarray,
 ) -> None:
-    """Compute (and cache) the covariances of symbol ``i`` with ``js[:n]`` that are missing.
+    """Compute (and cache) the missing covariances of symbols ``rows[:n_rows]`` with ``js``.
 
+    Row ``a`` pairs symbol ``rows[a]`` with ``js[a:n]`` when ``upper`` (the upper triangle of
+    a symmetric block, ``rows`` and ``js`` the same list), else with ``js[:n]``. One call does
+    a whole block: a call per row costs the reference counting of its array arguments.
     Pairs of complete windows are done four at a time (independent sums, each in the order of
     :func:`~dollarbill_research.kernels.risk_nb.pair_cov_nb`).
     """
     epoch = meta[M_EPOCH]
-    li = wi[WI_LOC, i]
-    if wi[WI_LOC_STAMP, i] != epoch:
-        li = touch_nb(closes, i, wi, win, cov, meta)
     m = meta[M_M]
     pend = wi[WI_PEND]
-    n_p = 0
-    for b in range(n):
-        j = js[b]
-        # touched this bar: read the local index here (a call per pair costs more than the pair)
-        lj = (
-            wi[WI_LOC, j]
-            if wi[WI_LOC_STAMP, j] == epoch
-            else touch_nb(closes, j, wi, win, cov, meta)
-        )
-        if li < 0 or lj < 0 or not math.isnan(cov[li, lj]):
-            continue
-        if m >= 2 and wi[WI_FULL, i] == 1 and wi[WI_FULL, j] == 1:
-            pend[n_p] = j
-            n_p += 1
-        else:
-            v = _pair_nb(win, wi, m, i, j)
-            cov[li, lj] = v
-            cov[lj, li] = v
-    g = 0
-    while g + 4 <= n_p:
-        j0, j1, j2, j3 = pend[g], pend[g + 1], pend[g + 2], pend[g + 3]
-        a0 = a1 = a2 = a3 = 0.0
-        for r in range(m):
-            x = win[1, i, r]
-            a0 += x * win[1, j0, r]
-            a1 += x * win[1, j1, r]
-            a2 += x * win[1, j2, r]
-            a3 += x * win[1, j3, r]
-        _store_nb(cov, wi, li, j0, a0 / (m - 1))
-        _store_nb(cov, wi, li, j1, a1 / (m - 1))
-        _store_nb(cov, wi, li, j2, a2 / (m - 1))
-        _store_nb(cov, wi, li, j3, a3 / (m - 1))
-        g += 4
-    for q in range(g, n_p):
-        _store_nb(cov, wi, li, pend[q], _pair_nb(win, wi, m, i, pend[q]))
+    for a in range(n_rows):
+        i = rows[a]
+        li = wi[WI_LOC, i]
+        if wi[WI_LOC_STAMP, i] != epoch:
+            li = touch_nb(closes, i, wi, win, cov, meta)
+        n_p = 0
+        for b in range(a if upper else 0, n):
+            j = js[b]
+            # touched this bar: read the local index here (a call per pair costs more than the pair)
+            lj = (
+                wi[WI_LOC, j]
+                if wi[WI_LOC_STAMP, j] == epoch
+                else touch_nb(closes, j, wi, win, cov, meta)
+            )
+            if li < 0 or lj < 0 or not math.isnan(cov[li, lj]):
+                continue
+            if m >= 2 and wi[WI_FULL, i] == 1 and wi[WI_FULL, j] == 1:
+                pend[n_p] = j
+                n_p += 1
+            else:
+                v = _pair_nb(win, wi, m, i, j)
+                cov[li, lj] = v
+                cov[lj, li] = v
+        g = 0
+        while g + 4 <= n_p:
+            j0, j1, j2, j3 = pend[g], pend[g + 1], pend[g + 2], pend[g + 3]
+            a0 = a1 = a2 = a3 = 0.0
+            for r in range(m):
+                x = win[1, i, r]
+                a0 += x * win[1, j0, r]
+                a1 += x * win[1, j1, r]
+                a2 += x * win[1, j2, r]
+                a3 += x * win[1, j3, r]
+            _store_nb(cov, wi, li, j0, a0 / (m - 1))
+            _store_nb(cov, wi, li, j1, a1 / (m - 1))
+            _store_nb(cov, wi, li, j2, a2 / (m - 1))
+            _store_nb(cov, wi, li, j3, a3 / (m - 1))
+            g += 4
+        for q in range(g, n_p):
+            _store_nb(cov, wi, li, pend[q], _pair_nb(win, wi, m, i, pend[q]))
 
 
 @jit
@@ -324,8 +332,7 @@ def quad_form_ws_nb(
     h = held_deltas_nb(pos_symbol, delta_d, k, wi, wf, np.int64(WI_HELD2), np.int64(WF_HD2))
     hs = wi[WI_HELD2]
     hd = wf[WF_HD2]
-    for a in range(h):
-        cov_row_nb(closes, hs[a], hs[a:], h - a, wi, win, cov, meta)
+    cov_rows_nb(closes, hs, h, hs, h, True, wi, win, cov, meta)
     q = 0.0
     for a in range(h):
         i = hs[a]
