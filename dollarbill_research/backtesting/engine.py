@@ -133,15 +133,17 @@ def simulate(
 ) -> RawRecords:
     """Run the compiled driver over every bar of ``panel``; return the raw records.
 
-    Record buffers start small and double whenever the driver reports a bar it could not fit,
-    so the result never depends on the starting capacity.
+    Record buffers start at one row per non-zero signal (each entry signal makes at most one
+    entry or rejection and later one exit, and exit signals make no record, so this fits
+    typical runs in one driver call) and double whenever the driver reports a bar it could not
+    fit, so the result never depends on the starting capacity.
     """
     n_strat = len(signals.strategies)
     n_sym = panel.n_symbols
     account, counters, positions, legs, stats = records.new_state(
         n_strat, n_sym, float(bp[records.BP_INITIAL_CAPITAL])
     )
-    cap = 1024 + 2 * n_strat * n_sym
+    cap = 1024 + int(np.count_nonzero(signals.signal))
     fills = np.zeros(cap, dtype=records.FILL_DTYPE)
     rejections = np.zeros(cap, dtype=records.REJECTION_DTYPE)
     equity = np.zeros(panel.n_bars, dtype=records.EQUITY_DTYPE)
