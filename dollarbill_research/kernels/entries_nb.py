@@ -91,7 +91,16 @@ from dollarbill_research.kernels.sizing_nb import (
     simple_units_nb,
     size_units_nb,
 )
-from dollarbill_research.kernels.workspace_nb import WF_CD, WF_VAR, WI_CAND, WI_OPEN, open_insert_nb
+from dollarbill_research.kernels.workspace_nb import (
+    WF_CD,
+    WF_COMMITTED,
+    WF_CONF,
+    WF_VAR,
+    WI_CAND,
+    WI_NLEGS,
+    WI_OPEN,
+    open_insert_nb,
+)
 
 
 @jit
@@ -142,20 +151,19 @@ def enter_nb(
                 n += 1
     if n == 0:
         return k
-    cand = np.empty((n, 2), dtype=np.int64)
-    conf = np.empty(n)
+    # per-candidate scratch lives in the workspace rows (no allocation per bar)
+    conf = wf[WF_CONF, :n]
+    n_legs = wi[WI_NLEGS, :n]
     u = np.empty((n, U_LEN))
     cand_legs = np.zeros((n, MAX_LEGS), dtype=LEG_DTYPE)
-    n_legs = np.zeros(n, dtype=np.int64)
     for i in range(n):
         s = slots[i] // n_sym
         j = slots[i] - s * n_sym
         sg = signal[s, ts, j]
-        cand[i, 0] = s
-        cand[i, 1] = j
         c = confidence[s, ts, j]
         conf[i] = -c if math.isfinite(c) else 0.0
         side = 0 if sg == SIG_LONG else 1
+        n_legs[i] = 0
         if valid[t, j]:
             n_legs[i] = candidate_nb(
                 templates[s, side], close[t, j], iv[t, j], day, bp, pp, cand_legs[i], u[i]
@@ -165,12 +173,13 @@ def enter_nb(
     order = stable_argsort_nb(conf)
     pm = bp[BP_USE_PM] > 0.0
     method = int(pp[PP_SIZING_METHOD])
-    rp_units = np.zeros(n)
+    rp_units = conf  # read only under risk parity, which replaces it
     if pm and method == SIZE_RISK_PARITY:
         rp_units = risk_parity_units_nb(
             equity, u[:, U_COST].copy(), u[:, U_MAX_LOSS].copy(), u[:, U_DVOL].copy(), pp
         )
-    committed = np.zeros(n_strat)
+    committed = wf[WF_COMMITTED, :n_strat]
+    committed[:] = 0.0
     for a in range(counters[C_OPEN]):
         p = positions[wi[WI_OPEN, a]]
         committed[p.strategy] += p.committed
@@ -196,8 +205,8 @@ def enter_nb(
     var_sym = wf[WF_VAR]
     for q in range(n):
         i = order[q]
-        s = cand[i, 0]
-        j = cand[i, 1]
+        s = slots[i] // n_sym
+        j = slots[i] - s * n_sym
         cost = u[i, U_COST]
         free = account[A_CASH] - account[A_RESERVED]
         reason = 0

@@ -25,6 +25,7 @@ from dollarbill_research.kernels.codes import (
     EXIT_SIGNAL,
     EXIT_STOP_LOSS,
     EXIT_TAKE_PROFIT,
+    LEG_STOCK,
     N_EXPOSURES,
     PP_VAR_WINDOW,
     SIG_EXIT,
@@ -82,10 +83,17 @@ def mark_all_nb(
         sigma = iv[t, j]
         if not (math.isfinite(sigma) and sigma > 0.0):
             sigma = p.sigma
-        t_years = max(p.expiry_day - day, 0.0) / DAYS_PER_YEAR
-        value, delta, _abs_delta, gamma, vega, theta = price_legs_nb(
-            legs, slot, p.n_legs, s, t_years, r, q, sigma
-        )
+        if p.n_legs == 1 and legs[slot, 0].type == LEG_STOCK:
+            # shares: price_legs_nb's stock leg, without a call (its array argument is
+            # reference-counted on every call, which costs more than this)
+            legs[slot, 0].price = s
+            ratio = legs[slot, 0].ratio
+            value, delta, gamma, vega, theta = ratio * s, ratio, 0.0, 0.0, 0.0
+        else:
+            t_years = max(p.expiry_day - day, 0.0) / DAYS_PER_YEAR
+            value, delta, _abs_delta, gamma, vega, theta = price_legs_nb(
+                legs, slot, p.n_legs, s, t_years, r, q, sigma
+            )
         qty = p.qty
         p.value = value
         p.spot = s

@@ -46,7 +46,8 @@ WI_CDLIST = 10  # context: symbols whose WF_CD is computed
 WI_PEND = 11  # scratch list
 WI_CAND = 12  # entries: the bar's candidate slots (strategy x n_symbols + symbol), in order
 WI_ROW = 13  # scratch: a one-symbol row list for cov_rows_nb
-WI_LEN = 14
+WI_NLEGS = 14  # entries: leg count of each candidate
+WI_LEN = 15
 
 WF_SCR = 0  # scratch per-symbol sums, kept 0
 WF_HD = 1  # context: net dollar delta of WI_HELD
@@ -54,7 +55,9 @@ WF_HD2 = 2  # exposures: net dollar delta of WI_HELD2
 WF_FX = 3  # context: dollar delta added by each fill of WI_FSYM
 WF_CD = 4  # context: (C d)_s per symbol
 WF_VAR = 5  # context: C_ss per symbol
-WF_LEN = 6
+WF_CONF = 6  # entries: sort key of each candidate (-confidence)
+WF_COMMITTED = 7  # entries: cash committed per strategy
+WF_LEN = 8
 
 M_EPOCH = 0  # step calls so far
 M_FIRST = 1  # first bar (row) of the window's returns
