@@ -219,7 +219,8 @@ def ctx_cd_nb(
     row[0] = s
     cov_rows_nb(closes, row, 1, hs, h, False, wi, win, cov, meta)
     nf = meta[M_NFILL]
-    cov_rows_nb(closes, row, 1, wi[WI_FSYM], nf, False, wi, win, cov, meta)
+    if nf > 0:  # (the first call touched ``s`` already)
+        cov_rows_nb(closes, row, 1, wi[WI_FSYM], nf, False, wi, win, cov, meta)
     # every pair is cached now (unless the cache is full): read it here, no call per pair
     li = wi[WI_LOC, s]
     acc = 0.0

@@ -245,8 +245,12 @@ def cov_rows_nb(
             _store_nb(cov, wi, li, j2, a2 / (m - 1))
             _store_nb(cov, wi, li, j3, a3 / (m - 1))
             g += 4
-        for q in range(g, n_p):
-            _store_nb(cov, wi, li, pend[q], _pair_nb(win, wi, m, i, pend[q]))
+        for q in range(g, n_p):  # the rest one at a time, still without a call per pair
+            j0 = pend[q]
+            a0 = 0.0
+            for r in range(m):
+                a0 += win[1, i, r] * win[1, j0, r]
+            _store_nb(cov, wi, li, j0, a0 / (m - 1))
 
 
 @jit
