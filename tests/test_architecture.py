@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,40 @@ def test_no_module_is_a_giant() -> None:
         if (n := len(p.read_text().splitlines())) > 600
     }
     assert not too_long, f"split these files: {too_long}"
+
+
+def _inner_kernels() -> set[str]:
+    names: set[str] = set()
+    for path in KERNEL_FILES:
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and any(
+                isinstance(d, ast.Name) and d.id == "jit_inner" for d in node.decorator_list
+            ):
+                names.add(node.name)
+    return names
+
+
+def test_wrapperless_kernels_are_named_only_by_kernels() -> None:
+    # a ``jit_inner`` kernel has no Python wrapper: Python code (package, tests, benchmarks,
+    # notebooks) must not call it, so it must not even name it
+    root = PACKAGE.parent
+    inner = _inner_kernels()
+    assert len(inner) > 20
+    outside = [p for p in ALL_FILES if p.parent.name != "kernels"]
+    outside += sorted((root / "tests").rglob("*.py")) + sorted((root / "benchmarks").glob("*.py"))
+    outside += sorted((root / "notebooks").glob("*.ipynb"))
+    text = "\n".join(p.read_text() for p in outside)
+    named = sorted(n for n in inner if re.search(rf"\b{n}\b", text.replace(f"def {n}(", "")))
+    assert not named, f"Python code names wrapper-less kernels {named}; use @jit for those"
+
+
+def test_calling_a_wrapperless_kernel_from_python_is_a_clear_error() -> None:
+    from dollarbill_research.kernels._jit import jit_inner
+
+    @jit_inner
+    def _twice(x: float) -> float:  # pragma: no cover - never runs in Python
+        return 2.0 * x
+
+    with pytest.raises(TypeError, match="_twice is a kernel helper"):
+        _twice(1.0)

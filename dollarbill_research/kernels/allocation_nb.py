@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from dollarbill_research.kernels._jit import jit
+from dollarbill_research.kernels._jit import jit, jit_inner
 from dollarbill_research.kernels.codes import (
     ALLOC_CUSTOM,
     ALLOC_EQUAL_WEIGHT,
@@ -97,7 +97,7 @@ def strategy_stats_nb(returns, bars_per_year, risk_free_rate):  # type: ignore[n
     return vol, sharpe
 
 
-@jit
+@jit_inner
 def _normalise_or_equal(raw):  # type: ignore[no-untyped-def]
     n = raw.shape[0]
     total = 0.0
@@ -108,7 +108,7 @@ def _normalise_or_equal(raw):  # type: ignore[no-untyped-def]
     return raw / total
 
 
-@jit
+@jit_inner
 def _inverse_vol(vol, power):  # type: ignore[no-untyped-def]
     n = vol.shape[0]
     raw = np.zeros(n)
@@ -158,7 +158,7 @@ def raw_weights_nb(method, returns, custom, bars_per_year, risk_free_rate):  # t
     return np.full(n, 1.0 / n)  # unknown code: the neutral choice
 
 
-@jit
+@jit_inner
 def _clipped_sum(lam, w, lo, hi):  # type: ignore[no-untyped-def]
     total = 0.0
     for i in range(w.shape[0]):
@@ -166,7 +166,7 @@ def _clipped_sum(lam, w, lo, hi):  # type: ignore[no-untyped-def]
     return total
 
 
-@jit
+@jit_inner
 def _solve_segment(a, b, w, lo, hi, total):  # type: ignore[no-untyped-def]
     """Exact ``lam`` in ``[a, b]``, where the set of clipped strategies does not change."""
     mid = 0.5 * (a + b)
@@ -185,7 +185,7 @@ def _solve_segment(a, b, w, lo, hi, total):  # type: ignore[no-untyped-def]
     return b
 
 
-@jit
+@jit_inner
 def waterfill_nb(w, lo, hi, total):  # type: ignore[no-untyped-def]
     """``t_i = clip(lam * w_i, lo_i, hi_i)`` with ``lam`` solving ``sum(t) = total`` exactly.
 

@@ -42,7 +42,7 @@ import math
 
 import numpy as np
 
-from dollarbill_research.kernels._jit import jit
+from dollarbill_research.kernels._jit import jit, jit_inner
 from dollarbill_research.kernels.codes import (
     EXP_CONCENTRATION,
     EXP_DELTA,
@@ -105,18 +105,18 @@ from dollarbill_research.kernels.risk_nb import (
 _STRUCTURAL = (1 << R_NO_PRICE) | (1 << R_MAX_POSITIONS) | (1 << R_ZERO_SIZE)
 
 
-@jit
+@jit_inner
 def _var_sd(q: float) -> float:
     return math.sqrt(q) if q > 0.0 else 0.0
 
 
-@jit
+@jit_inner
 def _grows_past(cur: float, proj: float, limit: float) -> bool:
     """True when ``|proj|`` exceeds ``limit`` and the trade increased the magnitude."""
     return abs(proj) > limit and abs(proj) > abs(cur)
 
 
-@jit
+@jit_inner
 def _limit_mask(
     u: float,
     unit_cost: float,
@@ -170,7 +170,7 @@ def _limit_mask(
     return mask
 
 
-@jit
+@jit_inner
 def project_nb(
     u: float,
     unit_delta_d: float,
@@ -211,7 +211,7 @@ def project_nb(
     return out
 
 
-@jit
+@jit_inner
 def warn_mask_nb(projected: np.ndarray, reason_mask: int, pp: np.ndarray) -> int:
     """Warning bits for exposures past ``PP_WARN_FRACTION`` of their limit and not rejected."""
     wf = pp[PP_WARN_FRACTION]

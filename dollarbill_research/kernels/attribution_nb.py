@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from dollarbill_research.kernels._jit import jit
+from dollarbill_research.kernels._jit import jit, jit_inner
 from dollarbill_research.kernels.metrics_nb import (
     TS_AVG_LOSS,
     TS_AVG_WIN,
@@ -75,7 +75,7 @@ def open_mask_from_trades_nb(n_bars, n_strat, trade_strategy, trade_entry, trade
     return mask
 
 
-@jit
+@jit_inner
 def _max_drawdown_usd(pnl):  # type: ignore[no-untyped-def]
     cum = 0.0
     peak = 0.0
@@ -87,7 +87,7 @@ def _max_drawdown_usd(pnl):  # type: ignore[no-untyped-def]
     return worst
 
 
-@jit
+@jit_inner
 def _fill_row(out, row, pnl, trade_bars, returns, pnl_series, exposure, bpy, rf):  # type: ignore[no-untyped-def]
     ts = trade_stats_nb(pnl)
     out[row, A_N_TRADES] = ts[TS_N_TRADES]

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from dollarbill_research.kernels._jit import jit
+from dollarbill_research.kernels._jit import jit_inner
 from dollarbill_research.kernels.codes import EXP_VAR95, EXP_VAR99, N_EXPOSURES
 from dollarbill_research.kernels.records import (
     BF_CONC,
@@ -29,7 +29,7 @@ from dollarbill_research.kernels.risk_nb import exposures_from_q_nb
 from dollarbill_research.kernels.workspace_nb import WI_OPEN, quad_form_ws_nb
 
 
-@jit
+@jit_inner
 def book_set_nb(
     book_i: np.ndarray,
     book_f: np.ndarray,
@@ -51,7 +51,7 @@ def book_set_nb(
     book_f[BF_CONC, i] = p.conc
 
 
-@jit
+@jit_inner
 def flatten_book_nb(
     positions: np.ndarray,
     sector_codes: np.ndarray,
@@ -66,7 +66,7 @@ def flatten_book_nb(
     return n_open
 
 
-@jit
+@jit_inner
 def book_exposures_into_nb(
     book_i: np.ndarray,
     book_f: np.ndarray,

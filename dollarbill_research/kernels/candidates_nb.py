@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from dollarbill_research.kernels._jit import jit
+from dollarbill_research.kernels._jit import jit_inner
 from dollarbill_research.kernels.codes import (
     KIND_SHARES,
     PP_STOP_DISTANCE,
@@ -47,7 +47,7 @@ U_DEFINED = 12  # 1.0 = defined risk (concentration value is the max loss)
 U_LEN = 13
 
 
-@jit
+@jit_inner
 def candidate_nb(
     template: np.ndarray,
     s: float,
@@ -78,7 +78,7 @@ def candidate_nb(
     n_legs = build_legs_nb(template, s, t_years, r, q, sigma, legs)
     legs2 = legs.reshape((1, legs.shape[0]))  # the row form the pricing kernels take
     value, delta, abs_delta, gamma, vega, theta = price_legs_nb(
-        legs2, 0, n_legs, s, t_years, r, q, sigma
+        legs2, np.int64(0), n_legs, s, t_years, r, q, sigma
     )
     direction = 1.0 if template[T_DIRECTION] >= 0.0 else -1.0
     cost, max_loss, defined = unit_quantities_nb(
@@ -97,12 +97,12 @@ def candidate_nb(
     u[U_CONC] = max_loss if defined else abs(value)
     u[U_SIGMA] = sigma
     u[U_EXPIRY] = np.inf if is_shares else day + dte
-    u[U_COST1] = costs_nb(legs2, 0, n_legs, 1.0, sigma, bp)
+    u[U_COST1] = costs_nb(legs2, np.int64(0), n_legs, 1.0, sigma, bp)
     u[U_DEFINED] = 1.0 if defined else 0.0
     return n_legs
 
 
-@jit
+@jit_inner
 def kelly_inputs_nb(stats: np.ndarray, s: int) -> tuple[float, float, int]:
     """Win rate, payoff ratio and closed trades of strategy ``s`` (Kelly sizing inputs)."""
     st = stats[s]
@@ -118,7 +118,7 @@ def kelly_inputs_nb(stats: np.ndarray, s: int) -> tuple[float, float, int]:
     return p, (st.sum_win / st.n_wins) / (st.sum_loss / n_loss), n
 
 
-@jit
+@jit_inner
 def stable_argsort_nb(keys: np.ndarray) -> np.ndarray:
     """Indices that sort ``keys`` ascending, ties in index order (a stable merge sort).
 

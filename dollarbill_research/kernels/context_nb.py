@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from dollarbill_research.kernels._jit import jit
+from dollarbill_research.kernels._jit import jit, jit_inner
 from dollarbill_research.kernels.risk_nb import pair_cov_nb, symbol_deltas_nb, window_returns_nb
 from dollarbill_research.kernels.workspace_nb import (
     M_EPOCH,
@@ -42,6 +42,9 @@ from dollarbill_research.kernels.workspace_nb import (
     held_deltas_nb,
 )
 
+ONE = np.int64(1)  # typed arguments, not literals: one specialization of cov_rows_nb
+ZERO = np.int64(0)
+
 CX_DELTA = 0  # sum dollar delta
 CX_GAMMA = 1  # sum dollar gamma (1% move)
 CX_VEGA = 2  # sum P&L for +10 vol points
@@ -55,7 +58,7 @@ CX_DCD = 9  # d' C d (dollars^2)
 CX_LEN = 10
 
 
-@jit
+@jit_inner
 def book_totals_nb(
     pos_sector: np.ndarray,
     delta_d: np.ndarray,
@@ -83,7 +86,7 @@ def book_totals_nb(
     return tot, sector_abs
 
 
-@jit
+@jit_inner
 def cd_entry_nb(rets: np.ndarray, sym_delta: np.ndarray, s: int) -> float:
     """``(C d)_s``: covariance of symbol ``s`` with every held symbol, weighted by its delta."""
     acc = 0.0
@@ -133,7 +136,7 @@ def book_context_nb(
     return tot, sector_abs, sym_delta, cd, var_sym, rets
 
 
-@jit
+@jit_inner
 def totals_add_nb(
     units: float,
     unit_delta_d: float,
@@ -217,10 +220,10 @@ def ctx_cd_nb(
     hs = wi[WI_HELD]
     row = wi[WI_ROW]
     row[0] = s
-    cov_rows_nb(closes, row, 1, hs, h, False, wi, win, cov, meta)
+    cov_rows_nb(closes, row, ONE, hs, h, ZERO, wi, win, cov, meta)
     nf = meta[M_NFILL]
     if nf > 0:  # (the first call touched ``s`` already)
-        cov_rows_nb(closes, row, 1, wi[WI_FSYM], nf, False, wi, win, cov, meta)
+        cov_rows_nb(closes, row, ONE, wi[WI_FSYM], nf, ZERO, wi, win, cov, meta)
     # every pair is cached now (unless the cache is full): read it here, no call per pair
     li = wi[WI_LOC, s]
     acc = 0.0
@@ -271,7 +274,7 @@ def ctx_begin_nb(
     return dcd
 
 
-@jit
+@jit_inner
 def ctx_add_nb(
     closes: np.ndarray,
     units: float,
@@ -304,7 +307,7 @@ def ctx_add_nb(
         ncd = meta[M_NCD]
         row = wi[WI_ROW]
         row[0] = s
-        cov_rows_nb(closes, row, 1, wi[WI_CDLIST], ncd, False, wi, win, cov, meta)
+        cov_rows_nb(closes, row, ONE, wi[WI_CDLIST], ncd, ZERO, wi, win, cov, meta)
         ls = wi[WI_LOC, s]
         for c in range(ncd):
             j = wi[WI_CDLIST, c]

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from dollarbill_research.kernels._jit import jit
+from dollarbill_research.kernels._jit import jit, jit_inner
 from dollarbill_research.kernels.records import C_FILLS, C_OPEN, C_REJECTIONS
 from dollarbill_research.kernels.step_nb import step_nb
 from dollarbill_research.kernels.workspace_nb import sync_open_nb
 
 
-@jit
+@jit_inner
 def records_needed_nb(signal: np.ndarray, ts: int, n_open: int) -> int:
     """Upper bound on the records one bar can write: open positions + non-zero signals."""
     need = n_open

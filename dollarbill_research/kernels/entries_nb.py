@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from dollarbill_research.kernels._jit import jit
+from dollarbill_research.kernels._jit import jit_inner
 from dollarbill_research.kernels.approval_nb import decide_ctx_nb
 from dollarbill_research.kernels.book_nb import book_set_nb
 from dollarbill_research.kernels.candidates_nb import (
@@ -103,7 +103,7 @@ from dollarbill_research.kernels.workspace_nb import (
 )
 
 
-@jit
+@jit_inner
 def enter_nb(
     bar: int,
     t: int,

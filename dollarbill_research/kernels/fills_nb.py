@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from dollarbill_research.kernels._jit import jit
+from dollarbill_research.kernels._jit import jit_inner
 from dollarbill_research.kernels.records import C_FILLS
 
 
-@jit
+@jit_inner
 def record_fill_nb(
     fills: np.ndarray,
     counters: np.ndarray,
@@ -63,7 +63,7 @@ def record_fill_nb(
     return n
 
 
-@jit
+@jit_inner
 def set_projected_nb(rec: np.ndarray, proj: np.ndarray, cash_needed: float) -> None:
     """Write the projected exposures ``proj`` (``EXP_*``) and the cash need into a record."""
     rec.p_delta = proj[0]

@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from dollarbill_research.kernels._jit import jit
+from dollarbill_research.kernels._jit import jit, jit_inner
 from dollarbill_research.kernels.codes import (
     KIND_CALL,
     KIND_CALL_CREDIT_SPREAD,
@@ -69,13 +69,13 @@ def strike_step_nb(s: float, step: float) -> float:
     return 10.0
 
 
-@jit
+@jit_inner
 def round_strike_nb(k: float, step: float) -> float:
     """Nearest grid strike (half away from zero), at least one grid step."""
     return max(math.floor(k / step + 0.5) * step, step)
 
 
-@jit
+@jit_inner
 def strike_for_delta_nb(
     is_call: bool, target: float, s: float, t: float, r: float, q: float, sigma: float
 ) -> float:
@@ -93,7 +93,7 @@ def strike_for_delta_nb(
     return 0.5 * (lo + hi)
 
 
-@jit
+@jit_inner
 def _set_leg(legs: np.ndarray, i: int, leg_type: int, strike: float, ratio: float) -> None:
     legs[i].type = leg_type
     legs[i].strike = strike
@@ -101,7 +101,7 @@ def _set_leg(legs: np.ndarray, i: int, leg_type: int, strike: float, ratio: floa
     legs[i].price = 0.0
 
 
-@jit
+@jit_inner
 def build_legs_nb(
     template: np.ndarray,
     s: float,
@@ -192,7 +192,7 @@ def build_legs_nb(
     return 4
 
 
-@jit
+@jit_inner
 def price_legs_nb(
     legs: np.ndarray, row: int, n_legs: int, s: float, t: float, r: float, q: float, sigma: float
 ) -> tuple[float, float, float, float, float, float]:
@@ -236,7 +236,7 @@ def price_legs_nb(
     return value, delta, abs_delta, gamma, vega, theta
 
 
-@jit
+@jit_inner
 def traded_value_nb(legs: np.ndarray, row: int, n_legs: int) -> tuple[float, float, float]:
     """Per unit of ``legs[row, :n_legs]``: ``(sum |ratio x mult x price|, shares, contracts)``."""
     gross = 0.0
@@ -253,7 +253,7 @@ def traded_value_nb(legs: np.ndarray, row: int, n_legs: int) -> tuple[float, flo
     return gross, shares, contracts
 
 
-@jit
+@jit_inner
 def costs_nb(
     legs: np.ndarray, row: int, n_legs: int, qty: float, sigma: float, bp: np.ndarray
 ) -> float:
@@ -271,7 +271,7 @@ def costs_nb(
     return qty * (commission + gross * frac)
 
 
-@jit
+@jit_inner
 def unit_quantities_nb(
     kind: int,
     direction: float,

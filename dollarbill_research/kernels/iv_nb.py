@@ -24,7 +24,7 @@ import math
 import numpy as np
 from numba import prange
 
-from dollarbill_research.kernels._jit import jit, jit_parallel
+from dollarbill_research.kernels._jit import jit, jit_inner, jit_parallel
 from dollarbill_research.kernels.pricing_nb import INV_SQRT2, INV_SQRT_2PI
 
 IV_MAX_ITER = 100
@@ -32,7 +32,7 @@ IV_REL_TOL = 4.0e-16  # stop when a Newton step moves sigma by less than this (r
 IV_SIGMA_START_MAX = 10.0
 
 
-@jit
+@jit_inner
 def _otm_price_vega(
     otm_call: bool, s_dq: float, k_dr: float, ln_fk: float, sqrt_t: float, sigma: float
 ) -> tuple[float, float]:

@@ -37,7 +37,7 @@ import math
 
 import numpy as np
 
-from dollarbill_research.kernels._jit import jit
+from dollarbill_research.kernels._jit import jit, jit_inner
 
 # Layout of the equity-metric vector returned by equity_metrics_nb (one row per curve).
 M_TOTAL_RETURN = 0
@@ -96,7 +96,7 @@ def cagr_nb(equity, years):  # type: ignore[no-untyped-def]
     return ratio ** (1.0 / years) - 1.0
 
 
-@jit
+@jit_inner
 def _mean_std(x):  # type: ignore[no-untyped-def]
     """Mean and sample std (ddof=1) of ``x``; std is exactly 0 when all values are equal."""
     n = x.shape[0]

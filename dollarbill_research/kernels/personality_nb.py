@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from dollarbill_research.kernels._jit import jit
+from dollarbill_research.kernels._jit import jit, jit_inner
 
 # Personality codes (order of the score vector); -1 = not classified (window not full).
 P_NONE = -1
@@ -125,7 +125,7 @@ def rolling_ols_nb(
     return slope, r2, se
 
 
-@jit
+@jit_inner
 def _clip01(v: float) -> float:
     return min(max(v, 0.0), 1.0)
 

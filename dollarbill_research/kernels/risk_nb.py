@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from dollarbill_research.kernels._jit import jit
+from dollarbill_research.kernels._jit import jit, jit_inner
 from dollarbill_research.kernels.codes import (
     EXP_CONCENTRATION,
     EXP_DELTA,
@@ -188,7 +188,7 @@ def book_exposures_nb(
     )
 
 
-@jit
+@jit_inner
 def exposures_from_q_nb(
     pos_sector: np.ndarray,
     delta_d: np.ndarray,

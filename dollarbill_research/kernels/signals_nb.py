@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from dollarbill_research.kernels._jit import jit
+from dollarbill_research.kernels._jit import jit, jit_inner
 from dollarbill_research.kernels.codes import SIG_EXIT, SIG_LONG, SIG_NONE, SIG_SHORT
 
 _BLOCK = 16  # symbols per block in kernels that write bar-major outputs
@@ -37,7 +37,7 @@ def usable_nb(close: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return out
 
 
-@jit
+@jit_inner
 def _valid_index(valid_row: np.ndarray, idx: np.ndarray) -> int:
     """Write the positions of the valid bars of one series into ``idx``; return their count."""
     k = 0

@@ -35,7 +35,7 @@ import math
 
 import numpy as np
 
-from dollarbill_research.kernels._jit import jit
+from dollarbill_research.kernels._jit import jit, jit_inner
 from dollarbill_research.kernels.codes import (
     OPTION_MULTIPLIER,
     PP_FIXED_DOLLAR,
@@ -55,7 +55,7 @@ from dollarbill_research.kernels.codes import (
 )
 
 
-@jit
+@jit_inner
 def _usable(x: float) -> bool:
     """True for a finite, strictly positive number."""
     return math.isfinite(x) and x > 0.0
@@ -120,7 +120,7 @@ def simple_units_nb(cash: float, position_size_pct: float, unit_cost: float) -> 
     return floor_within_nb(cash * position_size_pct / 100.0, unit_cost)
 
 
-@jit
+@jit_inner
 def kelly_fraction_nb(
     win_rate: float, payoff_ratio: float, kelly_fraction: float, kelly_cap: float
 ) -> float:

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from dollarbill_research.kernels._jit import jit
+from dollarbill_research.kernels._jit import jit, jit_inner
 from dollarbill_research.kernels.book_nb import book_exposures_into_nb, flatten_book_nb
 from dollarbill_research.kernels.codes import (
     EXIT_EXPIRY,
@@ -52,7 +52,7 @@ from dollarbill_research.kernels.workspace_nb import WI_OPEN, begin_bar_nb
 DAYS_PER_YEAR = 365.0
 
 
-@jit
+@jit_inner
 def mark_all_nb(
     t: int,
     day: float,
@@ -106,7 +106,7 @@ def mark_all_nb(
         p.conc = p.unit_max_loss * qty if p.defined_risk == 1 else abs(p.mv)
 
 
-@jit
+@jit_inner
 def exit_reason_nb(
     p: np.void, bar: int, day: float, sig: int, max_hold: float, stops: tuple
 ) -> int:
@@ -135,7 +135,7 @@ def exit_reason_nb(
     return 0
 
 
-@jit
+@jit_inner
 def close_position_nb(
     bar: int,
     slot: int,
@@ -187,7 +187,7 @@ def close_position_nb(
     counters[C_OPEN] -= 1
 
 
-@jit
+@jit_inner
 def exits_nb(
     bar: int,
     t: int,
@@ -234,7 +234,7 @@ def exits_nb(
             w += 1
 
 
-@jit
+@jit_inner
 def record_equity_nb(
     bar: int,
     row: int,

@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from dollarbill_research.kernels._jit import jit
+from dollarbill_research.kernels._jit import jit, jit_inner
 from dollarbill_research.kernels.records import BOOK_F_LEN, BOOK_I_LEN, C_OPEN
 from dollarbill_research.kernels.risk_nb import pair_cov_nb
 
@@ -97,7 +97,7 @@ def sync_open_nb(positions: np.ndarray, counters: np.ndarray, wi: np.ndarray) ->
     counters[C_OPEN] = n
 
 
-@jit
+@jit_inner
 def open_insert_nb(wi: np.ndarray, n_open: int, slot: int) -> None:
     """Insert ``slot`` into the first ``n_open`` entries of the sorted open-slot list."""
     i = n_open
@@ -120,7 +120,7 @@ def begin_bar_nb(t: int, window: int, wi: np.ndarray, meta: np.ndarray) -> None:
     meta[M_NCD] = 0
 
 
-@jit
+@jit_inner
 def touch_nb(
     closes: np.ndarray, s: int, wi: np.ndarray, win: np.ndarray, cov: np.ndarray, meta: np.ndarray
 ) -> int:
@@ -163,7 +163,7 @@ def touch_nb(
     return n
 
 
-@jit
+@jit_inner
 def _pair_nb(win: np.ndarray, wi: np.ndarray, m: int, i: int, j: int) -> float:
     """``pair_cov_nb`` of the window returns of symbols ``i`` and ``j`` (both touched)."""
     if m < 2:
@@ -176,21 +176,21 @@ def _pair_nb(win: np.ndarray, wi: np.ndarray, m: int, i: int, j: int) -> float:
     return pair_cov_nb(win[0, i, :m], win[0, j, :m])
 
 
-@jit
+@jit_inner
 def _store_nb(cov: np.ndarray, wi: np.ndarray, li: int, j: int, v: float) -> None:
     lj = wi[WI_LOC, j]
     cov[li, lj] = v
     cov[lj, li] = v
 
 
-@jit
+@jit_inner
 def cov_rows_nb(
     closes: np.ndarray,
     rows: np.ndarray,
     n_rows: int,
     js: np.ndarray,
     n: int,
-    upper: bool,
+    upper: int,
     wi: np.ndarray,
     win: np.ndarray,
     cov: np.ndarray,
@@ -198,7 +198,7 @@ def cov_rows_nb(
 ) -> None:
     """Compute (and cache) the missing covariances of symbols ``rows[:n_rows]`` with ``js``.
 
-    Row ``a`` pairs symbol ``rows[a]`` with ``js[a:n]`` when ``upper`` (the upper triangle of
+    Row ``a`` pairs symbol ``rows[a]`` with ``js[a:n]`` when ``upper == 1`` (the upper triangle of
     a symmetric block, ``rows`` and ``js`` the same list), else with ``js[:n]``. One call does
     a whole block: a call per row costs the reference counting of its array arguments.
     Pairs of complete windows are done four at a time (independent sums, each in the order of
@@ -213,7 +213,7 @@ def cov_rows_nb(
         if wi[WI_LOC_STAMP, i] != epoch:
             li = touch_nb(closes, i, wi, win, cov, meta)
         n_p = 0
-        for b in range(a if upper else 0, n):
+        for b in range(a if upper == 1 else 0, n):
             j = js[b]
             # touched this bar: read the local index here (a call per pair costs more than the pair)
             lj = (
@@ -276,7 +276,7 @@ def cov_nb(
     return v
 
 
-@jit
+@jit_inner
 def held_deltas_nb(
     pos_symbol: np.ndarray,
     delta_d: np.ndarray,
@@ -339,7 +339,7 @@ def quad_form_ws_nb(
     h = held_deltas_nb(pos_symbol, delta_d, k, wi, wf, np.int64(WI_HELD2), np.int64(WF_HD2))
     hs = wi[WI_HELD2]
     hd = wf[WF_HD2]
-    cov_rows_nb(closes, hs, h, hs, h, True, wi, win, cov, meta)
+    cov_rows_nb(closes, hs, h, hs, h, np.int64(1), wi, win, cov, meta)  # typed: one specialization
     q = 0.0
     for a in range(h):
         i = hs[a]
