@@ -42,9 +42,6 @@ from dollarbill_research.kernels.workspace_nb import (
     held_deltas_nb,
 )
 
-ONE = np.int64(1)  # typed arguments, not literals: one specialization of cov_rows_nb
-ZERO = np.int64(0)
-
 CX_DELTA = 0  # sum dollar delta
 CX_GAMMA = 1  # sum dollar gamma (1% move)
 CX_VEGA = 2  # sum P&L for +10 vol points
@@ -220,10 +217,10 @@ def ctx_cd_nb(
     hs = wi[WI_HELD]
     row = wi[WI_ROW]
     row[0] = s
-    cov_rows_nb(closes, row, ONE, hs, h, ZERO, wi, win, cov, meta)
+    cov_rows_nb(closes, row, np.int64(1), hs, h, np.int64(0), wi, win, cov, meta)
     nf = meta[M_NFILL]
     if nf > 0:  # (the first call touched ``s`` already)
-        cov_rows_nb(closes, row, ONE, wi[WI_FSYM], nf, ZERO, wi, win, cov, meta)
+        cov_rows_nb(closes, row, np.int64(1), wi[WI_FSYM], nf, np.int64(0), wi, win, cov, meta)
     # every pair is cached now (unless the cache is full): read it here, no call per pair
     li = wi[WI_LOC, s]
     acc = 0.0
@@ -307,7 +304,7 @@ def ctx_add_nb(
         ncd = meta[M_NCD]
         row = wi[WI_ROW]
         row[0] = s
-        cov_rows_nb(closes, row, ONE, wi[WI_CDLIST], ncd, ZERO, wi, win, cov, meta)
+        cov_rows_nb(closes, row, np.int64(1), wi[WI_CDLIST], ncd, np.int64(0), wi, win, cov, meta)
         ls = wi[WI_LOC, s]
         for c in range(ncd):
             j = wi[WI_CDLIST, c]
