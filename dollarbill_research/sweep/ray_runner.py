@@ -13,6 +13,7 @@ address, an already-initialised Ray is used, else a local one is started for the
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Hashable
 from typing import Any
 
@@ -57,6 +58,7 @@ def run_plan_on_ray(
     metric: str,
     progress: bool,
     address: str | None,
+    sink: Any = None,
 ) -> tuple[list[Any], BestCurves]:
     """Run every configuration of ``plan`` as Ray tasks; return outcomes in grid order.
 
@@ -66,7 +68,11 @@ def run_plan_on_ray(
         CPUs (threads) per task; ``None`` = 1 (Ray then runs one task per cluster CPU).
     chunk_size : int
         Configurations per task.
+    sink : ReturnsSink, optional
+        Receives each configuration's returns (``keep_returns``); tasks send them back.
     """
+    from dollarbill_research.sweep.runner import _failed, store_returns
+
     ray = _import_ray()
     started_here = False
     if not ray.is_initialized():
@@ -78,7 +84,8 @@ def run_plan_on_ray(
         task = ray.remote(num_cpus=threads)(_ray_chunk)
         chunks = chunk_indices(plan, chunk_size)
         pending = {
-            task.remote(plan_ref, idx, threads, keep_best, metric): len(idx) for idx in chunks
+            task.remote(plan_ref, idx, threads, keep_best, metric, sink is not None): len(idx)
+            for idx in chunks
         }
         best = BestCurves(keep_best, metric)
         done: dict[int, Any] = {}
@@ -90,6 +97,9 @@ def run_plan_on_ray(
                     outcomes, chunk_best = ray.get(ref)
                     bar.update(pending.pop(ref))
                     for out in outcomes:
+                        if sink is not None and out.returns is not None:
+                            store_returns(plan, sink, out)
+                            out = dataclasses.replace(out, returns=None)
                         done[out.config_id] = out
                     for score, neg_id, ts, eq in chunk_best._heap:
                         best.offer(-neg_id, score, ts, eq)
@@ -98,17 +108,20 @@ def run_plan_on_ray(
     finally:
         if started_here:
             ray.shutdown()
-    from dollarbill_research.sweep.runner import _failed
-
     return [done.get(cfg.index) or _failed(cfg) for cfg in plan.configurations], best
 
 
 def _ray_chunk(
-    plan: SweepPlan, indices: list[int], threads: int, keep_best: int, metric: str
+    plan: SweepPlan,
+    indices: list[int],
+    threads: int,
+    keep_best: int,
+    metric: str,
+    keep_returns: bool = False,
 ) -> tuple[list[Any], BestCurves]:
     from dollarbill_research.sweep.runner import run_plan_chunk
 
-    return run_plan_chunk(plan, indices, threads, keep_best, metric)
+    return run_plan_chunk(plan, indices, threads, keep_best, metric, keep_returns)
 
 
 def _import_ray() -> Any:

@@ -5,11 +5,16 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
 from dollarbill_research.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from dollarbill_research.sweep.overfitting import PBOResult
+    from dollarbill_research.sweep.returns import SweepReturns
 
 __all__ = ["LOWER_IS_BETTER", "BestCurves", "SweepResult", "metric_score"]
 
@@ -52,6 +57,9 @@ class SweepResult:
         Worker threads (local) or CPUs used (Ray).
     backend : str
         ``"local"`` or ``"ray"``.
+    returns : SweepReturns or None
+        Every configuration's per-bar returns (``sweep(..., keep_returns=True)``), used by
+        :meth:`deflated_sharpe`, :meth:`pbo` and :meth:`overfitting_summary`.
     """
 
     frame: pl.DataFrame
@@ -61,6 +69,7 @@ class SweepResult:
     elapsed_s: float
     n_jobs: int
     backend: str
+    returns: SweepReturns | None = None
 
     @property
     def configs_per_second(self) -> float:
@@ -77,6 +86,32 @@ class SweepResult:
         col = pl.col(name).cast(pl.Float64)
         usable = self.frame.filter(col.is_not_null() & col.is_not_nan())
         return usable.sort(name, descending=name not in LOWER_IS_BETTER).head(n)
+
+    # -- overfitting statistics (dollarbill_research.sweep.overfitting) ----------------------
+    def deflated_sharpe(self, **kwargs: object) -> pl.DataFrame:
+        """Per configuration Sharpe, its standard error, PSR and deflated Sharpe (DSR).
+
+        See :func:`dollarbill_research.sweep.overfitting.deflated_sharpe` (keyword arguments
+        pass through); needs ``keep_returns=True``.
+        """
+        from dollarbill_research.sweep.overfitting import sweep_deflated_sharpe
+
+        return sweep_deflated_sharpe(self, **kwargs)
+
+    def pbo(self, n_splits: int = 16, metric: str = "sharpe_ratio") -> PBOResult:
+        """Probability of backtest overfitting by CSCV over ``n_splits`` blocks of bars.
+
+        See :func:`dollarbill_research.sweep.overfitting.pbo`; needs ``keep_returns=True``.
+        """
+        from dollarbill_research.sweep.overfitting import sweep_pbo
+
+        return sweep_pbo(self, n_splits=n_splits, metric=metric)
+
+    def overfitting_summary(self, n_splits: int = 16) -> tuple[str, str]:
+        """One plain sentence each for the best configuration's DSR and the sweep's PBO."""
+        from dollarbill_research.sweep.overfitting import overfitting_sentences
+
+        return overfitting_sentences(self, n_splits=n_splits)
 
     def __repr__(self) -> str:
         failed = self.frame.filter(pl.col("error").is_not_null()).height

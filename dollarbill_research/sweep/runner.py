@@ -21,6 +21,7 @@ configuration alone: both call the same driver entry point with the same inputs.
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -47,6 +48,7 @@ from dollarbill_research.sweep.plan import (
     rejection_counts,
 )
 from dollarbill_research.sweep.result import BestCurves, SweepResult, metric_score
+from dollarbill_research.sweep.returns import DEFAULT_BUDGET_MB, ReturnsSink, simple_returns32
 
 __all__ = ["METRIC_COLUMNS", "Outcome", "run_plan_chunk", "sweep"]
 
@@ -64,6 +66,7 @@ class Outcome:
     n_rejections: int | None
     error: str | None
     equity: np.ndarray | None = None
+    returns: np.ndarray | None = None  # float32 per-bar returns (keep_returns)
 
 
 def sweep(
@@ -81,6 +84,8 @@ def sweep(
     progress: bool = True,
     backend: Literal["local", "ray"] = "local",
     ray_address: str | None = None,
+    keep_returns: bool | str | os.PathLike[str] = False,
+    returns_budget_mb: float = DEFAULT_BUDGET_MB,
 ) -> SweepResult:
     """Run one backtest per grid configuration and return one row of metrics per configuration.
 
@@ -116,6 +121,15 @@ def sweep(
         ``"ray"`` runs chunks as Ray tasks (see :mod:`dollarbill_research.sweep.ray_runner`).
     ray_address : str, optional
         Ray cluster address (``backend="ray"``); default: the running/auto-detected cluster.
+    keep_returns : bool or path
+        Keep every configuration's per-bar returns as one float32 (bars x configurations)
+        array (``result.returns``; ``4 x n_bars x n_configs`` bytes: 10 MB for 1,000
+        configurations of 2,520 bars), for :meth:`SweepResult.deflated_sharpe` and
+        :meth:`SweepResult.pbo`. A path memory-maps the array to that file (see
+        :mod:`dollarbill_research.sweep.returns`).
+    returns_budget_mb : float
+        With ``keep_returns=True``, above this size the array is memory-mapped to a temporary
+        file instead of held in memory.
 
     Returns
     -------
@@ -138,6 +152,10 @@ def sweep(
     workers = resolve_n_jobs(n_jobs)
     if backend not in ("local", "ray"):
         raise ConfigError(f"sweep backend={backend!r} must be 'local' or 'ray'")
+    if not isinstance(keep_returns, bool | str | os.PathLike):
+        raise ConfigError(
+            f"sweep keep_returns={keep_returns!r} must be True/False or a file path"
+        )
     start = time.perf_counter()
     plan = plan_sweep(
         data,
@@ -147,6 +165,11 @@ def sweep(
         portfolio_config=portfolio_config,
         mode=mode,
     )
+    sink = None
+    if keep_returns is not False:
+        sink = ReturnsSink(
+            plan.panel.timestamps, len(plan.configurations), keep_returns, returns_budget_mb
+        )
     if backend == "ray":
         from dollarbill_research.sweep.ray_runner import run_plan_on_ray
 
@@ -158,6 +181,7 @@ def sweep(
             metric=metric,
             progress=progress,
             address=ray_address,
+            sink=sink,
         )
     else:
         outcomes, best = run_plan_local(
@@ -167,6 +191,7 @@ def sweep(
             keep_best=keep_best,
             metric=metric,
             progress=progress,
+            sink=sink,
         )
     return SweepResult(
         frame=results_frame(plan, outcomes),
@@ -176,6 +201,7 @@ def sweep(
         elapsed_s=time.perf_counter() - start,
         n_jobs=workers,
         backend=backend,
+        returns=None if sink is None else sink.result(),
     )
 
 
@@ -196,17 +222,23 @@ def run_plan_local(
     metric: str,
     progress: bool,
     indices: Sequence[int] | None = None,
+    sink: ReturnsSink | None = None,
+    keep_returns: bool = False,
 ) -> tuple[list[Outcome], BestCurves]:
     """Run the configurations ``indices`` (default: all) of ``plan`` on ``n_jobs`` threads.
 
     Tasks are ordered by signal group so each group's signals live only while needed. An
     equity curve is kept only while its configuration ranks among the best ``keep_best``.
 
+    With ``sink``, each configuration's returns go into it; with ``keep_returns`` and no sink
+    (a Ray task), they stay on the outcomes.
+
     Returns
     -------
     tuple
         Outcomes in the order of ``indices`` (without curves), and the kept best curves.
     """
+    want_returns = keep_returns or sink is not None
     order = list(range(len(plan.configurations))) if indices is None else list(indices)
     runnable = [i for i in order if plan.configurations[i].error is None]
     uses: dict[Hashable, int] = {}
@@ -222,7 +254,9 @@ def run_plan_local(
     def work(i: int) -> Outcome:
         key = plan.group_keys[i]
         try:
-            return _run_configuration(plan.configurations[i], cache.get(key), keep_best > 0)
+            return _run_configuration(
+                plan.configurations[i], cache.get(key), keep_best > 0, want_returns
+            )
         finally:
             cache.release(key)
 
@@ -233,13 +267,29 @@ def run_plan_local(
             if best.wants(score):
                 best.offer(out.config_id, score, _timestamps(plan, out.config_id), out.equity)
             out = dataclasses.replace(out, equity=None)  # only kept curves stay in memory
+        if sink is not None and out.returns is not None:
+            store_returns(plan, sink, out)
+            out = dataclasses.replace(out, returns=None)
         done[out.config_id] = out
     outcomes = [done.get(i) or _failed(plan.configurations[i]) for i in order]
     return outcomes, best
 
 
+def store_returns(plan: SweepPlan, sink: ReturnsSink, out: Outcome) -> None:
+    """Put one outcome's returns into ``sink``, aligned on the data's timestamps."""
+    cfg = plan.configurations[out.config_id]
+    ts = None if cfg.symbols is None else _timestamps(plan, out.config_id)
+    bt = cfg.backtest
+    sink.put(out.config_id, out.returns, ts, bt.risk_free_rate, bt.bars_per_year)  # type: ignore[arg-type, union-attr]
+
+
 def run_plan_chunk(
-    plan: SweepPlan, indices: Sequence[int], n_jobs: int, keep_best: int, metric: str
+    plan: SweepPlan,
+    indices: Sequence[int],
+    n_jobs: int,
+    keep_best: int,
+    metric: str,
+    keep_returns: bool = False,
 ) -> tuple[list[Outcome], BestCurves]:
     """Run some configurations of a plan without a progress bar (the Ray task body)."""
     return run_plan_local(
@@ -250,6 +300,7 @@ def run_plan_chunk(
         metric=metric,
         progress=False,
         indices=indices,
+        keep_returns=keep_returns,
     )
 
 
@@ -257,7 +308,9 @@ def _failed(cfg: Configuration) -> Outcome:
     return Outcome(cfg.index, None, None, None, cfg.error)
 
 
-def _run_configuration(cfg: Configuration, group: GroupData, keep_curve: bool) -> Outcome:
+def _run_configuration(
+    cfg: Configuration, group: GroupData, keep_curve: bool, keep_returns: bool = False
+) -> Outcome:
     if group.error is not None:
         return Outcome(cfg.index, None, None, None, group.error)
     from dollarbill_research.sweep._simulate import simulate_configuration
@@ -276,6 +329,7 @@ def _run_configuration(cfg: Configuration, group: GroupData, keep_curve: bool) -
         int(reasons.size),
         None,
         equity if keep_curve else None,
+        simple_returns32(equity) if keep_returns else None,
     )
 
 
