@@ -81,7 +81,8 @@ def block_stats_nb(returns, rf_bar, bounds):  # type: ignore[no-untyped-def]
     """Per (block, configuration): sum, sum of squares, sum of squared losses, sum of log1p.
 
     Block ``b`` holds bars ``bounds[b] <= t < bounds[b + 1]``. Returns float64
-    ``(n_configs, n_blocks, N_BLOCK_STATS)`` (one configuration's blocks contiguous). ``log1p`` of a return ``<= -1`` is ``-inf``.
+    ``(n_configs, n_blocks, N_BLOCK_STATS)`` (one configuration's blocks contiguous).
+    ``log1p`` of a return ``<= -1`` is ``-inf``.
     """
     n_blocks = bounds.shape[0] - 1
     n_cfg = returns.shape[1]

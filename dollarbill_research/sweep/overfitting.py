@@ -45,12 +45,13 @@ Configurations of one sweep are strongly correlated (the same signals sized diff
 
 * ``"average_correlation"`` (default): :math:`N_{eff} = \bar\rho + (1 - \bar\rho) N` with
   :math:`\bar\rho` the mean pairwise correlation of the configurations' returns (clipped to
-  [0, 1]): :math:`N` for uncorrelated trials, 1 for identical ones. It is the interpolation
-  used with the DSR in practice (e.g. López de Prado, "Advances in Financial Machine Learning",
-  2018, ch. 11-14 on the number of independent trials); it needs one pass over the returns.
-* ``"eigen"``: Li & Ji (2005, Heredity 95, 221-227),
-  :math:`N_{eff} = \sum_i \big[\mathbb 1(\lambda_i \ge 1) + (\lambda_i - \lfloor\lambda_i\rfloor)\big]`
-  over the eigenvalues of the correlation matrix (from the smaller of the two Gram matrices,
+  [0, 1]): :math:`N` for uncorrelated trials, 1 for identical ones. This linear interpolation
+  is a practitioners' heuristic, not a result of the DSR paper (which asks for the number of
+  effectively independent trials and suggests clustering them); it needs one pass over the
+  returns and is what ``dsr_effective`` uses by default.
+* ``"eigen"``: Li & Ji (2005, Heredity 95, 221-227), :math:`N_{eff} = \sum_i
+  [\mathbb 1(\lambda_i \ge 1) + (\lambda_i - \lfloor\lambda_i\rfloor)]` over the eigenvalues
+  of the correlation matrix (from the smaller of the two Gram matrices,
   cost :math:`O(T N \min(T, N))`).
 
 Probability of backtest overfitting (CSCV)
@@ -151,8 +152,10 @@ def probabilistic_sharpe(
 
 
 def expected_max_sharpe(n_trials: float, sharpe_variance: float) -> float:
-    r"""Expected maximum per-bar Sharpe of ``n_trials`` zero-edge trials (Bailey & López de
-    Prado 2014, eq. 2); 0 for ``n_trials <= 1``."""
+    """Expected maximum per-bar Sharpe of ``n_trials`` zero-edge trials.
+
+    Bailey & López de Prado (2014), eq. 2; 0 for ``n_trials <= 1``.
+    """
     n = float(n_trials)
     if not n > 1.0 or not sharpe_variance > 0.0:
         return 0.0
@@ -577,7 +580,7 @@ def sweep_pbo(result: object, n_splits: int = 16, metric: str = "sharpe_ratio") 
 
 
 def dsr_sentence(table: pl.DataFrame, config_id: int) -> str:
-    """One plain sentence on ``config_id``'s deflated Sharpe from a :func:`deflated_sharpe` frame."""
+    """One plain sentence on ``config_id``'s DSR from a :func:`deflated_sharpe` frame."""
     row = table.filter(pl.col("config_id") == config_id).row(0, named=True)
     n = int(row["n_trials"])
     n_eff = row["n_trials_effective"]

@@ -68,7 +68,7 @@ class SweepReturns:
 
     @property
     def valid(self) -> np.ndarray:
-        """bool ``(n_configs,)``: the configuration ran (its column has no NaN)."""
+        """Whether each configuration ran, bool ``(n_configs,)`` (its column has no NaN)."""
         n = self.values.shape[1]
         if self.values.shape[0] == 0:
             return np.isfinite(self.risk_free_rate[:n])

@@ -153,9 +153,7 @@ def sweep(
     if backend not in ("local", "ray"):
         raise ConfigError(f"sweep backend={backend!r} must be 'local' or 'ray'")
     if not isinstance(keep_returns, bool | str | os.PathLike):
-        raise ConfigError(
-            f"sweep keep_returns={keep_returns!r} must be True/False or a file path"
-        )
+        raise ConfigError(f"sweep keep_returns={keep_returns!r} must be True/False or a file path")
     start = time.perf_counter()
     plan = plan_sweep(
         data,
