@@ -5,8 +5,16 @@
 """
 
 from dollarbill_research.sweep.grid import Grid
+from dollarbill_research.sweep.overfitting import (
+    PBOResult,
+    deflated_sharpe,
+    overfitting_sentences,
+    pbo,
+)
 from dollarbill_research.sweep.result import SweepResult
+from dollarbill_research.sweep.returns import SweepReturns
 from dollarbill_research.sweep.runner import METRIC_COLUMNS, sweep
+from dollarbill_research.sweep.walk_forward import WalkForwardResult, walk_forward
 
 #: The five sizing methods by their seed names (the usual first sweep axis).
 SIZING_METHODS: tuple[str, ...] = (
@@ -17,4 +25,17 @@ SIZING_METHODS: tuple[str, ...] = (
     "FixedDollar",
 )
 
-__all__ = ["METRIC_COLUMNS", "SIZING_METHODS", "Grid", "SweepResult", "sweep"]
+__all__ = [
+    "METRIC_COLUMNS",
+    "SIZING_METHODS",
+    "Grid",
+    "PBOResult",
+    "SweepResult",
+    "SweepReturns",
+    "WalkForwardResult",
+    "deflated_sharpe",
+    "overfitting_sentences",
+    "pbo",
+    "sweep",
+    "walk_forward",
+]
