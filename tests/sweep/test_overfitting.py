@@ -139,7 +139,7 @@ def test_monte_carlo_best_of_zero_edge_configurations_is_not_significant() -> No
 def test_deflated_sharpe_input_errors() -> None:
     r = np.zeros((50, 3))
     r[4, 1] = np.nan
-    with pytest.raises(DataError, match="column 1 .* row 4"):
+    with pytest.raises(DataError, match=r"column 1 .* row 4"):
         deflated_sharpe(r)
     with pytest.raises(DataError, match="at least 3"):
         deflated_sharpe(np.zeros((2, 3)))
@@ -187,7 +187,8 @@ def test_pbo_equals_a_slow_reference(metric: str) -> None:
     assert res.prob_oos_loss == pytest.approx(np.mean(oos < 0))
     assert set(res.chosen.tolist()) <= set(range(100, 109))
     slope, intercept = np.polyfit(res.is_metric, res.oos_metric, 1)
-    assert res.slope == pytest.approx(slope) and res.intercept == pytest.approx(intercept)
+    assert res.slope == pytest.approx(slope)
+    assert res.intercept == pytest.approx(intercept)
     assert 0.0 <= res.r_squared <= 1.0
 
 
@@ -222,7 +223,8 @@ def test_pbo_input_errors_and_views() -> None:
     with pytest.raises(ConfigError, match="metric"):
         pbo(r, 4, metric="calmar_ratio")
     res = pbo(r, 4)
-    assert repr(res).startswith("PBOResult(pbo=") and len(repr(res)) < 250
+    assert repr(res).startswith("PBOResult(pbo=")
+    assert len(repr(res)) < 250
     assert "<table>" in res._repr_html_()
     assert "chance of being at or below the median out of sample" in res.sentence()
     from matplotlib.figure import Figure
