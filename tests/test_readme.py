@@ -37,6 +37,9 @@ def test_readme_block_runs(code: str, tmp_path: Path, monkeypatch: pytest.Monkey
     if "sweep(" in code:
         assert (tmp_path / "heat.png").stat().st_size > 5_000
         assert (tmp_path / "sizing.png").stat().st_size > 10_000
+    if "overfitting_summary" in code:
+        assert "effectively independent" in printed
+        assert "chance of being at or below the median out of sample" in printed
     if "LivePortfolio(" in code:
         assert printed.strip().endswith("True")
         assert (tmp_path / "live_state.npz").exists()

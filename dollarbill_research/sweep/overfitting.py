@@ -329,10 +329,19 @@ def dsr_sentence(table: pl.DataFrame, config_id: int) -> str:
     verdict = "significant" if dsr_eff > 0.95 else "not significant"
     return (
         f"After {n} trials ({n_eff:.1f} effectively independent), the best configuration "
-        f"(config_id {config_id}, Sharpe {row['sharpe_ratio']:.2f}) has a {dsr_eff:.0%} "
-        f"probability of a true Sharpe above what luck alone would give ({dsr:.0%} counting all "
-        f"{n} trials as independent): {verdict} at the 5% level."
+        f"(config_id {config_id}, Sharpe {row['sharpe_ratio']:.2f}) has a {_pct(dsr_eff)} "
+        f"probability of a true Sharpe above what luck alone would give ({_pct(dsr)} counting "
+        f"all {n} trials as independent): {verdict} at the 5% level."
     )
+
+
+def _pct(p: float) -> str:
+    """A probability as a whole percent, without rounding a near-certainty to 0 % or 100 %."""
+    if 0.0 < p < 0.005:
+        return "<1%"
+    if 0.995 <= p < 1.0:
+        return ">99%"
+    return f"{p:.0%}"
 
 
 def overfitting_sentences(result: object, n_splits: int = 16) -> tuple[str, str]:

@@ -42,6 +42,14 @@ PBO_METRICS: dict[str, int] = {
 _MAX_COMBINATIONS = 1_000_000
 
 
+def _pct(p: float) -> str:
+    if 0.0 < p < 0.005:
+        return "<1%"
+    if 0.995 <= p < 1.0:
+        return ">99%"
+    return f"{p:.0%}"
+
+
 @dataclass(frozen=True, slots=True)
 class PBOResult:
     """Probability of backtest overfitting by CSCV (see the module docstring).
@@ -88,10 +96,10 @@ class PBOResult:
     def sentence(self) -> str:
         """One plain sentence (the sweep report and CLI show it)."""
         return (
-            f"The in-sample best of {self.n_configs} configurations has a {self.pbo:.0%} chance "
+            f"The in-sample best of {self.n_configs} configurations has a {_pct(self.pbo)} chance "
             f"of being at or below the median out of sample (PBO, CSCV over "
             f"{self.n_combinations:,} train/test splits); its out-of-sample {self.metric} is "
-            f"below 0 in {self.prob_oos_loss:.0%} of them."
+            f"below 0 in {_pct(self.prob_oos_loss)} of them."
         )
 
     def __repr__(self) -> str:
