@@ -39,7 +39,8 @@ N_BLOCK_STATS = 4
 def column_moments_nb(returns, rf_bar):  # type: ignore[no-untyped-def]
     """Per configuration ``[n, mean, m2, m3, m4]`` of excess returns and standardised row sums.
 
-    ``m_k = mean((x - mean)^k)`` (population moments). The second result is
+    ``m_k = mean((x - mean)^k)`` (population moments); a deviation below ``1e-9 x |mean|`` is
+    rounding of constant returns and counts as 0. The second result is
     ``z_row[t] = sum_j (x_tj - mean_j) / std_j`` with ``std_j`` the ``ddof=1`` deviation, over the
     configurations with ``std_j > 0``; ``sum_t z_row[t]^2 / (n - 1)`` is then the sum of every
     entry of their correlation matrix.
@@ -63,6 +64,12 @@ def column_moments_nb(returns, rf_bar):  # type: ignore[no-untyped-def]
             m2 += d2
             m3 += d2 * d
             m4 += d2 * d2
+        if m2 <= 1e-18 * mean * mean * n_bars:
+            # constant excess returns (a configuration that never trades, minus the risk-free
+            # rate): rounding leaves m2 ~ 1e-40, which would give a Sharpe of -1e14
+            m2 = 0.0
+            m3 = 0.0
+            m4 = 0.0
         out[j, 0] = n_bars
         out[j, 1] = mean
         if n_bars > 0:
@@ -111,7 +118,10 @@ def block_stats_nb(returns, rf_bar, bounds):  # type: ignore[no-untyped-def]
 
 @jit_inner
 def _metric_nb(s, sq, dn, lg, n, metric):  # type: ignore[no-untyped-def]
-    """One metric (per bar) from sums over ``n`` bars; a zero dispersion gives 0 or +-inf."""
+    """One metric (per bar) from sums over ``n`` bars; a zero dispersion gives 0 or +-inf.
+
+    A dispersion below ``1e-9 x |mean|`` counts as zero (constant returns up to rounding).
+    """
     if metric == PBO_TOTAL_RETURN:
         return math.expm1(lg)
     mean = s / n
@@ -121,7 +131,7 @@ def _metric_nb(s, sq, dn, lg, n, metric):  # type: ignore[no-untyped-def]
             return mean / down
     else:
         var = (sq - s * mean) / (n - 1)
-        if var > 0.0:
+        if var > 1e-18 * mean * mean:  # else constant returns (see column_moments_nb)
             return mean / math.sqrt(var)
     if mean > 0.0:
         return math.inf

@@ -230,3 +230,16 @@ def test_pbo_input_errors_and_views() -> None:
     from matplotlib.figure import Figure
 
     assert isinstance(res.plot(), Figure)
+
+
+def test_a_configuration_that_never_trades_does_not_distort_the_statistics() -> None:
+    # flat returns minus a 5 % risk-free rate are constant: zero dispersion, not a Sharpe of -1e14
+    r = np.random.default_rng(2).normal(0.0, 0.01, (500, 6)).astype(np.float32)
+    r[:, 3] = 0.0
+    table = deflated_sharpe(r, risk_free_rate=0.05)
+    assert table["sharpe_ratio"][3] is None or table["sharpe_ratio"][3] == -math.inf
+    assert abs(table["expected_max_sharpe"][0]) < 5
+    res = pbo(r, 8, risk_free_rate=0.05)
+    finite = np.isfinite(res.oos_metric)
+    assert (np.abs(res.oos_metric[finite]) < 50).all()
+    assert 3 not in res.chosen.tolist()
