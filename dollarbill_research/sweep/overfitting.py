@@ -25,7 +25,8 @@ skewness :math:`\gamma_3 = m_3 / m_2^{3/2}` and (non-excess) kurtosis
 
 * Expected maximum Sharpe of :math:`N` zero-edge trials (Bailey & López de Prado 2014,
   "The Deflated Sharpe Ratio", J. of Portfolio Management 40(5), eq. 2), with
-  :math:`V = \operatorname{Var}_n[\widehat{SR}_n]` the variance of the trials' Sharpe ratios and
+  :math:`V = \operatorname{Var}_n[\widehat{SR}_n]` the variance of the trials' Sharpe ratios
+  (by default its robust MAD estimate, see :func:`deflated_sharpe`) and
   :math:`\gamma \approx 0.5772` the Euler-Mascheroni constant:
 
   .. math:: SR_0 = \sqrt{V}\Big((1 - \gamma)\,\Phi^{-1}\big(1 - \tfrac1N\big)
@@ -206,6 +207,7 @@ def deflated_sharpe(
     bars_per_year: object = 252,
     n_trials: float | None = None,
     effective_method: str = "average_correlation",
+    sharpe_variance: str | float = "robust",
     config_ids: Sequence[int] | None = None,
 ) -> pl.DataFrame:
     """Sharpe ratio, its standard error, PSR and DSR of every column of ``returns``.
@@ -224,6 +226,15 @@ def deflated_sharpe(
         configuration tried, including earlier sweeps, to deflate honestly.
     effective_method : {"average_correlation", "eigen"}
         Estimator of the effective number of trials (``dsr_effective``).
+    sharpe_variance : {"robust", "sample"} or float
+        :math:`V`, the variance of the trials' per-bar Sharpe ratios in :math:`SR_0`.
+        ``"sample"``: their sample variance (``ddof=1``), as in the paper. ``"robust"``
+        (default): ``(1.4826 x MAD)^2``, the normal-consistent median-absolute-
+        deviation estimate of the same variance (the sample variance where the MAD is 0). A sweep
+        often holds a few degenerate configurations (one that barely trades has a tiny
+        volatility, so its Sharpe against the risk-free rate is -40): they would inflate the
+        sample variance, and with it the "expected best of N zero-edge trials", tenfold. A
+        number is used as :math:`V` directly.
     config_ids : sequence of int, optional
         ``config_id`` column values (default ``0..n-1``).
 
@@ -258,8 +269,7 @@ def deflated_sharpe(
     if not n_raw >= 1:
         raise ConfigError(f"deflated_sharpe n_trials={n_trials!r} must be >= 1")
     n_eff = min(_effective(arr, rf, moments, z_row, effective_method), n_raw)
-    finite = np.isfinite(sr)
-    variance = float(np.var(sr[finite], ddof=1)) if finite.sum() >= 2 else 0.0
+    variance = _trial_variance(sr, sharpe_variance)
     sr0 = expected_max_sharpe(n_raw, variance)
     sr0_eff = expected_max_sharpe(n_eff, variance)
     se = sharpe_standard_error(sr, t, skew, kurt)
@@ -283,6 +293,26 @@ def deflated_sharpe(
             "expected_max_sharpe_effective": sr0_eff * ann,
         }
     ).with_columns(pl.col(pl.Float64).fill_nan(None))
+
+
+def _trial_variance(sr: np.ndarray, how: str | float) -> float:
+    finite = sr[np.isfinite(sr)]
+    if not isinstance(how, str):
+        value = float(how)
+        if not (math.isfinite(value) and value >= 0):
+            raise ConfigError(f"deflated_sharpe sharpe_variance={how!r} must be a number >= 0")
+        return value
+    if how not in ("robust", "sample"):
+        raise ConfigError(
+            f"deflated_sharpe sharpe_variance={how!r} must be 'robust', 'sample' or a number"
+        )
+    if finite.size < 2:
+        return 0.0
+    if how == "robust":
+        mad = float(np.median(np.abs(finite - np.median(finite))))
+        if mad > 0:
+            return (1.4826 * mad) ** 2
+    return float(np.var(finite, ddof=1))
 
 
 # -- the sweep's view -------------------------------------------------------------------------

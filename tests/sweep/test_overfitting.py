@@ -67,7 +67,7 @@ def test_deflated_sharpe_frame_matches_a_slow_reference() -> None:
     rng = np.random.default_rng(7)
     r = rng.standard_t(5, (300, 12)) * 0.01 + 0.0004
     rf, bpy = 0.03, 252
-    table = deflated_sharpe(r, risk_free_rate=rf, bars_per_year=bpy)
+    table = deflated_sharpe(r, risk_free_rate=rf, bars_per_year=bpy, sharpe_variance="sample")
     x = r - rf / bpy
     sr = x.mean(0) / x.std(0, ddof=1)
     g3 = stats.skew(x, axis=0)
@@ -75,15 +75,16 @@ def test_deflated_sharpe_frame_matches_a_slow_reference() -> None:
     se = np.sqrt((1 - g3 * sr + (g4 - 1) / 4 * sr**2) / (300 - 1))
     v = np.var(sr, ddof=1)
     e = 0.5772156649015329
-    sr0 = math.sqrt(v) * (
-        (1 - e) * stats.norm.ppf(1 - 1 / 12) + e * stats.norm.ppf(1 - 1 / (12 * math.e))
-    )
+
+    def emax(n: float) -> float:
+        z = (1 - e) * stats.norm.ppf(1 - 1 / n) + e * stats.norm.ppf(1 - 1 / (n * math.e))
+        return math.sqrt(v) * z
+
+    sr0 = emax(12)
     corr = np.corrcoef(x, rowvar=False)
     rho = (corr.sum() - 12) / (12 * 11)
     n_eff = max(rho, 0.0) + (1 - max(rho, 0.0)) * 12
-    sr0_eff = math.sqrt(v) * (
-        (1 - e) * stats.norm.ppf(1 - 1 / n_eff) + e * stats.norm.ppf(1 - 1 / (n_eff * math.e))
-    )
+    sr0_eff = emax(n_eff)
     np.testing.assert_allclose(table["sharpe_per_bar"], sr, rtol=1e-10)
     np.testing.assert_allclose(table["sharpe_ratio"], sr * math.sqrt(bpy), rtol=1e-10)
     np.testing.assert_allclose(table["skewness"], g3, rtol=1e-9)
@@ -96,6 +97,10 @@ def test_deflated_sharpe_frame_matches_a_slow_reference() -> None:
         table["dsr_effective"], stats.norm.cdf((sr - sr0_eff) / se), rtol=1e-9
     )
     assert table["expected_max_sharpe"][0] == pytest.approx(sr0 * math.sqrt(bpy), rel=1e-10)
+    robust = deflated_sharpe(r, risk_free_rate=rf, bars_per_year=bpy)  # the default
+    mad = np.median(np.abs(sr - np.median(sr)))
+    sr0_robust = emax(12) * 1.4826 * mad / math.sqrt(v)
+    assert robust["expected_max_sharpe"][0] == pytest.approx(sr0_robust * math.sqrt(bpy))
     more = deflated_sharpe(r, risk_free_rate=rf, n_trials=1000)
     assert (more["dsr"].to_numpy() < table["dsr"].to_numpy()).all()  # more trials deflate more
 
@@ -239,6 +244,14 @@ def test_a_configuration_that_never_trades_does_not_distort_the_statistics() -> 
     table = deflated_sharpe(r, risk_free_rate=0.05)
     assert table["sharpe_ratio"][3] is None or table["sharpe_ratio"][3] == -math.inf
     assert abs(table["expected_max_sharpe"][0]) < 5
+    # one degenerate, nearly-flat configuration (Sharpe about -40 against the risk-free rate)
+    r[:, 4] = np.where(np.arange(500) % 50 == 0, 1e-4, 0.0)
+    robust = deflated_sharpe(r, risk_free_rate=0.05)
+    sample = deflated_sharpe(r, risk_free_rate=0.05, sharpe_variance="sample")
+    assert robust["sharpe_ratio"][4] < -20
+    assert robust["expected_max_sharpe"][0] < 0.3 * sample["expected_max_sharpe"][0]
+    with pytest.raises(ConfigError, match="sharpe_variance"):
+        deflated_sharpe(r, sharpe_variance="mad")
     res = pbo(r, 8, risk_free_rate=0.05)
     finite = np.isfinite(res.oos_metric)
     assert (np.abs(res.oos_metric[finite]) < 50).all()
