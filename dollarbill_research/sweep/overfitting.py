@@ -342,6 +342,25 @@ def sweep_deflated_sharpe(result: object, **kwargs: object) -> pl.DataFrame:
     return params.join(table, on="config_id", how="inner").sort("config_id")
 
 
+def with_dsr_columns(frame: pl.DataFrame, kept: object) -> pl.DataFrame:
+    """``frame`` with ``psr``, ``dsr`` and ``dsr_effective`` columns from the kept returns.
+
+    Failed configurations (and a sweep too short for the statistics) get nulls.
+    """
+    valid = np.flatnonzero(kept.valid)  # type: ignore[attr-defined]
+    values = np.asarray(kept.values)  # type: ignore[attr-defined]
+    names = ("psr", "dsr", "dsr_effective")
+    if valid.size == 0 or values.shape[0] < 3:
+        return frame.with_columns(pl.lit(None, pl.Float64).alias(n) for n in names)
+    table = deflated_sharpe(
+        values if valid.size == values.shape[1] else values[:, valid],
+        risk_free_rate=kept.risk_free_rate[valid],  # type: ignore[attr-defined]
+        bars_per_year=kept.bars_per_year[valid],  # type: ignore[attr-defined]
+        config_ids=valid,
+    )
+    return frame.join(table.select("config_id", *names), on="config_id", how="left")
+
+
 def sweep_pbo(result: object, n_splits: int = 16, metric: str = "sharpe_ratio") -> PBOResult:
     """:func:`pbo` of a sweep's kept returns (failed configurations left out)."""
     values, ids, rf, bpy = _sweep_returns(result)

@@ -125,8 +125,9 @@ def sweep(
         Keep every configuration's per-bar returns as one float32 (bars x configurations)
         array (``result.returns``; ``4 x n_bars x n_configs`` bytes: 10 MB for 1,000
         configurations of 2,520 bars), for :meth:`SweepResult.deflated_sharpe` and
-        :meth:`SweepResult.pbo`. A path memory-maps the array to that file (see
-        :mod:`dollarbill_research.sweep.returns`).
+        :meth:`SweepResult.pbo`; the frame then also has ``psr``, ``dsr`` and
+        ``dsr_effective`` columns (:func:`~dollarbill_research.sweep.overfitting.deflated_sharpe`).
+        A path memory-maps the array to that file (see :mod:`dollarbill_research.sweep.returns`).
     returns_budget_mb : float
         With ``keep_returns=True``, above this size the array is memory-mapped to a temporary
         file instead of held in memory.
@@ -191,15 +192,21 @@ def sweep(
             progress=progress,
             sink=sink,
         )
+    frame = results_frame(plan, outcomes)
+    kept = None if sink is None else sink.result()
+    if kept is not None:
+        from dollarbill_research.sweep.overfitting import with_dsr_columns
+
+        frame = with_dsr_columns(frame, kept)
     return SweepResult(
-        frame=results_frame(plan, outcomes),
+        frame=frame,
         curves=best.frames(),
         metric=metric,
         param_names=plan.param_names,
         elapsed_s=time.perf_counter() - start,
         n_jobs=workers,
         backend=backend,
-        returns=None if sink is None else sink.result(),
+        returns=kept,
     )
 
 

@@ -68,6 +68,13 @@ def test_deflated_sharpe_of_a_sweep(result) -> None:  # type: ignore[no-untyped-
     np.testing.assert_allclose(joined["sharpe_ratio"], joined["frame_sr"], rtol=1e-4, atol=1e-4)
     assert (table["n_trials"] == ok.height).all()
     assert (table["n_trials_effective"] <= ok.height).all()
+    # the frame carries the same numbers (nulls for failed rows)
+    framed = result.frame.join(table.select("config_id", pl.col("dsr").alias("t")), on="config_id",
+                               how="left")  # fmt: skip
+    assert framed["dsr"].null_count() == 3
+    assert framed.filter(pl.col("t").is_not_null()).select((pl.col("dsr") == pl.col("t")).all())[
+        0, 0
+    ]
     res = result.pbo(n_splits=6)
     assert res.n_configs == ok.height
     assert set(res.chosen.tolist()) <= set(ok["config_id"].to_list())
