@@ -15,8 +15,10 @@
    strategies see the history they were chosen on (signals are past-only, so nothing after a bar
    reaches it), and nothing after the test window is read. **Each test segment starts flat**
    (no positions) **with the previous segment's ending equity** as its initial capital (the
-   first with ``initial_capital``); positions still open at a segment's end are valued at that
-   bar's mark, as in any backtest's final equity, and not carried into the next segment.
+   first with ``initial_capital``; both ``BacktestConfig.initial_capital`` and
+   ``PortfolioConfig.initial_capital`` are set to it); positions still open at a segment's end
+   are valued at that bar's mark, as in any backtest's final equity, and not carried into the
+   next segment.
 4. The segments are stitched into one :class:`~dollarbill_research.backtesting.BacktestResult`
    (frames concatenated; records with bar indices of the stitched curve; metrics of the stitched
    equity and trades), with the per-window choices and in- vs out-of-sample metrics beside it.
@@ -84,12 +86,12 @@ class WalkForwardResult:
     @property
     def mean_is_metric(self) -> float:
         """Mean in-sample metric of the chosen configurations."""
-        return float(self.windows[f"is_{self.metric}"].mean() or math.nan)
+        return _mean(self.windows[f"is_{self.metric}"])
 
     @property
     def mean_oos_metric(self) -> float:
         """Mean out-of-sample metric of the segments."""
-        return float(self.windows[f"oos_{self.metric}"].mean() or math.nan)
+        return _mean(self.windows[f"oos_{self.metric}"])
 
     def sentence(self) -> str:
         """One plain sentence comparing in- and out-of-sample."""
@@ -132,6 +134,11 @@ class WalkForwardResult:
         if path is not None:
             fig.savefig(path)
         return fig
+
+
+def _mean(column: pl.Series) -> float:
+    value = column.cast(pl.Float64).fill_nan(None).mean()
+    return math.nan if value is None else float(value)  # type: ignore[arg-type]
 
 
 def windows(
