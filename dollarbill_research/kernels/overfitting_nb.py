@@ -120,7 +120,10 @@ def block_stats_nb(returns, rf_bar, bounds):  # type: ignore[no-untyped-def]
 def _metric_nb(s, sq, dn, lg, n, metric):  # type: ignore[no-untyped-def]
     """One metric (per bar) from sums over ``n`` bars; a zero dispersion gives 0 or +-inf.
 
-    A dispersion below ``1e-9 x |mean|`` counts as zero (constant returns up to rounding).
+    The Sharpe ratio's variance comes from sums (``sum x^2 - n mean^2``), which cancel: a sum of
+    squared deviations below ``1e-10 x sum x^2`` (a deviation below about ``1e-5 x |mean|``)
+    is rounding of constant returns -- a configuration that does not trade in that half, minus
+    the risk-free rate -- and counts as zero (Sharpe -inf, not -1e8).
     """
     if metric == PBO_TOTAL_RETURN:
         return math.expm1(lg)
@@ -130,9 +133,9 @@ def _metric_nb(s, sq, dn, lg, n, metric):  # type: ignore[no-untyped-def]
         if down > 0.0:
             return mean / down
     else:
-        var = (sq - s * mean) / (n - 1)
-        if var > 1e-18 * mean * mean:  # else constant returns (see column_moments_nb)
-            return mean / math.sqrt(var)
+        spread = sq - s * mean  # sum of squared deviations, from sums
+        if spread > 1e-10 * sq:  # else constant returns up to the sums' rounding
+            return mean / math.sqrt(spread / (n - 1))
     if mean > 0.0:
         return math.inf
     if mean < 0.0:

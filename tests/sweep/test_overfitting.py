@@ -259,6 +259,14 @@ def test_a_configuration_that_never_trades_does_not_distort_the_statistics() -> 
     finite = np.isfinite(res.oos_metric)
     assert (np.abs(res.oos_metric[finite]) < 50).all()
     assert 3 not in res.chosen.tolist()
+    # a configuration that trades only in the first half is flat in the second: when chosen
+    # in-sample, its out-of-sample Sharpe is -inf (zero dispersion), not -1e8 from rounding
+    r2 = np.random.default_rng(4).normal(-0.002, 0.01, (640, 5)).astype(np.float32)
+    r2[:, 2] = 0.0
+    r2[:320, 2] = np.random.default_rng(5).normal(0.004, 0.01, 320)
+    split = pbo(r2, 2, risk_free_rate=0.05)
+    assert split.chosen[0] == 2
+    assert split.oos_metric[0] == -math.inf
 
 
 @settings(max_examples=25, deadline=None)
