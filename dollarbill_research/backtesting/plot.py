@@ -47,15 +47,18 @@ def draw_exposures(ax: Axes, result: BacktestResult) -> None:
     ax.grid(alpha=0.3)
 
 
-def rejection_counts_by_bar(result: BacktestResult) -> pl.DataFrame:
+def rejection_counts_by_bar(result: BacktestResult, every: str | None = None) -> pl.DataFrame:
     """Rejections per timestamp and reason: ``timestamp`` then one count column per reason.
 
-    A rejection with several reasons counts once under each. Empty (only ``timestamp``) when the
-    run rejected nothing.
+    A rejection with several reasons counts once under each. With ``every`` (a polars duration
+    such as ``"1w"`` or ``"1mo"``) the counts are per period, labelled by the period's start.
+    Empty (only ``timestamp``) when the run rejected nothing.
     """
     rej = result.rejections
     if not rej.height:
         return pl.DataFrame({"timestamp": rej["timestamp"]})
+    if every is not None:
+        rej = rej.with_columns(pl.col("timestamp").dt.truncate(every))
     return (
         rej.explode("reasons")
         .group_by("timestamp", "reasons")
@@ -66,20 +69,22 @@ def rejection_counts_by_bar(result: BacktestResult) -> pl.DataFrame:
     )
 
 
-def draw_rejections(ax: Axes, result: BacktestResult) -> None:
-    """Stacked bars of rejections per bar, by reason."""
-    counts = rejection_counts_by_bar(result)
+def draw_rejections(ax: Axes, result: BacktestResult, every: str | None = None,
+                    width: float = 1.0) -> None:  # fmt: skip
+    """Stacked bars of rejections per bar (or per ``every`` period), by reason."""
+    counts = rejection_counts_by_bar(result, every)
     if counts.width > 1:
         x = counts["timestamp"].to_numpy()
         bottom = np.zeros(counts.height)
         for name in counts.columns[1:]:
             y = counts[name].to_numpy().astype(np.float64)
-            ax.bar(x, y, bottom=bottom, label=name, width=1.0)
+            ax.bar(x, y, bottom=bottom, label=name, width=width, align="edge")
             bottom = bottom + y
         ax.legend(loc="upper left", fontsize=7, ncol=4)
     else:
         ax.text(0.5, 0.5, "no rejections", transform=ax.transAxes, ha="center", va="center")
-    ax.set_ylabel("rejections")
+    period = {"1w": "week", "1mo": "month", "1y": "year"}.get(every or "", every)
+    ax.set_ylabel("rejections per bar" if every is None else f"rejections per {period}")
 
 
 def plot_result(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime
 import html
 import io
 import math
@@ -28,7 +29,13 @@ __all__ = [
 PERCENT_METRICS = frozenset(
     {"total_return", "cagr", "annual_volatility", "max_drawdown", "win_rate", "exposure"}
 )
-_DOLLAR_METRICS = frozenset({"total_costs", "avg_win", "avg_loss", "final_equity", "pnl"})
+_DOLLAR_METRICS = frozenset(
+    {
+        "total_costs", "avg_win", "avg_loss", "final_equity", "pnl", "realized_pnl", "avg_pnl",
+        "best", "worst", "costs", "cash_flow", "max_drawdown_usd", "equity", "cash",
+        "initial_capital", "fixed_dollar_amount",
+    }
+)  # fmt: skip
 
 
 def esc(value: object) -> str:
@@ -61,8 +68,25 @@ def format_metric(name: str, value: object) -> str:
     if unit == "%":
         return f"{value * 100:.2f}%"
     if unit == "$":
-        return f"${value:,.2f}"
+        return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
+    if value.is_integer() and abs(value) < 1e15:
+        return f"{int(value):,d}"
     return f"{value:.3f}"
+
+
+def format_plain(value: object) -> str:
+    """Text of a setting or table value without units (temporal values as ISO text)."""
+    if isinstance(value, datetime.datetime):
+        if value.time() == datetime.time(0) and value.tzinfo is None:
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return "; ".join(format_plain(v) for v in value)
+    if value is None:
+        return "–"
+    return str(value)
 
 
 def cell(value: object, name: str = "") -> str:
@@ -93,25 +117,25 @@ def table(
     return f"<table{klass}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def kv_table(items: Iterable[tuple[str, object]], *, cls: str = "kv") -> str:
-    """Two-column table of name / value (values formatted by name)."""
-    rows = "".join(f"<tr><th>{esc(k)}</th>{cell(v, k)}</tr>" for k, v in items)
+def kv_table(items: Iterable[tuple[str, object]], *, cls: str = "kv", plain: bool = False) -> str:
+    """Two-column table of name / value (values formatted by name, or as given: ``plain``)."""
+    rows = "".join(
+        f"<tr><th>{esc(k)}</th>"
+        + (f"<td>{esc(format_plain(v))}</td>" if plain else cell(v, k))
+        + "</tr>"
+        for k, v in items
+    )
     return f'<table class="{esc(cls)}"><tbody>{rows}</tbody></table>'
 
 
 def frame_table(frame: pl.DataFrame, *, max_rows: int = 50, cls: str = "") -> str:
     """A polars frame as an HTML table (first ``max_rows`` rows; lists joined by ``; ``)."""
     shown = frame.head(max_rows)
-    rows = []
-    for row in shown.iter_rows():
-        rows.append(
-            [
-                "; ".join(map(str, v))
-                if isinstance(v, list)
-                else (str(v) if not isinstance(v, int | float | type(None)) else v)
-                for v in row
-            ]
-        )
+    rows = [
+        [v if isinstance(v, int | float) and not isinstance(v, bool) else format_plain(v)
+         for v in row]
+        for row in shown.iter_rows()
+    ]  # fmt: skip
     out = table(frame.columns, rows, cls=cls)
     if frame.height > max_rows:
         out += f'<p class="note">{frame.height - max_rows} more rows not shown.</p>'

@@ -70,7 +70,8 @@ def _run_section(result: BacktestResult) -> str:
 def _config_section(result: BacktestResult) -> str:
     if result.config is None:
         return '<p class="note">The run\'s settings were not recorded with this result.</p>'
-    out = "<h3>BacktestConfig</h3>" + kv_table(result.config.to_dict().items())
+    out = '<div class="grid2"><div><h3>BacktestConfig</h3>'
+    out += kv_table(result.config.to_dict().items(), plain=True) + "</div>"
     pc = result.portfolio_config
     if pc is not None:
         items = []
@@ -82,10 +83,10 @@ def _config_section(result: BacktestResult) -> str:
         note = (
             ""
             if result.config.use_portfolio_management
-            else ('<p class="note">Portfolio management is off: these settings were not used.</p>')
+            else '<p class="note">Portfolio management is off: these settings were not used.</p>'
         )
-        out += "<h3>PortfolioConfig</h3>" + note + kv_table(items)
-    return out
+        out += "<div><h3>PortfolioConfig</h3>" + note + kv_table(items, plain=True) + "</div>"
+    return out + "</div>"
 
 
 def _metrics_section(result: BacktestResult) -> str:

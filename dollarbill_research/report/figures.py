@@ -166,10 +166,13 @@ def greeks_figure(result: BacktestResult) -> Figure:
 
 
 def rejections_figure(result: BacktestResult) -> Figure:
-    """Rejections per bar, stacked by reason."""
+    """Rejections per month (per bar for runs under a year of daily bars), stacked by reason."""
     fig = new_figure(11.0, 3.0)
     ax = fig.add_subplot()
-    draw_rejections(ax, result)
+    if result.equity.height > 250:
+        draw_rejections(ax, result, every="1mo", width=27.0)
+    else:
+        draw_rejections(ax, result)
     ax.grid(alpha=0.3)
     return fig
 
