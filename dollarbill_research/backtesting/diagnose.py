@@ -109,7 +109,8 @@ class Diagnosis:
         One row per rejection reason seen: ``reason``, ``n`` (rejections carrying it), ``share``
         (of all rejections), ``alone`` (rejections with no other reason), ``field``, ``limit``
         and ``let_50pct`` / ``let_90pct`` / ``let_100pct`` (the field value that would have let
-        that share of its rejections through; exposure limits only, in the field's unit).
+        that share of its rejections through: the quantile of their projected exposures, rounded
+        up to 3 significant digits; exposure limits only, in the field's unit).
     sizing : polars.DataFrame
         One row per strategy with entries: ``strategy``, ``entries``, ``median_qty``,
         ``median_notional_pct`` and ``median_risk_pct`` (% of equity), ``share_one_unit``,
@@ -334,7 +335,8 @@ def _limits_frame(result: BacktestResult) -> pl.DataFrame:
             row["limit"] = _limit_value(result, reason)
             if values.size:
                 for q in _QUANTILES:
-                    row[f"let_{int(q * 100)}pct"] = float(np.quantile(values, q, method="higher"))
+                    value = float(np.quantile(values, q, method="higher"))
+                    row[f"let_{int(q * 100)}pct"] = _just_above(value)
         rows.append(row)
     schema = {
         "reason": pl.String,
@@ -346,6 +348,15 @@ def _limits_frame(result: BacktestResult) -> pl.DataFrame:
         **{f"let_{int(q * 100)}pct": pl.Float64 for q in _QUANTILES},
     }
     return pl.DataFrame(rows, schema=schema).sort("n", "reason", descending=[True, False])
+
+
+def _just_above(value: float, digits: int = 3) -> float:
+    """The smallest number of ``digits`` significant digits strictly above ``value`` (> 0)."""
+    if not (math.isfinite(value) and value > 0.0):
+        return value
+    step = 10.0 ** (math.floor(math.log10(value)) - digits + 1)
+    out = math.floor(value / step + 1e-9) * step + step
+    return float(f"{out:.{digits + 2}g}")
 
 
 def _fmt_limit(field: str, value: float) -> str:
