@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from backtesting._helpers import make_panel, make_signals, template
 from dollarbill_research.backtesting import BacktestConfig, BacktestEngine
 from dollarbill_research.backtesting.diagnose import entry_sizing
 from dollarbill_research.config.portfolio import PortfolioConfig, RiskLimits
@@ -20,7 +21,6 @@ from dollarbill_research.strategies import (
     ShortStrangle,
     VolatilityMeanReversion,
 )
-from backtesting._helpers import make_panel, make_signals, template
 
 N_TRIES = 12
 LOOSE = RiskLimits(max_portfolio_delta=10.0, max_portfolio_gamma=10.0, max_portfolio_vega=10.0,
