@@ -121,6 +121,35 @@ def _drawdowns_table(dd: pl.DataFrame) -> str:
     )
 
 
+_EXPOSURE_LIMITS = (
+    ("delta_exposure", "net delta", True),
+    ("gamma_exposure", "gamma (1% move)", True),
+    ("vega_exposure", "vega (10 vol points)", True),
+    ("var_95", "VaR 95 (one bar)", False),
+)
+
+
+def _greeks_table(result: BacktestResult) -> str:
+    """Per limited exposure: the limit, the largest and mean size, bars past the limit."""
+    eq = result.equity
+    rows = []
+    for col, label, signed in _EXPOSURE_LIMITS:
+        values = eq[col].cast(pl.Float64).fill_null(float("nan")).to_numpy()
+        size = abs(values) if signed else values
+        finite = size[~(size != size)]
+        limit = result.limits.get(col)
+        peak = float(finite.max()) if finite.size else float("nan")
+        mean = float(finite.mean()) if finite.size else float("nan")
+        over = int((finite > limit).sum()) if limit is not None else 0
+        share = over / finite.size if finite.size and limit is not None else float("nan")
+        rows.append((label, limit, peak, mean, over, share))
+    return table(
+        ["exposure", "limit", "largest", "mean", "bars past the limit", "share of bars"],
+        rows,
+        names=["", "exposure", "exposure", "exposure", "n", "exposure"],
+    )
+
+
 def _rejections_section(result: BacktestResult) -> str:
     rej = result.rejections
     if not rej.height:
@@ -274,7 +303,9 @@ def backtest_sections(result: BacktestResult) -> list[Section]:
         Section(
             "greeks",
             "Greek exposures against their limits",
-            greeks_note + figure_img(figures.greeks_figure(result), alt="greek exposures"),
+            greeks_note
+            + _greeks_table(result)
+            + figure_img(figures.greeks_figure(result), alt="greek exposures"),
         ),
         Section("rejections", "Rejections by reason over time", _rejections_section(result)),
         Section("breaches", "Breaches and risk actions", _breaches_section(result)),
