@@ -24,8 +24,16 @@ def _equity(d: Decisions) -> float:
 def _lines(frame: pl.DataFrame, cols: tuple[str, ...], limit: int) -> list[str]:
     keep = [c for c in cols if c in frame.columns]
     out = []
-    for row in frame.head(limit).select(keep).iter_rows():
-        out.append("    " + " ".join(str(v) for v in row)[:150])
+    for row in frame.head(limit).select(keep).iter_rows(named=True):
+        parts = []
+        for name, v in row.items():
+            if name == "qty" and isinstance(v, float):
+                parts.append(f"x{v:g}")
+            elif name == "price" and isinstance(v, float):
+                parts.append(f"@ {v:,.2f}")
+            else:
+                parts.append(str(v))
+        out.append("    " + " ".join(parts)[:150])
     if frame.height > limit:
         out.append(f"    ... {frame.height - limit} more")
     return out
@@ -33,8 +41,9 @@ def _lines(frame: pl.DataFrame, cols: tuple[str, ...], limit: int) -> list[str]:
 
 def decisions_repr(d: Decisions) -> str:
     """A few lines: the bar, equity, then up to 5 orders and 5 rejections (< 2 KB)."""
+    when = str(d.timestamp)[:19].removesuffix("T00:00:00")
     lines = [
-        f"Decisions({str(d.timestamp)[:19]}, equity={format_metric('final_equity', _equity(d))}"
+        f"Decisions({when}, equity={format_metric('final_equity', _equity(d))}"
         f", {d.orders.height} orders, {d.rejections.height} rejections, "
         f"{d.warnings.height} warnings)"
     ]
