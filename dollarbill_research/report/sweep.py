@@ -102,7 +102,7 @@ def _heatmaps_section(result: SweepResult) -> str:
     out = []
     pairs = list(itertools.combinations(axes, 2))
     for x, y in pairs[:_MAX_HEATMAPS]:
-        fig = plot_heatmap(result, x, y, result.metric, title=f"{result.metric}: {y} x {x}")
+        fig = plot_heatmap(result, x, y, result.metric)
         out.append(f"<div>{figure_img(fig, alt=f'heatmap {y} x {x}')}</div>")
     note = ""
     if len(pairs) > _MAX_HEATMAPS:
