@@ -364,7 +364,10 @@ def _fmt_limit(field: str, value: float) -> str:
 
 
 def _rejection_findings(result: BacktestResult, limits: pl.DataFrame) -> list[dict[str, object]]:
-    n_rej = result.raw.rejections.shape[0]
+    masks = result.raw.rejections["reason"]
+    # repeated entry signals while the strategy holds the symbol are expected, not a limit
+    n_repeat = int(np.count_nonzero(masks == (1 << codes.R_ALREADY_OPEN)))
+    n_rej = masks.shape[0] - n_repeat
     n_ent = int(np.count_nonzero(result.raw.fills["side"] > 0))
     n_cand = n_rej + n_ent
     out: list[dict[str, object]] = []
@@ -374,7 +377,8 @@ def _rejection_findings(result: BacktestResult, limits: pl.DataFrame) -> list[di
                 "rejections",
                 None,
                 "info",
-                "the strategies sent no entry signal",
+                "the strategies sent no entry signal"
+                + (f" (only {n_repeat} repeats while holding)" if n_repeat else ""),
                 "check the strategy's parameters and the data's date range",
             )
         )
@@ -386,12 +390,15 @@ def _rejection_findings(result: BacktestResult, limits: pl.DataFrame) -> list[di
         status, what = "problem", f"{n_rej} of {n_cand} entry candidates ({share:.0%}) rejected"
     else:
         status, what = "ok", f"{n_rej} of {n_cand} entry candidates ({share:.0%}) rejected"
-    top = limits.head(3).select("reason", "n").rows()
+    if n_repeat:
+        what += f" (not counting {n_repeat} repeated signals while holding)"
+    top = limits.filter(pl.col("reason") != "already_open").head(3).select("reason", "n").rows()
     if top:
         what += "; most often: " + ", ".join(f"{r} ({n})" for r, n in top)
     hint = "the limits leave room for most trades"
-    if status == "problem" and limits.height:
-        hint = _hint_for(limits.row(0, named=True))
+    blocking = limits.filter(pl.col("reason") != "already_open")
+    if status == "problem" and blocking.height:
+        hint = _hint_for(blocking.row(0, named=True))
     out.append(_finding("rejections", None, status, what, hint))
     for row in limits.iter_rows(named=True):
         reason = row["reason"]

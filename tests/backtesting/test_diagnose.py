@@ -175,3 +175,19 @@ def test_diagnosis_reprs_are_short_text_and_html():
     html = diag._repr_html_()
     assert "<ul>" in html
     assert "max_portfolio_delta" in html
+
+
+def test_repeated_signals_while_holding_are_not_a_rejection_problem():
+    import dataclasses
+
+    from dollarbill_research.kernels import records
+
+    result = _shares_run()  # 12 entries, nothing rejected
+    repeats = np.zeros(40, dtype=records.REJECTION_DTYPE)  # as the live manager records them
+    repeats["reason"] = 1 << codes.R_ALREADY_OPEN
+    raw = dataclasses.replace(result.raw, rejections=repeats)
+    diag = dataclasses.replace(result, raw=raw).diagnose()
+    row = diag.frame.filter(diag.frame["check"] == "rejections").row(0, named=True)
+    assert row["status"] == "ok"
+    assert row["finding"].startswith("0 of 12 entry candidates")
+    assert "not counting 40 repeated signals" in row["finding"]
