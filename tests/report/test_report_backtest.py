@@ -7,6 +7,7 @@ import math
 from html.parser import HTMLParser
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from dollarbill_research.backtesting import BacktestResult
@@ -167,3 +168,24 @@ def test_bad_output_paths_fail_before_any_work(managed, tmp_path):
         managed.report(tmp_path / "missing" / "r.html")
     with pytest.raises(ConfigError, match="is a folder"):
         managed.report(tmp_path)
+
+
+@pytest.mark.parametrize("dtype", [pl.Date, pl.Datetime("us", "America/New_York")])
+def test_report_accepts_the_input_timestamp_dtype(managed, dtype, tmp_path):
+    """Result frames may carry the input's Date or zoned timestamps (as the loaders give them)."""
+    import dataclasses
+
+    def cast(frame: pl.DataFrame) -> pl.DataFrame:
+        if dtype == pl.Date:
+            return frame.with_columns(pl.col("timestamp").dt.date())
+        return frame.with_columns(pl.col("timestamp").dt.replace_time_zone("America/New_York"))
+
+    changed = dataclasses.replace(managed, equity=cast(managed.equity),
+                                  trades=cast(managed.trades),
+                                  rejections=cast(managed.rejections))  # fmt: skip
+    page = _parse(changed.report(tmp_path / "tz.html"))
+    assert list(page.sections) == list(SECTION_IDS)
+    text = "".join(page.sections["drawdowns"])
+    first = str(changed.equity["timestamp"][0])[:10]
+    assert first in "".join(page.sections["run"])
+    assert "20" in text
