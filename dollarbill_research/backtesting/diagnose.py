@@ -115,7 +115,8 @@ class Diagnosis:
         One row per strategy with entries: ``strategy``, ``entries``, ``median_qty``,
         ``median_notional_pct`` and ``median_risk_pct`` (% of equity), ``share_one_unit``,
         ``binding`` (the cap that set most sizes), ``binding_share``, ``kelly_fallback``
-        (entries sized by Kelly's fallback), ``zero_size_rejections``.
+        (entries sized by Kelly's fallback), ``zero_size_rejections`` and
+        ``zero_size_unit_pct`` (median cash one unit of those candidates needs, % of equity).
     """
 
     text: str
@@ -452,15 +453,16 @@ def _finding(
 
 
 def _sizing_frame(result: BacktestResult, entries: pl.DataFrame) -> pl.DataFrame:
-    zero = Counter(
-        result.strategies[int(s)]
-        for s, m in zip(
-            result.raw.rejections["strategy"].tolist(),
-            result.raw.rejections["reason"].tolist(),
-            strict=True,
-        )
-        if m >> codes.R_ZERO_SIZE & 1
-    )
+    rec = result.raw.rejections
+    zero_mask = (rec["reason"] >> codes.R_ZERO_SIZE & 1).astype(bool)
+    zero = Counter(result.strategies[int(s)] for s in rec["strategy"][zero_mask].tolist())
+    # a zero-size rejection records the cash one unit needs (fraction of equity)
+    unit_need: dict[str, float] = {}
+    for s in set(rec["strategy"][zero_mask].tolist()):
+        need = rec["cash_needed"][zero_mask & (rec["strategy"] == s)] * 100.0
+        need = need[np.isfinite(need)]
+        if need.size:
+            unit_need[result.strategies[int(s)]] = float(np.median(need))
     rows = []
     for strategy in result.strategies:
         sub = entries.filter(pl.col("strategy") == strategy)
@@ -480,6 +482,7 @@ def _sizing_frame(result: BacktestResult, entries: pl.DataFrame) -> pl.DataFrame
                 "binding_share": n_bind / sub.height if sub.height else None,
                 "kelly_fallback": int(sub["kelly_fallback"].sum()),
                 "zero_size_rejections": zero[strategy],
+                "zero_size_unit_pct": unit_need.get(strategy),
             }
         )
     schema = {
@@ -493,6 +496,7 @@ def _sizing_frame(result: BacktestResult, entries: pl.DataFrame) -> pl.DataFrame
         "binding_share": pl.Float64,
         "kelly_fallback": pl.Int64,
         "zero_size_rejections": pl.Int64,
+        "zero_size_unit_pct": pl.Float64,
     }
     return pl.DataFrame(rows, schema=schema)
 
@@ -518,20 +522,41 @@ _LOWER = {
 }
 
 
-def _sizing_findings(sizing: pl.DataFrame) -> list[dict[str, object]]:
+def _zero_size_text(row: dict[str, object], max_position_pct: float | None) -> tuple[str, str]:
+    """``(finding, hint)`` about a strategy's candidates sized to zero units."""
+    n = row["zero_size_rejections"]
+    need = row["zero_size_unit_pct"]
+    if not n:
+        return "", ""
+    text = f"{n} candidates sized to zero"
+    if not isinstance(need, float):
+        return text, _OTHER_HINTS[codes.R_ZERO_SIZE]
+    text += f" (one unit needs a median {need:.1f}% of equity"
+    if max_position_pct is not None and need > max_position_pct:
+        text += f", above max_position_pct={max_position_pct:g}%)"
+        return text, (
+            f"raise PortfolioConfig.max_position_pct above {need:.1f}%, add capital, or trade a "
+            "cheaper instrument (narrower spreads, lower-priced underlyings)"
+        )
+    if max_position_pct is not None:
+        text += f", within max_position_pct={max_position_pct:g}%: max_risk_per_trade or the "
+        text += "sizing method gave less than one unit)"
+    else:
+        text += ")"
+    return text, _OTHER_HINTS[codes.R_ZERO_SIZE]
+
+
+def _sizing_findings(
+    sizing: pl.DataFrame, max_position_pct: float | None
+) -> list[dict[str, object]]:
     out = []
     for row in sizing.iter_rows(named=True):
         name = row["strategy"]
         binding = row["binding"]
+        zero_text, zero_hint = _zero_size_text(row, max_position_pct)
         if not row["entries"]:
             out.append(
-                _finding(
-                    "sizing",
-                    name,
-                    "problem",
-                    f"{name}: no entry; {row['zero_size_rejections']} sized to zero",
-                    _OTHER_HINTS[codes.R_ZERO_SIZE],
-                )
+                _finding("sizing", name, "problem", f"{name}: no entry; {zero_text}", zero_hint)
             )
             continue
         notional, risk = row["median_notional_pct"], row["median_risk_pct"]
@@ -541,6 +566,8 @@ def _sizing_findings(sizing: pl.DataFrame) -> list[dict[str, object]]:
         )
         if row["kelly_fallback"]:
             text += f"; {row['kelly_fallback']} sized by Kelly's FixedFractional fallback"
+        if zero_text:
+            text += f"; {zero_text}"
         small = (
             notional < SMALL_NOTIONAL_PCT
             or row["share_one_unit"] > 0.5
@@ -548,9 +575,10 @@ def _sizing_findings(sizing: pl.DataFrame) -> list[dict[str, object]]:
         )
         large = notional > LARGE_NOTIONAL_PCT or risk > LARGE_RISK_PCT
         if small:
-            out.append(
-                _finding("sizing", name, "problem", "sizes small: " + text, _RAISE.get(binding, ""))
-            )
+            hint = _RAISE.get(binding, "")
+            if row["zero_size_rejections"] > row["entries"] and zero_hint:
+                hint = zero_hint
+            out.append(_finding("sizing", name, "problem", "sizes small: " + text, hint))
         elif large:
             out.append(
                 _finding("sizing", name, "problem", "sizes large: " + text, _LOWER.get(binding, ""))
@@ -606,7 +634,9 @@ def diagnose(result: BacktestResult) -> Diagnosis:
     findings += _rejection_findings(result, limits)
     entries = entry_sizing(result)
     sizing = _sizing_frame(result, entries)
-    findings += _sizing_findings(sizing)
+    pc = result.portfolio_config
+    pm_on = config is not None and config.use_portfolio_management
+    findings += _sizing_findings(sizing, pc.max_position_pct if pc is not None and pm_on else None)
     frame = pl.DataFrame(findings, schema=_FINDING_SCHEMA)
     n_problems = frame.filter(pl.col("status") == "problem").height
     lines = [f"Diagnosis: {n_problems} problem{'' if n_problems == 1 else 's'}"]
