@@ -9,7 +9,7 @@ import pytest
 
 from backtesting._helpers import make_panel, make_signals, template
 from dollarbill_research.backtesting import BacktestConfig, BacktestEngine
-from dollarbill_research.backtesting.diagnose import entry_sizing
+from dollarbill_research.backtesting.sizing_check import entry_sizing
 from dollarbill_research.config.portfolio import PortfolioConfig, RiskLimits
 from dollarbill_research.data import synthetic_universe
 from dollarbill_research.kernels import codes
