@@ -252,7 +252,10 @@ class BacktestEngine:
         signals = check_signals(signals, panel)
         bp, pp, capacity = self.kernel_params(len(signals.strategies))
         raw = simulate(panel, signals, bp, pp, capacity)
-        return BacktestResult.from_records(raw, panel, signals, self.config, pp)
+        portfolio = self.portfolio_config or PortfolioConfig(
+            initial_capital=self.config.initial_capital
+        )
+        return BacktestResult.from_records(raw, panel, signals, self.config, pp, portfolio)
 
     def run_simple_strategy(
         self, symbol: str, data: DataInput, vol_threshold: float
