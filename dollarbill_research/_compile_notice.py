@@ -20,7 +20,7 @@ from typing import Any
 
 from numba.core import event
 
-__all__ = ["NOTICE", "cache_dir_of", "cache_is_empty", "install"]
+__all__ = ["NOTICE", "cache_dir_of", "cache_is_empty", "install", "silence"]
 
 NOTICE = (
     "dollarbill: compiling kernels, about 30 s, once per environment; "
@@ -80,3 +80,9 @@ def install() -> None:
         return
     _LISTENER = _FirstCompile()
     event.register("numba:compile", _LISTENER)
+
+
+def silence() -> None:
+    """Do not print the notice in this process (a command that reports compiling itself)."""
+    if _LISTENER is not None:
+        _LISTENER.done = True

@@ -58,4 +58,3 @@ def main(argv: Sequence[str] | None = None, commands: Mapping[str, str] | None =
         print(one_line(f"{exc.prog}: error: {exc.message}; hint: {exc.hint}"), file=sys.stderr)
         return EXIT_USAGE
     return run_guarded(args.run, args, getattr(args, "prog", "dollarbill"))
-

@@ -56,7 +56,9 @@ def _one_line_warning(
     print(f"dollarbill: warning: {one_line(str(message))}", file=sys.stderr)
 
 
-def run_guarded(fn: Callable[[argparse.Namespace], int], args: argparse.Namespace, prog: str) -> int:
+def run_guarded(
+    fn: Callable[[argparse.Namespace], int], args: argparse.Namespace, prog: str
+) -> int:
     """Run a command: library errors and OS errors become one line and exit status 2.
 
     An unexpected exception (a bug) also prints one line, pointing at ``DOLLARBILL_DEBUG=1``
@@ -92,7 +94,7 @@ def run_guarded(fn: Callable[[argparse.Namespace], int], args: argparse.Namespac
 
 
 def positive_int(text: str) -> int:
-    """argparse type: an int >= 1."""
+    """Argument type: an int >= 1."""
     try:
         value = int(text)
     except ValueError:
@@ -103,7 +105,7 @@ def positive_int(text: str) -> int:
 
 
 def non_negative_int(text: str) -> int:
-    """argparse type: an int >= 0."""
+    """Argument type: an int >= 0."""
     try:
         value = int(text)
     except ValueError:
@@ -114,7 +116,7 @@ def non_negative_int(text: str) -> int:
 
 
 def positive_float(text: str) -> float:
-    """argparse type: a finite float > 0."""
+    """Argument type: a finite float > 0."""
     try:
         value = float(text)
     except ValueError:

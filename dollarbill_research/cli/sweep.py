@@ -26,8 +26,8 @@ HELP = "run a parameter sweep; write one row per configuration and an HTML repor
 DESCRIPTION = (
     "Run one backtest per configuration of a grid and write one row of metrics per "
     "configuration. The grid file is JSON: an object of name -> list of values runs every "
-    "combination, e.g. {\"sizing_method\": [\"VolatilityBased\", \"KellyCriterion\"], "
-    "\"max_risk_per_trade\": [1.0, 2.0], \"strategy.lookback\": [10, 20]}; a list of objects "
+    'combination, e.g. {"sizing_method": ["VolatilityBased", "KellyCriterion"], '
+    '"max_risk_per_trade": [1.0, 2.0], "strategy.lookback": [10, 20]}; a list of objects '
     "runs exactly those configurations. Portfolio parameters need portfolio management on "
     "(--config, or use_portfolio_management in --backtest-config or in the grid)."
 )

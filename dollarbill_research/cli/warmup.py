@@ -51,6 +51,9 @@ def steps() -> list[tuple[str, Callable[[], object]]]:
 
 def run(args: argparse.Namespace) -> int:
     """Run every step with a progress line, then report the cache."""
+    from dollarbill_research import _compile_notice
+
+    _compile_notice.silence()  # warmup says what it compiles itself
     todo = steps()
     total_start = time.perf_counter()
     for k, (label, fn) in enumerate(todo, start=1):
@@ -58,9 +61,7 @@ def run(args: argparse.Namespace) -> int:
         start = time.perf_counter()
         fn()
         print(f" {time.perf_counter() - start:.1f} s", flush=True)
-    compiled, total = kernel_counts()
-    print(f"warm: {compiled} of {total} kernels compiled or loaded in "
-          f"{time.perf_counter() - total_start:.1f} s")  # fmt: skip
+    print(f"warm in {time.perf_counter() - total_start:.1f} s")
     print(f"numba cache: {cache_location()}")
     return EXIT_OK
 
@@ -78,24 +79,6 @@ def cache_location() -> str:
     if os.environ.get("NUMBA_CACHE_DIR"):
         return f"{where}; set by NUMBA_CACHE_DIR"
     return f"{where}; set NUMBA_CACHE_DIR to move it (e.g. for a read-only install)"
-
-
-def kernel_counts() -> tuple[int, int]:
-    """``(kernels with at least one compiled signature, all kernels)`` of the kernel modules."""
-    import importlib
-    import pkgutil
-
-    from numba.core.registry import CPUDispatcher
-
-    import dollarbill_research.kernels as kernels
-
-    seen: dict[int, bool] = {}
-    for info in pkgutil.iter_modules(kernels.__path__):
-        module = importlib.import_module(f"{kernels.__name__}.{info.name}")
-        for value in vars(module).values():
-            if isinstance(value, CPUDispatcher) and value.py_func.__module__ == module.__name__:
-                seen[id(value)] = bool(value.overloads)
-    return sum(seen.values()), len(seen)
 
 
 # -- steps ------------------------------------------------------------------------------------
@@ -175,6 +158,7 @@ def _backtest_managed() -> None:
 
 def _portfolio() -> None:
     from dollarbill_research import (
+        AllocationMethod,
         Candidate,
         PortfolioConfig,
         PortfolioManager,
@@ -187,17 +171,18 @@ def _portfolio() -> None:
     config = PortfolioConfig()
     book = [Position.shares("AAPL", "Momentum", 100, 150.0)]
     RiskAnalyzer(config).analyze(book, equity=100_000.0)
-    PositionSizer(config).size(equity=100_000.0, unit_cost=100.0, unit_max_loss=5.0)
+    PositionSizer(config).size(
+        equity=100_000.0, unit_cost=100.0, unit_max_loss=5.0, unit_dollar_vol=2.0
+    )
     manager = PortfolioManager(config)
     manager.update_capital(100_000.0)
     manager.update_positions(book)
     manager.decide(Candidate.shares("MSFT", "Momentum", price=100.0, volatility=0.25), size=50)
     manager.decide(Candidate.shares("TLT", "Momentum", price=90.0, volatility=0.15))
-    for method in ("EqualWeight", "RiskParity"):
-        try:
-            StrategyAllocator(method).targets({"A": [0.01, -0.02, 0.01], "B": [0.0, 0.01, 0.02]})
-        except ValueError:  # a method name this version does not know: nothing to compile
-            pass
+    returns = {"A": [0.01, -0.02, 0.01, 0.005], "B": [0.0, 0.01, 0.02, -0.01]}
+    for method in AllocationMethod:
+        if method is not AllocationMethod.Custom:
+            StrategyAllocator(method).targets(returns)
 
 
 def _metrics() -> None:
@@ -206,8 +191,8 @@ def _metrics() -> None:
     from dollarbill_research.backtesting.metrics import compute_metrics, equity_metrics_matrix
 
     curve = 100.0 * np.cumprod(1.0 + np.linspace(-0.01, 0.012, 50))
-    compute_metrics(curve)
-    equity_metrics_matrix(np.vstack([curve, curve[::-1]]))
+    compute_metrics(curve, None)
+    equity_metrics_matrix(np.vstack([curve, curve[::-1]]), None)
 
 
 def _live() -> None:
