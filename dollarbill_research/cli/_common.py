@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -154,19 +155,27 @@ def check_output(path: str | None, what: str, suffixes: tuple[str, ...] = ()) ->
     if p.is_dir():
         raise ConfigError(f"{what} {path!r} is a folder; hint: give a file name inside it")
     if p.exists():
-        if not os.access(p, os.W_OK):
+        if not os.access(p, os.W_OK) or not _can_create_in(p.parent):
             raise ConfigError(f"{what} {path!r} exists and is not writable; hint: choose another")
         return p
-    parent = p.parent if str(p.parent) else Path(".")
-    existing = parent
+    existing = p.parent
     while not existing.exists():
         existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+    if not existing.is_dir() or not _can_create_in(existing):
         raise ConfigError(
             f"{what} {path!r}: folder {str(existing)!r} is not writable; hint: choose a folder "
             "you can write to"
         )
     return p
+
+
+def _can_create_in(folder: Path) -> bool:
+    """Whether a file can be created in ``folder`` (tried: permissions alone mislead root)."""
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".dollarbill-check-"):
+            return True
+    except OSError:
+        return False
 
 
 def prepare_output(path: Path | None) -> None:

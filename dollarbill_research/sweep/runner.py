@@ -30,6 +30,7 @@ import numpy as np
 import polars as pl
 
 from dollarbill_research.backtesting.metrics import Metrics
+from dollarbill_research.data.panel import with_input_timestamps
 from dollarbill_research.exceptions import ConfigError
 from dollarbill_research.sweep._parallel import (
     KeyedOnce,
@@ -170,7 +171,10 @@ def sweep(
         )
     return SweepResult(
         frame=results_frame(plan, outcomes),
-        curves=best.frames(),
+        curves={
+            cid: with_input_timestamps(curve, plan.panel.timestamp_dtype)
+            for cid, curve in best.frames().items()
+        },
         metric=metric,
         param_names=plan.param_names,
         elapsed_s=time.perf_counter() - start,
