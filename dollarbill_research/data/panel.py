@@ -173,7 +173,7 @@ def input_timestamps(values: np.ndarray | pl.Series, dtype: pl.DataType | None) 
 
 
 def with_input_timestamps(frame: pl.DataFrame, dtype: pl.DataType | None) -> pl.DataFrame:
-    """``frame`` with its ``timestamp`` column in the input's dtype (see :func:`input_timestamps`)."""
+    """``frame`` with its ``timestamp`` in the input's dtype (see :func:`input_timestamps`)."""
     if dtype is None or TIMESTAMP not in frame.columns or frame.schema[TIMESTAMP] == dtype:
         return frame
     return frame.with_columns(input_timestamps(frame[TIMESTAMP], dtype))
