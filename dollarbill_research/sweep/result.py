@@ -52,6 +52,9 @@ class SweepResult:
         Worker threads (local) or CPUs used (Ray).
     backend : str
         ``"local"`` or ``"ray"``.
+    identical_rows : bool
+        True when every configuration that ran gave the same metrics and rejection counts
+        (the swept parameters changed nothing; ``sweep`` also warns).
     """
 
     frame: pl.DataFrame
@@ -61,6 +64,7 @@ class SweepResult:
     elapsed_s: float
     n_jobs: int
     backend: str
+    identical_rows: bool = False
 
     @property
     def configs_per_second(self) -> float:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Literal
@@ -31,7 +32,7 @@ import polars as pl
 
 from dollarbill_research.backtesting.metrics import Metrics
 from dollarbill_research.data.panel import with_input_timestamps
-from dollarbill_research.exceptions import ConfigError
+from dollarbill_research.exceptions import ConfigError, DollarbillWarning
 from dollarbill_research.sweep._parallel import (
     KeyedOnce,
     check_chunk_size,
@@ -169,8 +170,10 @@ def sweep(
             metric=metric,
             progress=progress,
         )
+    frame = results_frame(plan, outcomes)
+    identical = warn_if_identical(frame)
     return SweepResult(
-        frame=results_frame(plan, outcomes),
+        frame=frame,
         curves={
             cid: with_input_timestamps(curve, plan.panel.timestamp_dtype)
             for cid, curve in best.frames().items()
@@ -180,7 +183,27 @@ def sweep(
         elapsed_s=time.perf_counter() - start,
         n_jobs=workers,
         backend=backend,
+        identical_rows=identical,
     )
+
+
+def warn_if_identical(frame: pl.DataFrame) -> bool:
+    """Warn (and return True) when all of a sweep's successful rows (two or more) are the same."""
+    ok = frame.filter(pl.col("error").is_null())
+    if ok.height < 2:
+        return False
+    outcome = [*METRIC_COLUMNS, "n_rejections", *REJECTION_COLUMNS]
+    if ok.select(outcome).unique().height > 1:
+        return False
+    warnings.warn(
+        f"sweep: all {ok.height} configurations gave identical results (same metrics and "
+        "rejections), so the swept parameters changed nothing here; hint: check that they act "
+        "in this setup (portfolio parameters need use_portfolio_management=True; limits that "
+        "are never reached change nothing)",
+        DollarbillWarning,
+        stacklevel=3,
+    )
+    return True
 
 
 def _timestamps(plan: SweepPlan, config_id: int) -> np.ndarray:
