@@ -83,6 +83,8 @@ def sweep(
     progress: bool = True,
     backend: Literal["local", "ray"] = "local",
     ray_address: str | None = None,
+    ray_timeout: float = 30.0,
+    ray_numba_cache_dir: str | None = "auto",
 ) -> SweepResult:
     """Run one backtest per grid configuration and return one row of metrics per configuration.
 
@@ -118,6 +120,11 @@ def sweep(
         ``"ray"`` runs chunks as Ray tasks (see :mod:`dollarbill_research.sweep.ray_runner`).
     ray_address : str, optional
         Ray cluster address (``backend="ray"``); default: the running/auto-detected cluster.
+    ray_timeout : float
+        Seconds to wait for the cluster at ``ray_address`` before a :class:`ConfigError`.
+    ray_numba_cache_dir : str or None
+        ``NUMBA_CACHE_DIR`` of the Ray workers (a writable folder on every node); ``"auto"``
+        picks one (see :func:`~dollarbill_research.sweep.ray_runner.worker_runtime_env`).
 
     Returns
     -------
@@ -140,6 +147,11 @@ def sweep(
     workers = resolve_n_jobs(n_jobs)
     if backend not in ("local", "ray"):
         raise ConfigError(f"sweep backend={backend!r} must be 'local' or 'ray'")
+    if backend == "ray":
+        from dollarbill_research.sweep.ray_runner import check_timeout, worker_runtime_env
+
+        check_timeout(ray_timeout)
+        worker_runtime_env(ray_numba_cache_dir)  # validates the option before the run
     start = time.perf_counter()
     plan = plan_sweep(
         data,
@@ -160,6 +172,8 @@ def sweep(
             metric=metric,
             progress=progress,
             address=ray_address,
+            timeout_s=ray_timeout,
+            numba_cache_dir=ray_numba_cache_dir,
         )
     else:
         outcomes, best = run_plan_local(
@@ -268,9 +282,13 @@ def run_plan_local(
 def run_plan_chunk(
     plan: SweepPlan, indices: Sequence[int], n_jobs: int, keep_best: int, metric: str
 ) -> tuple[list[Outcome], BestCurves]:
-    """Run some configurations of a plan without a progress bar (the Ray task body)."""
+    """Run some configurations of a plan without a progress bar (the Ray task body).
+
+    Arrays that come out of Ray's object store are read-only; the panel is copied once here
+    when it is, so the kernels see the (writable) argument types they were compiled for.
+    """
     return run_plan_local(
-        plan,
+        writable_plan(plan),
         n_jobs=n_jobs,
         chunk_size=max(1, len(indices)),
         keep_best=keep_best,
@@ -278,6 +296,20 @@ def run_plan_chunk(
         progress=False,
         indices=indices,
     )
+
+
+def writable_plan(plan: SweepPlan) -> SweepPlan:
+    """``plan`` itself, or a copy whose panel arrays are writable when some are read-only."""
+    panel = plan.panel
+    arrays = {
+        f.name: getattr(panel, f.name)
+        for f in fields(panel)
+        if isinstance(getattr(panel, f.name), np.ndarray)
+    }
+    if all(a.flags.writeable for a in arrays.values()):
+        return plan
+    copies = {k: np.array(a, copy=True) for k, a in arrays.items() if not a.flags.writeable}
+    return dataclasses.replace(plan, panel=dataclasses.replace(panel, **copies))
 
 
 def _failed(cfg: Configuration) -> Outcome:
