@@ -125,7 +125,8 @@ def run_demo(settings: DemoSettings | None = None) -> int:
     )
 
     s.out_dir.mkdir(parents=True, exist_ok=True)
-    path = managed.plot(s.out_dir / "demo_backtest.png", title="Managed multi-strategy book")
+    path = s.out_dir / "demo_backtest.png"
+    managed.plot(path, title="Managed multi-strategy book")
     print(f"\nPlot: {path}")
     _plot_methods(by_method, s.out_dir / "demo_sizing_methods.png")
     print(f"Done in {time.perf_counter() - t0:.1f} s")

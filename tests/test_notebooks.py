@@ -21,3 +21,8 @@ def test_notebook_runs(path: Path, tmp_path: Path) -> None:
     )
     NotebookClient(nb, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(tmp_path)}}).execute()  # fmt: skip
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            text = out.get("text", "") if out.get("output_type") == "stream" else ""
+            assert "IProgress not found" not in text, f"{path.name}: tqdm has no widgets"
+            assert "Traceback" not in text, f"{path.name}: {text[-500:]}"

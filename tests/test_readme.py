@@ -49,6 +49,10 @@ def test_readme_block_runs(code: str, tmp_path: Path, monkeypatch: pytest.Monkey
     if "LivePortfolio(" in code:
         assert printed.strip().endswith("True")
         assert (tmp_path / "live_state.npz").exists()
+    if "diagnose()" in code:
+        assert (tmp_path / "run.html").stat().st_size > 100_000
+        assert "Diagnosis:" in printed
+        assert printed.strip().endswith("True")
     if "run_simple_strategy" in code:
         assert re.search(r"Total Return: -?\d+\.\d\d%", printed)
         assert re.search(r"Sharpe Ratio: (-?\d+\.\d\d|nan)", printed)

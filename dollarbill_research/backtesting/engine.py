@@ -266,7 +266,10 @@ class BacktestEngine:
         bp, pp, capacity = self.kernel_params(len(signals.strategies), panel.timestamps)
         raw = simulate(panel, signals, bp, pp, capacity)
         config = self.run_config(panel.timestamps)
-        return BacktestResult.from_records(raw, panel, signals, config, pp)
+        portfolio = self.portfolio_config or PortfolioConfig(
+            initial_capital=self.config.initial_capital
+        )
+        return BacktestResult.from_records(raw, panel, signals, config, pp, portfolio)
 
     def run_simple_strategy(
         self, symbol: str, data: DataInput, vol_threshold: float

@@ -111,6 +111,16 @@ class Metrics:
         """Return the metrics as a plain ``{name: value}`` dict in field order."""
         return asdict(self)
 
+    def __repr__(self) -> str:
+        from dollarbill_research.backtesting.summary import metrics_repr
+
+        return metrics_repr(self)
+
+    def _repr_html_(self) -> str:
+        from dollarbill_research.backtesting.summary import metrics_html
+
+        return metrics_html(self)
+
 
 def _as_curve(equity: object, name: str = "equity") -> FloatArray:
     arr = np.asarray(equity, dtype=np.float64)

@@ -30,7 +30,11 @@ from dollarbill_research.data.panel import with_input_timestamps
 from dollarbill_research.kernels import codes
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from dollarbill_research.backtesting.diagnose import Diagnosis
     from dollarbill_research.config.backtest import BacktestConfig
+    from dollarbill_research.config.portfolio import PortfolioConfig
     from dollarbill_research.data.panel import Panel
     from dollarbill_research.strategies.base import Signals
 
@@ -323,6 +327,10 @@ class BacktestResult:
         The kernel records (exact numbers, for parity and invariant checks).
     limits : dict of str to float
         Exposure limits (fractions) used for plotting; empty with portfolio management off.
+    config : BacktestConfig or None
+        A copy of the run's settings (None for results built by hand).
+    portfolio_config : PortfolioConfig or None
+        A copy of the portfolio settings the kernels used (the defaults when none was given).
     """
 
     equity: pl.DataFrame
@@ -334,13 +342,18 @@ class BacktestResult:
     symbols: tuple[str, ...]
     raw: RawRecords
     limits: dict[str, float]
+    # run settings (for reports, diagnose, save/load); copies, so later edits do not leak in
+    config: BacktestConfig | None = None
+    portfolio_config: PortfolioConfig | None = None
 
     @classmethod
     def from_records(
         cls, raw: RawRecords, panel: Panel, signals: Signals, config: BacktestConfig,
-        pp: FloatArray,
+        pp: FloatArray, portfolio_config: PortfolioConfig | None = None,
     ) -> BacktestResult:  # fmt: skip
         """Render the frames and metrics of a run."""
+        import copy
+
         ts = panel.timestamps
         maxpos = max_positions_limit(config, pp)
         trades = fills_frame(raw.fills, ts, panel.symbols, signals.strategies, pp, maxpos)
@@ -365,25 +378,80 @@ class BacktestResult:
             }
         return cls(
             equity, trades, rejections, attribution, metrics, tuple(signals.strategies),
-            tuple(panel.symbols), raw, limits,
+            tuple(panel.symbols), raw, limits, copy.deepcopy(config),
+            copy.deepcopy(portfolio_config),
         )  # fmt: skip
 
-    def plot(self, path: PathLike | None = None, *, title: str = "Backtest") -> Path:
-        """Equity, drawdown, exposures vs limits and rejections over time, saved as an image.
+    def plot(self, path: PathLike | None = None, *, title: str = "Backtest") -> Figure:
+        """Equity, drawdown, exposures vs limits and rejections over time.
 
         Parameters
         ----------
         path : path, optional
-            Output file (PNG/PDF/SVG by suffix); default ``backtest.png`` in the working folder.
+            Also save the figure there (PNG/PDF/SVG by suffix).
 
         Returns
         -------
-        pathlib.Path
-            The file written.
+        matplotlib.figure.Figure
+            A standalone figure (no pyplot state, the user's backend is left alone); it
+            displays inline in Jupyter.
         """
         from dollarbill_research.backtesting.plot import plot_result
 
-        return plot_result(self, Path(path) if path is not None else Path("backtest.png"), title)
+        return plot_result(self, path, title)
+
+    # --- research workflow: report, diagnosis, summary, save/load, reprs ----------------------
+    def report(self, path: PathLike, *, title: str = "Backtest report") -> Path:
+        """Write a self-contained HTML report (figures inline, no network references).
+
+        See :mod:`dollarbill_research.report`. The file is deterministic: the same result gives
+        the same bytes. Returns the path written.
+        """
+        from dollarbill_research.report import backtest_report
+
+        return backtest_report(self, path, title=title)
+
+    def diagnose(self) -> Diagnosis:
+        """Answer the guide's Troubleshooting questions from this run's records.
+
+        Returns a :class:`~dollarbill_research.backtesting.diagnose.Diagnosis` (``.text`` and
+        ``.frame``; it prints as the text and shows as HTML in Jupyter).
+        """
+        from dollarbill_research.backtesting.diagnose import diagnose
+
+        return diagnose(self)
+
+    def summary(self) -> pl.DataFrame:
+        """Headline numbers as a polars frame ``name, value, display`` (one row per figure)."""
+        from dollarbill_research.backtesting.summary import summary_frame
+
+        return summary_frame(self)
+
+    def save(self, path: PathLike) -> Path:
+        """Save to one file (zip of Parquet records and JSON settings), atomically.
+
+        Reload with :meth:`BacktestResult.load`; see :mod:`dollarbill_research.backtesting.io`.
+        """
+        from dollarbill_research.backtesting.io import save_result
+
+        return save_result(self, path)
+
+    @classmethod
+    def load(cls, path: PathLike) -> BacktestResult:
+        """Load a result written by :meth:`save` (``StateError`` naming the file if damaged)."""
+        from dollarbill_research.backtesting.io import load_result
+
+        return load_result(path)
+
+    def __repr__(self) -> str:
+        from dollarbill_research.backtesting.summary import result_repr
+
+        return result_repr(self)
+
+    def _repr_html_(self) -> str:
+        from dollarbill_research.backtesting.summary import result_html
+
+        return result_html(self)
 
 
 _COMPARE_FIELDS = (

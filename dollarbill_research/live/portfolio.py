@@ -76,6 +76,16 @@ class Decisions:
     rejection_records: np.ndarray
     equity: np.ndarray
 
+    def __repr__(self) -> str:
+        from dollarbill_research.live._display import decisions_repr
+
+        return decisions_repr(self)
+
+    def _repr_html_(self) -> str:
+        from dollarbill_research.live._display import decisions_html
+
+        return decisions_html(self)
+
 
 class LivePortfolio:
     """A portfolio advanced one bar at a time by the backtest's step kernel.

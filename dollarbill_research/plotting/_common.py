@@ -15,10 +15,14 @@ if TYPE_CHECKING:  # matplotlib is imported on first plot, not with the package
 
 
 def new_figure(width: float, height: float) -> Figure:
-    """A standalone figure (not registered with pyplot; Jupyter still displays it)."""
-    from matplotlib.figure import Figure
+    """A standalone figure (not registered with pyplot; Jupyter still displays it).
 
-    return Figure(figsize=(width, height), layout="constrained")
+    Never touches the backend or pyplot's figure list; the figure has ``_repr_png_`` so it
+    shows inline even in a notebook that never imported pyplot.
+    """
+    from dollarbill_research.plotting._figure import InlineFigure
+
+    return InlineFigure(figsize=(width, height), layout="constrained")
 
 
 def save(fig: Figure, path: PathLike | None, dpi: int = 110) -> None:

@@ -157,13 +157,17 @@ def plot_sizing_comparison(
     table = ax_tab.table(
         cellText=np.array(cells, dtype=object).T.tolist(),
         rowLabels=list(metrics),
-        colLabels=[c.label for c in curves],
+        colLabels=[c.label.replace(", ", "\n") for c in curves],
         loc="center",
         cellLoc="right",
     )
     table.auto_set_font_size(False)
     table.set_fontsize(8)
     table.scale(1.0, 1.4)
+    lines = max(label.count(", ") + 1 for label in (c.label for c in curves))
+    for (row, _col), cell in table.get_celld().items():
+        if row == 0 and lines > 1:  # labels of several parameters: one per line
+            cell.set_height(cell.get_height() * lines)
     fig.suptitle(title)
     save(fig, path)
     return fig

@@ -5,10 +5,12 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from dollarbill_research._typing import PathLike
 from dollarbill_research.exceptions import ConfigError
 
 __all__ = ["LOWER_IS_BETTER", "BestCurves", "SweepResult", "metric_score"]
@@ -81,6 +83,22 @@ class SweepResult:
         col = pl.col(name).cast(pl.Float64)
         usable = self.frame.filter(col.is_not_null() & col.is_not_nan())
         return usable.sort(name, descending=name not in LOWER_IS_BETTER).head(n)
+
+    def report(self, path: PathLike, *, title: str = "Sweep report") -> Path:
+        """Write a self-contained HTML report (ranking, heatmaps, best curves, rejections).
+
+        See :mod:`dollarbill_research.report.sweep`; returns the path written.
+        """
+        from dollarbill_research.report import sweep_report
+
+        return sweep_report(self, path, title=title)
+
+    def _repr_html_(self) -> str:
+        from dollarbill_research.report._html import esc, frame_table
+
+        return (
+            f"<div><strong>{esc(repr(self))}</strong>{frame_table(self.best(5), max_rows=5)}</div>"
+        )
 
     def __repr__(self) -> str:
         failed = self.frame.filter(pl.col("error").is_not_null()).height

@@ -84,7 +84,9 @@ def test_frames_have_the_documented_columns(universe, tmp_path):
             "reason"} <= set(result.trades.columns)  # fmt: skip
     assert result.rejections.columns[:5] == ["timestamp", "symbol", "strategy", "reasons", "text"]
     assert result.attribution["strategy"].to_list() == ["Simple Volatility", "Total"]
-    out = result.plot(tmp_path / "bt.png")
+    out = tmp_path / "bt.png"
+    fig = result.plot(out)
+    assert len(fig.axes) == 4
     assert out.exists()
     assert out.stat().st_size > 10_000
 
