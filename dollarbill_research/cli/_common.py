@@ -147,13 +147,13 @@ def check_output(path: str | None, what: str, suffixes: tuple[str, ...] = ()) ->
     if path is None:
         return None
     p = Path(path).expanduser()
+    if p.is_dir():
+        raise ConfigError(f"{what} {path!r} is a folder; hint: give a file name inside it")
     if suffixes and p.suffix.lower() not in suffixes:
         raise ConfigError(
             f"{what} {path!r} should end in {' or '.join(suffixes)}; hint: e.g. "
             f"{what} out{suffixes[0]}"
         )
-    if p.is_dir():
-        raise ConfigError(f"{what} {path!r} is a folder; hint: give a file name inside it")
     if p.exists():
         if not os.access(p, os.W_OK) or not _can_create_in(p.parent):
             raise ConfigError(f"{what} {path!r} exists and is not writable; hint: choose another")
