@@ -6,10 +6,10 @@ One row per symbol and bar, sorted by ``(symbol, timestamp)``:
 column     dtype                                        meaning
 ========== ============================================ =========================================
 symbol     ``pl.String``                                ticker, as given (file names upper-cased)
-timestamp  ``pl.Datetime("us", zone)`` for tz-aware    bar time; naive inputs stay naive
-           inputs (UTC for strings with offsets);
-           ``pl.Datetime("us")`` or ``pl.Date`` for
-           naive ones
+timestamp  ``pl.Datetime(unit, zone)`` as given;        bar time; naive inputs stay naive
+           ``Datetime("us", "UTC")`` for strings with
+           offsets, ``Datetime("us")`` or ``Date``
+           for naive strings
 open       ``pl.Float64``                               dollars, > 0
 high       ``pl.Float64``                               dollars, >= max(open, close, low)
 low        ``pl.Float64``                               dollars, <= min(open, close)

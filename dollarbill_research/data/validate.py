@@ -186,9 +186,7 @@ class _Checker:
         if dtype == pl.String:
             df = self._parse_timestamps(df)
         elif isinstance(dtype, pl.Datetime):
-            # a zone is kept (polars stores UTC instants either way), so result frames and
-            # joins back to the input see the input's own zone
-            df = df.with_columns(col.dt.cast_time_unit(S.TIME_UNIT))
+            pass  # unit and zone are kept (UTC instants either way): results join back to it
         elif dtype != pl.Date:
             raise DataError(
                 f"column '{S.TIMESTAMP}' has dtype {dtype}{self._src()}; expected Date, Datetime "
