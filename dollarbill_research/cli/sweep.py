@@ -98,7 +98,13 @@ def run(args: argparse.Namespace) -> int:
             ray_timeout=args.ray_timeout,
         )  # fmt: skip
     except ConfigError as exc:
-        raise ConfigError(f"--grid {args.grid}: {exc}") from None
+        text = str(exc)
+        if "use_portfolio_management is False" in text:
+            text += (
+                "; on the command line: --config portfolio.json, or "
+                '"use_portfolio_management": true in --backtest-config'
+            )
+        raise ConfigError(f"--grid {args.grid}: {text}") from None
     print(result_lines(result))
     if out is not None:
         from dollarbill_research.sweep.io import save_sweep
