@@ -54,3 +54,10 @@ def test_vol_threshold_in_percent_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"vol_threshold=45 looks like percent.*0\.45 = 45%"):
         engine.run_simple_strategy("SYN000", frame, 45)
     assert engine.run_simple_strategy("SYN000", frame, 4.5).equity.height == 60
+
+
+@pytest.mark.parametrize("kind", ["new_york", "utc_ns"])
+def test_reports_of_zoned_results(kind: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Regression: zoned result frames once broke the equity figure (tz-aware vs naive)."""
+    result = BacktestEngine(BT).run(_inputs()[kind], Momentum())
+    assert result.report(tmp_path / "r.html").stat().st_size > 10_000
