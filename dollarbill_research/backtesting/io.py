@@ -43,7 +43,7 @@ __all__ = ["FORMAT", "FORMAT_VERSION", "load_result", "save_result"]
 FORMAT = "dollarbill-backtest-result"
 FORMAT_VERSION = 1
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
-_RAW_FIELDS = ("fills", "rejections", "equity", "stats", "positions")
+_PLAIN_ARRAYS = frozenset({"strat_pnl"})  # 2-D float arrays (the others are record arrays)
 
 
 def _jsonable(value: Any) -> Any:
@@ -125,6 +125,10 @@ def save_result(result: BacktestResult, path: PathLike) -> Path:
         for f in dataclasses.fields(result)
         if isinstance(getattr(result, f.name), pl.DataFrame)
     }
+    # every record array of the run (fields a later version adds travel too; None is skipped)
+    raw_names = [
+        f.name for f in dataclasses.fields(result.raw) if getattr(result.raw, f.name) is not None
+    ]
     config = getattr(result, "config", None)
     portfolio = getattr(result, "portfolio_config", None)
     manifest = {
@@ -138,7 +142,7 @@ def save_result(result: BacktestResult, path: PathLike) -> Path:
         "config": config.to_dict() if config is not None else None,
         "portfolio_config": portfolio.to_dict() if portfolio is not None else None,
         "frames": sorted(frames),
-        "raw": [*_RAW_FIELDS, "strat_pnl"],
+        "raw": raw_names,
     }
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     try:
@@ -150,7 +154,7 @@ def save_result(result: BacktestResult, path: PathLike) -> Path:
                     _write_entry(
                         zf, f"frames/{name}.parquet", _parquet_bytes(frames[name].to_arrow())
                     )
-                for name in (*_RAW_FIELDS, "strat_pnl"):
+                for name in raw_names:
                     table = _records_table(getattr(result.raw, name))
                     _write_entry(zf, f"raw/{name}.parquet", _parquet_bytes(table))
             fh.flush()
@@ -215,7 +219,7 @@ def load_result(path: PathLike) -> BacktestResult:
             raw = {
                 name: _table_records(
                     pq.read_table(io.BytesIO(zf.read(f"raw/{name}.parquet"))),
-                    structured=name != "strat_pnl",
+                    structured=name not in _PLAIN_ARRAYS,
                 )
                 for name in manifest["raw"]
             }
@@ -230,7 +234,8 @@ def load_result(path: PathLike) -> BacktestResult:
         kwargs["strategies"] = tuple(manifest["strategies"])
         kwargs["symbols"] = tuple(manifest["symbols"])
         kwargs["limits"] = {k: float(v) for k, v in manifest["limits"].items()}
-        kwargs["raw"] = RawRecords(**{n: raw[n] for n in (*_RAW_FIELDS, "strat_pnl")})
+        raw_fields = {f.name for f in dataclasses.fields(RawRecords)}
+        kwargs["raw"] = RawRecords(**{n: a for n, a in raw.items() if n in raw_fields})
         if "config" in names and manifest.get("config") is not None:
             kwargs["config"] = BacktestConfig.from_dict(manifest["config"])
         if "portfolio_config" in names and manifest.get("portfolio_config") is not None:

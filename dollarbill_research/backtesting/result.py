@@ -378,8 +378,8 @@ class BacktestResult:
             }
         return cls(
             equity, trades, rejections, attribution, metrics, tuple(signals.strategies),
-            tuple(panel.symbols), raw, limits, copy.deepcopy(config),
-            copy.deepcopy(portfolio_config),
+            tuple(panel.symbols), raw, limits,
+            config=copy.deepcopy(config), portfolio_config=copy.deepcopy(portfolio_config),
         )  # fmt: skip
 
     def plot(self, path: PathLike | None = None, *, title: str = "Backtest") -> Figure:

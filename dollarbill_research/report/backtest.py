@@ -181,21 +181,31 @@ def _rejections_section(result: BacktestResult) -> str:
     )
 
 
+_BREACH_FRACTIONS = ("value", "limit", "value_after")  # fractions of equity
+
+
 def _breaches_section(result: BacktestResult) -> str:
     breaches = getattr(result, "breaches", None)
     if not isinstance(breaches, pl.DataFrame) or not breaches.height:
         why = "" if isinstance(breaches, pl.DataFrame) else " (this result has no breach records)"
         return f'<p class="note">The run recorded no limit breaches or risk actions{esc(why)}.</p>'
-    text_cols = [c for c, t in breaches.schema.items() if t == pl.String and c != "symbol"][:2]
+    fractions = [c for c in _BREACH_FRACTIONS if c in breaches.columns
+                 and breaches.schema[c].is_float()]  # fmt: skip
+    shown = breaches.with_columns(
+        (pl.col(c) * 100.0).round(3).alias(f"{c} (%)") for c in fractions
+    ).drop(fractions)
+    keys = [c for c in ("exposure", "action") if c in breaches.columns]
+    if not keys:
+        keys = [c for c, t in breaches.schema.items() if t == pl.String and c != "note"][:2]
     out = f"<p>{breaches.height} breach records.</p>"
-    if text_cols:
+    if keys:
         counts = (
-            breaches.group_by(text_cols)
+            breaches.group_by(keys)
             .len()
-            .sort("len", *text_cols, descending=[True, *[False] * len(text_cols)])
+            .sort("len", *keys, descending=[True, *[False] * len(keys)])
         )
         out += "<h3>Counts</h3>" + frame_table(counts)
-    return out + "<h3>Records</h3>" + frame_table(breaches, max_rows=30)
+    return out + "<h3>Records</h3>" + frame_table(shown, max_rows=30)
 
 
 def _trades_section(result: BacktestResult) -> str:

@@ -9,7 +9,7 @@ import pytest
 
 from backtesting._helpers import make_panel, make_signals, template
 from dollarbill_research.backtesting import BacktestConfig, BacktestEngine
-from dollarbill_research.backtesting.diagnose import entry_sizing
+from dollarbill_research.backtesting.sizing_check import entry_sizing
 from dollarbill_research.config.portfolio import PortfolioConfig, RiskLimits
 from dollarbill_research.data import synthetic_universe
 from dollarbill_research.kernels import codes
@@ -191,3 +191,23 @@ def test_repeated_signals_while_holding_are_not_a_rejection_problem():
     assert row["status"] == "ok"
     assert row["finding"].startswith("0 of 12 entry candidates")
     assert "not counting 40 repeated signals" in row["finding"]
+
+
+def test_zero_size_names_the_unit_cost_against_max_position_pct():
+    """Cash-secured puts on a $300 stock: one contract secures $30,000, 30% of equity."""
+    n_bars = 10
+    sig = np.zeros((1, n_bars, 1))
+    sig[0, 0::2, 0] = codes.SIG_LONG
+    panel = make_panel(np.full((n_bars, 1), 300.0))
+    pc = PortfolioConfig(max_position_pct=10.0, risk_limits=LOOSE)
+    config = BacktestConfig(use_portfolio_management=True)
+    tpl = template(codes.KIND_CASH_SECURED_PUT, direction=-1.0, dte=30.0, moneyness=1.0)
+    result = BacktestEngine(config, pc).run(panel, make_signals(sig, [tpl]))
+    assert result.trades.height == 0
+    diag = result.diagnose()
+    finding = diag.problems.filter(diag.problems["check"] == "sizing").row(0, named=True)
+    assert "5 candidates sized to zero" in finding["finding"]
+    assert "above max_position_pct=10%" in finding["finding"]
+    need = diag.sizing["zero_size_unit_pct"][0]
+    assert need == pytest.approx(30.0, rel=1e-9)  # strike 300 x 100 / 100,000
+    assert "raise PortfolioConfig.max_position_pct above 30.0%" in finding["hint"]

@@ -152,14 +152,21 @@ def test_breaches_are_rendered_when_the_result_has_them(managed):
 
     from dollarbill_research.report.backtest import _breaches_section
 
-    class WithBreaches:
-        breaches = pl.DataFrame({"timestamp": [1, 2, 3], "limit": ["delta", "delta", "vega"],
-                                 "action": ["reduce", "block", "hedge"]})  # fmt: skip
+    class WithBreaches:  # the breaches frame's documented columns
+        breaches = pl.DataFrame({
+            "timestamp": [1, 2, 3], "exposure": ["delta", "delta", "vega"],
+            "value": [0.35, 0.33, 0.2], "limit": [0.3, 0.3, 0.15],
+            "action": ["reduce", "block", "hedge"], "symbols": [["A"], ["A", "B"], ["C"]],
+            "value_after": [0.3, 0.33, 0.15], "note": ["", "", ""],
+        })  # fmt: skip
 
     html = _breaches_section(WithBreaches())  # type: ignore[arg-type]
     assert "3 breach records" in html
     assert "reduce" in html
     assert "hedge" in html
+    assert "value (%)" in html
+    assert ">35<" in html  # 0.35 of equity shown as 35 (%)
+    assert "A; B" in html
     assert "recorded no" in _breaches_section(managed)
 
 

@@ -97,3 +97,16 @@ def test_one_axis_sweep_explains_the_missing_heatmap(tmp_path):
     assert "Fewer than two parameters vary" in html
     assert "keep_best=5" in html
     assert "<strong>SweepResult(" in res._repr_html_()
+
+
+def test_failed_configurations_are_listed(tmp_path):
+    frame = synthetic_universe(n_symbols=3, n_bars=150, seed=1)
+    grid = {"max_risk_per_trade": [-1.0, 2.0], "max_position_pct": [5.0, 9.0]}
+    res = sweep(frame, Momentum(), grid, progress=False, n_jobs=1,
+                backtest_config=BacktestConfig(use_portfolio_management=True))  # fmt: skip
+    failed = res.frame.filter(pl.col("error").is_not_null())
+    assert failed.height == 2
+    html = res.report(tmp_path / "e.html").read_text()
+    errors = html.split('id="errors"')[1].split("</section>")[0]
+    assert "max_risk_per_trade" in errors
+    assert errors.count("<tr>") == 1 + 2  # header and the two failed rows
