@@ -8,6 +8,11 @@ The names most sessions need are re-exported here; each lives in its subpackage
 
 from __future__ import annotations
 
+from dollarbill_research import _compile_notice
+
+_compile_notice.install()  # one line on stderr when kernels first compile into an empty cache
+
+# ruff: noqa: E402
 from dollarbill_research.backtesting import (
     BacktestConfig,
     BacktestEngine,

@@ -1,35 +1,18 @@
-"""Command line: ``python -m dollarbill_research demo``."""
+"""Command line: ``python -m dollarbill_research COMMAND`` (installed as ``dollarbill``).
+
+The commands live in :mod:`dollarbill_research.cli`; a package adds one by naming its module in
+``COMMANDS`` (the module defines ``add_parser(subparsers)`` and ``run(args)``).
+"""
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from dollarbill_research.cli import COMMANDS, main
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line and return the exit status."""
-    parser = argparse.ArgumentParser(prog="dollarbill", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser(
-        "demo", help="demo backtest and sizing-method comparison on synthetic data"
-    )
-    demo.add_argument(
-        "--symbols", type=int, default=40, help="symbols in the universe (default 40)"
-    )
-    demo.add_argument("--bars", type=int, default=1260, help="daily bars (default 1260)")
-    demo.add_argument("--seed", type=int, default=7, help="universe seed (default 7)")
-    demo.add_argument("--out", default="out", help="folder for the plots (default out/)")
-    args = parser.parse_args(argv)
-    if args.command == "demo":
-        from pathlib import Path
+__all__ = ["COMMANDS", "main"]
 
-        from dollarbill_research.demo import DemoSettings, run_demo
-
-        if args.symbols < 1 or args.bars < 300:
-            parser.error("demo needs --symbols >= 1 and --bars >= 300 (strategies need history)")
-        return run_demo(DemoSettings(args.symbols, args.bars, args.seed, Path(args.out)))
-    return 2
-
+# Extra commands (one line each): COMMANDS["name"] = "package.module"
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -12,6 +12,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "DollarbillError",
+    "DollarbillWarning",
     "StateError",
 ]
 
@@ -38,3 +39,7 @@ class StateError(DollarbillError, RuntimeError):
 
 class BrokerError(DollarbillError, RuntimeError):
     """A broker call failed or returned something inconsistent."""
+
+
+class DollarbillWarning(UserWarning):
+    """Something ran but probably not as meant (e.g. a sweep whose rows are all identical)."""

@@ -25,8 +25,9 @@ def test_readme_has_the_two_setup_commands() -> None:
 def test_readme_block_runs(code: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     out = io.StringIO()
+    namespace: dict[str, object] = {"__name__": "__readme__"}
     with contextlib.redirect_stdout(out):
-        exec(compile(code, str(README), "exec"), {"__name__": "__readme__"})
+        exec(compile(code, str(README), "exec"), namespace)
     printed = out.getvalue()
     assert printed.strip(), "every README example prints something"
     if "bs_greeks" in code:
@@ -40,6 +41,14 @@ def test_readme_block_runs(code: str, tmp_path: Path, monkeypatch: pytest.Monkey
     if "overfitting_summary" in code:
         assert "effectively independent" in printed
         assert "chance of being at or below the median out of sample" in printed
+        # regression (issue 12): the README's sweep compares five *different* sizing methods
+        by_method = namespace["by_method"]
+        assert by_method.frame["sizing_method"].n_unique() == 5  # type: ignore[attr-defined]
+        assert by_method.frame["total_return"].n_unique() == 5  # type: ignore[attr-defined]
+        curves = [c["equity"].to_list() for c in by_method.curves.values()]  # type: ignore[attr-defined]
+        assert len(curves) == 5
+        assert len({tuple(c) for c in curves}) == 5
+        assert namespace["result"].frame["sharpe_ratio"].n_unique() > 5  # type: ignore[attr-defined]
     if "LivePortfolio(" in code:
         assert printed.strip().endswith("True")
         assert (tmp_path / "live_state.npz").exists()

@@ -22,10 +22,12 @@ import numpy as np
 import polars as pl
 
 from dollarbill_research._typing import FloatArray, PathLike
+from dollarbill_research.backtesting.annualisation import resolve_bars_per_year
 from dollarbill_research.backtesting.result import BacktestResult, RawRecords
 from dollarbill_research.config.backtest import BacktestConfig
 from dollarbill_research.config.portfolio import PortfolioConfig
 from dollarbill_research.data import Panel, load_bars, panel_to_frame, to_panel
+from dollarbill_research.data.schema import MAX_IV
 from dollarbill_research.exceptions import ConfigError, DataError
 from dollarbill_research.kernels import codes, records
 from dollarbill_research.kernels.driver_nb import run_bars_nb
@@ -206,13 +208,24 @@ class BacktestEngine:
             )
         return cls(dataclasses.replace(config, use_portfolio_management=True), portfolio_config)
 
-    def kernel_params(self, n_strategies: int) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Validate the configs and return ``(bp, pp, strategy capacity)`` for the kernels."""
+    def run_config(self, timestamps: np.ndarray | None = None) -> BacktestConfig:
+        """The config a run on bars ``timestamps`` uses: ``bars_per_year`` inferred if None."""
         if not isinstance(self.config, BacktestConfig):
             raise ConfigError(
                 f"BacktestEngine.config must be a BacktestConfig, got {type(self.config).__name__}"
             )
-        bp = self.config.to_kernel()
+        if timestamps is None:
+            return self.config
+        return resolve_bars_per_year(self.config, timestamps)  # type: ignore[return-value]
+
+    def kernel_params(
+        self, n_strategies: int, timestamps: np.ndarray | None = None
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Validate the configs and return ``(bp, pp, strategy capacity)`` for the kernels.
+
+        ``timestamps`` (the panel's bar times) resolve an unset ``bars_per_year``.
+        """
+        bp = self.run_config(timestamps).to_kernel()
         portfolio = self.portfolio_config
         if portfolio is None:
             portfolio = PortfolioConfig(initial_capital=self.config.initial_capital)
@@ -250,12 +263,13 @@ class BacktestEngine:
                 f"{type(strategy).__name__}"
             )
         signals = check_signals(signals, panel)
-        bp, pp, capacity = self.kernel_params(len(signals.strategies))
+        bp, pp, capacity = self.kernel_params(len(signals.strategies), panel.timestamps)
         raw = simulate(panel, signals, bp, pp, capacity)
+        config = self.run_config(panel.timestamps)
         portfolio = self.portfolio_config or PortfolioConfig(
             initial_capital=self.config.initial_capital
         )
-        return BacktestResult.from_records(raw, panel, signals, self.config, pp, portfolio)
+        return BacktestResult.from_records(raw, panel, signals, config, pp, portfolio)
 
     def run_simple_strategy(
         self, symbol: str, data: DataInput, vol_threshold: float
@@ -274,6 +288,11 @@ class BacktestEngine:
             )
         if not (isinstance(vol_threshold, int | float) and vol_threshold > 0):
             raise ConfigError(f"run_simple_strategy: vol_threshold={vol_threshold!r} must be > 0")
+        if vol_threshold > MAX_IV:
+            raise ConfigError(
+                f"run_simple_strategy: vol_threshold={vol_threshold!r} looks like percent; hint: "
+                f"it is an annualised decimal vol (0.45 = 45%), at most {MAX_IV:g} (500%)"
+            )
         return self.run(panel, simple_vol_signals(panel, symbol, float(vol_threshold),
                                                   self.config.days_to_expiry))  # fmt: skip
 

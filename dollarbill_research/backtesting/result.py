@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from dollarbill_research._typing import FloatArray, PathLike
 from dollarbill_research.backtesting.metrics import Metrics, compute_metrics
+from dollarbill_research.data.panel import with_input_timestamps
 from dollarbill_research.kernels import codes
 
 if TYPE_CHECKING:
@@ -362,6 +363,11 @@ class BacktestResult:
         equity = equity_frame(raw.equity, ts)
         metrics = records_metrics(raw, ts, config)
         attribution = attribution_frame(raw, tuple(signals.strategies), config)
+        # result frames carry the input's timestamp dtype and zone (joins back to the input work)
+        zone = panel.timestamp_dtype
+        trades, rejections, equity = (
+            with_input_timestamps(f, zone) for f in (trades, rejections, equity)
+        )
         limits: dict[str, float] = {}
         if config.use_portfolio_management:
             limits = {

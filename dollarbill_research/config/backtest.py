@@ -33,6 +33,8 @@ from dollarbill_research.kernels import records
 __all__ = ["BacktestConfig"]
 
 INF = math.inf
+#: Bars per year when a config leaves it to inference but no history is at hand (live).
+DEFAULT_BARS_PER_YEAR = 252
 _OPTIONAL_PCT = (
     "stop_loss_pct",
     "take_profit_pct",
@@ -75,8 +77,12 @@ class BacktestConfig:
     slippage_vol_mult : float
         Volatility-scaled slippage: each fill also pays
         ``slippage_vol_mult x iv / sqrt(bars_per_year)`` of each leg's value (0 = off).
-    bars_per_year : int
-        Annualisation of the metrics (252 for daily bars).
+    bars_per_year : int or None
+        Annualisation of the metrics and of the per-bar slippage (252 for daily bars). None
+        (default): inferred from the data's timestamps by the engine and the sweep
+        (:func:`~dollarbill_research.backtesting.annualisation.infer_bars_per_year`: 252 for
+        trading days, 52 for weekly bars, ...); the result's config shows the value used. The
+        live adapter, which sees one bar at a time, uses 252.
     """
 
     initial_capital: float = 100_000.0
@@ -95,7 +101,7 @@ class BacktestConfig:
     commission_per_contract: float = 0.65
     spread_pct: float = 1.0
     slippage_vol_mult: float = 0.0
-    bars_per_year: int = 252
+    bars_per_year: int | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -125,7 +131,8 @@ class BacktestConfig:
         check_range(self, "commission_per_contract", self.commission_per_contract, 0.0, INF)
         check_range(self, "spread_pct", self.spread_pct, 0.0, 100.0, high_open=True)
         check_range(self, "slippage_vol_mult", self.slippage_vol_mult, 0.0, INF)
-        check_int(self, "bars_per_year", self.bars_per_year, 1)
+        if self.bars_per_year is not None:
+            check_int(self, "bars_per_year", self.bars_per_year, 1)
         return self
 
     def to_kernel(self) -> FloatArray:
@@ -159,7 +166,9 @@ class BacktestConfig:
         bp[records.BP_COMMISSION_PER_CONTRACT] = self.commission_per_contract
         bp[records.BP_SPREAD_PCT] = self.spread_pct
         bp[records.BP_SLIPPAGE_VOL_MULT] = self.slippage_vol_mult
-        bp[records.BP_BARS_PER_YEAR] = self.bars_per_year
+        bp[records.BP_BARS_PER_YEAR] = (
+            self.bars_per_year if self.bars_per_year is not None else DEFAULT_BARS_PER_YEAR
+        )
         return bp
 
     def to_dict(self) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 
@@ -23,7 +23,13 @@ from dollarbill_research.exceptions import DataError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["load_bars", "load_csv", "load_parquet", "symbol_from_filename"]
+__all__ = [
+    "align_sessions",
+    "load_bars",
+    "load_csv",
+    "load_parquet",
+    "symbol_from_filename",
+]
 
 _BAR_MARKERS = frozenset(S.PRICE_COLUMNS)
 
@@ -80,8 +86,9 @@ def load_csv(
     path = Path(path_or_folder)
     if path.is_dir():
         files = sorted(p for p in path.glob(pattern) if p.is_file())
-        read = (_read_csv(p, column_map, symbol, bars_only=True) for p in files)
-        frames = [f for f in read if f.width > 0]
+        raws = [(p.name, _raw_csv(p, column_map, symbol, bars_only=True)) for p in files]
+        named = align_sessions([(name, raw) for name, raw in raws if raw is not None])
+        frames = [validate_bars(raw, source=name) for name, raw in named]
         if not frames:
             raise DataError(
                 f"no bar CSV in folder {path} (pattern {pattern!r}, {len(files)} file(s) "
@@ -135,6 +142,11 @@ def load_parquet(path_or_folder: PathLike, *, lazy: bool = True) -> pl.DataFrame
         if S.SYMBOL not in names.values():
             scan = scan.with_columns(pl.lit(symbol_from_filename(file)).alias(S.SYMBOL))
         parts.append(scan)
+    if len(parts) > 1:
+        parts = [
+            part
+            for _, part in align_sessions([(f.name, p) for f, p in zip(files, parts, strict=True)])
+        ]
     source = str(path)
     return validate_bars(pl.concat(parts, how="diagonal_relaxed").collect(), source=source)
 
@@ -230,6 +242,19 @@ def _read_csv(
 
     With ``bars_only``, a file without any OHLC column gives an empty frame (skipped).
     """
+    frame = _raw_csv(path, column_map, symbol, bars_only=bars_only)
+    if frame is None:
+        return pl.DataFrame()
+    return validate_bars(frame, source=path.name)
+
+
+def _raw_csv(
+    path: Path, column_map: Mapping[str, str] | None, symbol: str | None, *, bars_only: bool
+) -> pl.DataFrame | None:
+    """One CSV as strings with canonical names and a symbol column (not validated yet).
+
+    None for a file without any OHLC column when ``bars_only``.
+    """
     try:
         raw = pl.read_csv(path, infer_schema_length=0)
     except pl.exceptions.PolarsError as exc:
@@ -239,11 +264,89 @@ def _read_csv(
         ) from exc
     names = _canonical_names(raw.columns, column_map, str(path))
     if bars_only and not _BAR_MARKERS.intersection(names.values()):
-        return pl.DataFrame()
+        return None
     frame = raw.select([pl.col(src).alias(dst) for src, dst in names.items()])
     if S.SYMBOL not in frame.columns and frame.height > 0:
         frame = frame.with_columns(pl.lit(symbol or symbol_from_filename(path)).alias(S.SYMBOL))
-    return validate_bars(frame, source=path.name)
+    return frame
+
+
+# -- mixing tz-aware and naive files ------------------------------------------------------------
+
+_LOCAL_MIDNIGHT = r"^\d{4}-\d{2}-\d{2}([ T]00:00(:00(\.0+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$"
+_OFFSET = r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})$"
+
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
+
+
+def _timestamp_kind(ts: pl.Series) -> tuple[bool, bool]:
+    """``(tz_aware, daily)`` of one file's raw ``timestamp`` column.
+
+    Daily means every bar is at midnight *local* time (the time written in the file, or in the
+    column's zone): such a bar stands for its session date whatever its zone.
+    """
+    if ts.dtype == pl.String:
+        raw = ts.drop_nulls().str.strip_chars()
+        aware = bool(raw.str.contains(_OFFSET).any())
+        daily = bool(raw.str.contains(_LOCAL_MIDNIGHT).all())
+        return aware, daily
+    if isinstance(ts.dtype, pl.Datetime):
+        local = ts.drop_nulls()
+        midnight = (local.dt.hour() == 0) & (local.dt.minute() == 0) & (local.dt.second() == 0)
+        midnight = midnight & (local.dt.nanosecond() == 0)
+        return ts.dtype.time_zone is not None, bool(midnight.all())
+    return False, ts.dtype == pl.Date
+
+
+def _session_dates(frame: Frame, ts_dtype: pl.DataType) -> Frame:
+    """The frame with each (daily) bar's timestamp replaced by its local session date."""
+    col = pl.col(S.TIMESTAMP)
+    if ts_dtype == pl.String:
+        return frame.with_columns(col.str.strip_chars().str.slice(0, 10))
+    if isinstance(ts_dtype, pl.Datetime):
+        return frame.with_columns(col.dt.date())
+    return frame
+
+
+def align_sessions(files: list[tuple[str, Frame]]) -> list[tuple[str, Frame]]:
+    """Make files that mix tz-aware and naive timestamps share bars (daily files only).
+
+    yfinance writes ``2021-03-08 00:00:00-05:00`` (local midnight with an offset) where other
+    sources write ``2021-03-08``; taken as instants they never coincide, and the panel would get
+    two bars per session. When the files of one load mix the two conventions and every file is
+    daily (each bar at local midnight), every file's timestamps become their session dates.
+    Files that all use one convention are left as they are.
+
+    Raises
+    ------
+    DataError
+        The files mix conventions and one of them has intraday (not local-midnight) bars:
+        those cannot be matched to dates without a calendar.
+    """
+    kinds = []
+    for name, frame in files:
+        ts = frame.select(S.TIMESTAMP).collect() if isinstance(frame, pl.LazyFrame) else frame
+        if S.TIMESTAMP not in ts.columns:
+            return files  # validation reports the missing column
+        kinds.append((name, ts[S.TIMESTAMP].dtype, *_timestamp_kind(ts[S.TIMESTAMP])))
+    aware = [k for k in kinds if k[2]]
+    naive = [k for k in kinds if not k[2]]
+    if not aware or not naive:
+        return files
+    intraday = [k for k in kinds if not k[3]]
+    if intraday:
+        bad = intraday[0]
+        other = naive[0] if bad[2] else aware[0]
+        raise DataError(
+            f"file {bad[0]} has intraday {'tz-aware' if bad[2] else 'naive'} timestamps while "
+            f"{other[0]} has {'tz-aware' if other[2] else 'naive'} ones: they cannot be aligned "
+            "bar by bar. Hint: give every file the same convention (all with UTC offsets, or "
+            "all naive in one zone)."
+        )
+    return [
+        (name, _session_dates(frame, kind[1]))
+        for (name, frame), kind in zip(files, kinds, strict=True)
+    ]
 
 
 def _from_polars(frame: pl.DataFrame, column_map: Mapping[str, str] | None) -> pl.DataFrame:

@@ -13,7 +13,14 @@ from dollarbill_research.data.schema import SECTOR, SYMBOL, TIMESTAMP, UNKNOWN_S
 from dollarbill_research.data.validate import validate_bars
 from dollarbill_research.kernels.panel_nb import block_to_panel_nb
 
-__all__ = ["Panel", "panel_to_frame", "proxy_iv_mask", "to_panel"]
+__all__ = [
+    "Panel",
+    "input_timestamps",
+    "panel_to_frame",
+    "proxy_iv_mask",
+    "to_panel",
+    "with_input_timestamps",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +48,10 @@ class Panel:
         int64 ``(n_symbols,)``, index into ``sectors``.
     sectors : tuple of str
         Sector names (``"Unknown"`` when the input had no ``sector`` column).
+    timestamp_dtype : polars.DataType or None
+        The input frame's ``timestamp`` dtype (``Date``, or ``Datetime`` with its unit and
+        zone); result frames give their timestamps this dtype, so they join back to the input.
+        None: unknown (a panel built by hand), timestamps stay ``Datetime("ns")``.
     """
 
     timestamps: np.ndarray
@@ -54,6 +65,7 @@ class Panel:
     valid: BoolArray
     sector_codes: IntArray
     sectors: tuple[str, ...]
+    timestamp_dtype: pl.DataType | None = None
 
     @property
     def n_bars(self) -> int:
@@ -137,7 +149,34 @@ def to_panel(frame: pl.DataFrame, *, validate: bool = True) -> Panel:
         valid=valid,
         sector_codes=sector_codes,
         sectors=sectors,
+        timestamp_dtype=df.schema[TIMESTAMP],
     )
+
+
+def input_timestamps(values: np.ndarray | pl.Series, dtype: pl.DataType | None) -> pl.Series:
+    """Bar times (``datetime64[ns]``, UTC wall time) as a ``timestamp`` series of ``dtype``.
+
+    ``dtype`` is a panel's :attr:`Panel.timestamp_dtype`: ``Date`` gives dates, a ``Datetime``
+    its unit and zone; None leaves ``Datetime("ns")``.
+    """
+    ts = pl.Series(TIMESTAMP, values)
+    if ts.dtype != pl.Datetime("ns"):
+        ts = ts.cast(pl.Datetime("ns"))
+    if dtype is None:
+        return ts
+    if isinstance(dtype, pl.Datetime):
+        out = ts.dt.cast_time_unit(dtype.time_unit or "us")
+        if dtype.time_zone is not None:
+            out = out.dt.replace_time_zone("UTC").dt.convert_time_zone(dtype.time_zone)
+        return out
+    return ts.cast(dtype)
+
+
+def with_input_timestamps(frame: pl.DataFrame, dtype: pl.DataType | None) -> pl.DataFrame:
+    """``frame`` with its ``timestamp`` in the input's dtype (see :func:`input_timestamps`)."""
+    if dtype is None or TIMESTAMP not in frame.columns or frame.schema[TIMESTAMP] == dtype:
+        return frame
+    return frame.with_columns(input_timestamps(frame[TIMESTAMP], dtype))
 
 
 def proxy_iv_mask(frame: pl.DataFrame, *, validate: bool = True) -> BoolArray:
@@ -164,8 +203,8 @@ def panel_to_frame(panel: Panel, *, timestamp_dtype: pl.DataType | None = None) 
         Aligned arrays.
     timestamp_dtype : polars.DataType, optional
         dtype of the ``timestamp`` column, e.g. ``pl.Datetime("us", "UTC")`` to restore UTC
-        times. Default: ``pl.Date`` when every timestamp is a midnight, else naive
-        ``pl.Datetime("us")``.
+        times. Default: the panel's :attr:`Panel.timestamp_dtype`; for a panel without one,
+        ``pl.Date`` when every timestamp is a midnight, else naive ``pl.Datetime("us")``.
 
     Returns
     -------
@@ -175,6 +214,8 @@ def panel_to_frame(panel: Panel, *, timestamp_dtype: pl.DataType | None = None) 
     """
     s_idx, t_idx = np.nonzero(panel.valid.T)
     ns = panel.timestamps.astype("datetime64[ns]").astype(np.int64)
+    if timestamp_dtype is None:
+        timestamp_dtype = panel.timestamp_dtype
     if timestamp_dtype is None:
         timestamp_dtype = pl.Date() if bool(np.all(ns % 86_400_000_000_000 == 0)) else None
     ts = pl.Series(TIMESTAMP, ns[t_idx], dtype=pl.Int64).cast(pl.Datetime("ns"))

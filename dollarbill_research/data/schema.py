@@ -6,15 +6,17 @@ One row per symbol and bar, sorted by ``(symbol, timestamp)``:
 column     dtype                                        meaning
 ========== ============================================ =========================================
 symbol     ``pl.String``                                ticker, as given (file names upper-cased)
-timestamp  ``pl.Datetime("us", "UTC")`` for tz-aware    bar time; naive inputs stay naive
-           inputs; ``pl.Datetime("us")`` or ``pl.Date``
-           for naive ones
+timestamp  ``pl.Datetime(unit, zone)`` as given;        bar time; naive inputs stay naive
+           ``Datetime("us", "UTC")`` for strings with
+           offsets, ``Datetime("us")`` or ``Date``
+           for naive strings
 open       ``pl.Float64``                               dollars, > 0
 high       ``pl.Float64``                               dollars, >= max(open, close, low)
 low        ``pl.Float64``                               dollars, <= min(open, close)
 close      ``pl.Float64``                               dollars, > 0
 volume     ``pl.Float64``                               shares, >= 0
-iv         ``pl.Float64`` (optional)                    annualised implied vol (decimal), > 0;
+iv         ``pl.Float64`` (optional)                    annualised implied vol (decimal), in
+                                                        (0, MAX_IV];
                                                         null = fill from the proxy in ``to_panel``
 sector     ``pl.String`` (optional)                     sector name, one per symbol; null allowed
 ========== ============================================ =========================================
@@ -35,6 +37,9 @@ CANONICAL_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 NUMERIC_COLUMNS: tuple[str, ...] = (*PRICE_COLUMNS, VOLUME, IV)
 
 TIME_UNIT = "us"
+
+#: Largest accepted implied vol (decimal): 5.0 = 500 %. Above it the column is taken for percent.
+MAX_IV = 5.0
 UNKNOWN_SECTOR = "Unknown"
 
 #: Relative tolerance of the OHLC consistency checks. Vendors' split/dividend adjustment leaves

@@ -31,7 +31,8 @@ def validate_bars(frame: pl.DataFrame | pl.LazyFrame, *, source: str | None = No
         One row per symbol and bar with the canonical column names (see
         :mod:`dollarbill_research.data.schema`); numeric columns may be strings (they are
         parsed), ``timestamp`` may be a ``Date``, a ``Datetime`` or ISO strings (tz-aware strings
-        such as ``2021-03-08 00:00:00-05:00`` become UTC, naive ones stay naive).
+        such as ``2021-03-08 00:00:00-05:00`` become UTC, a tz-aware ``Datetime`` keeps its zone,
+        naive ones stay naive).
     source : str, optional
         Name used in messages (a file name); rows are then also given as file lines
         (``line = row + 2``: one header line, rows counted from 0).
@@ -51,7 +52,8 @@ def validate_bars(frame: pl.DataFrame | pl.LazyFrame, *, source: str | None = No
         Empty input; missing columns; unparsable or missing timestamps; non-numeric, missing,
         NaN or infinite values; prices <= 0; high < low; open or close outside [low, high]
         (relative tolerance :data:`~dollarbill_research.data.schema.OHLC_RTOL`); negative volume;
-        iv <= 0 or non-finite; several sectors for one symbol; duplicate (symbol, timestamp).
+        iv <= 0, above :data:`~dollarbill_research.data.schema.MAX_IV` (percent given for a
+        decimal) or non-finite; several sectors for one symbol; duplicate (symbol, timestamp).
 
     Examples
     --------
@@ -184,10 +186,7 @@ class _Checker:
         if dtype == pl.String:
             df = self._parse_timestamps(df)
         elif isinstance(dtype, pl.Datetime):
-            if dtype.time_zone is not None:
-                df = df.with_columns(col.dt.convert_time_zone("UTC").dt.cast_time_unit(S.TIME_UNIT))
-            else:
-                df = df.with_columns(col.dt.cast_time_unit(S.TIME_UNIT))
+            pass  # unit and zone are kept (UTC instants either way): results join back to it
         elif dtype != pl.Date:
             raise DataError(
                 f"column '{S.TIMESTAMP}' has dtype {dtype}{self._src()}; expected Date, Datetime "
@@ -335,6 +334,13 @@ class _Checker:
                 lambda i: f"non-positive implied vol {df[S.IV][i]}",
                 "iv is annualised decimal vol (0.25 = 25%) and must be > 0; use null to let the "
                 "proxy fill it.",
+            )
+            self.check(
+                pl.col(S.IV) > S.MAX_IV,
+                S.IV,
+                lambda i: f"implied vol {df[S.IV][i]} looks like percent",
+                f"iv is annualised decimal vol (0.30 = 30%), at most {S.MAX_IV:g} (500%); divide "
+                "the column by 100 if it is in percent.",
             )
 
     def check_duplicates(self, df: pl.DataFrame) -> None:

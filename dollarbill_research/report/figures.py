@@ -52,8 +52,11 @@ def equity_figure(result: BacktestResult, drawdowns: pl.DataFrame) -> Figure:
     ax_dd.set_ylabel("underwater %")
     ax_dd.grid(alpha=0.3)
     last = ts[-1] if len(ts) else None
-    for k, (peak, recovery) in enumerate(drawdowns.select("peak", "recovery").iter_rows(), 1):
-        end = recovery if recovery is not None else last
+    # numpy datetimes like ``ts`` (UTC instants): python datetimes of a zoned column would mix
+    # tz-aware and naive values, which matplotlib refuses
+    peaks, recoveries = drawdowns["peak"].to_numpy(), drawdowns["recovery"].to_numpy()
+    for k, (peak, recovery) in enumerate(zip(peaks, recoveries, strict=True), 1):
+        end = recovery if not np.isnat(recovery) else last
         for a in (ax, ax_dd):
             a.axvspan(peak, end, color="tab:red", alpha=0.08)
         ax.annotate(

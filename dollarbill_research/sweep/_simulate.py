@@ -36,8 +36,8 @@ def simulate_configuration(
         A config fails its validation (the sweep turns it into the row's error).
     """
     engine = BacktestEngine(backtest, portfolio)  # type: ignore[arg-type]
-    config = engine.config
-    bp, pp, capacity = engine.kernel_params(len(signals.strategies))
+    config = engine.run_config(panel.timestamps)
+    bp, pp, capacity = engine.kernel_params(len(signals.strategies), panel.timestamps)
     raw = simulate(panel, signals, bp, pp, capacity)
     metrics = records_metrics(raw, panel.timestamps, config)
     equity = np.ascontiguousarray(raw.equity["equity"])

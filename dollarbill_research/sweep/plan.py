@@ -121,6 +121,7 @@ def plan_sweep(
     the_grid = as_grid(grid, mode)
     space = ParameterSpace.of(portfolio, backtest, strategy)
     resolved = {name: space.resolve(name) for name in the_grid.names}
+    check_portfolio_params(the_grid, resolved, backtest)
     configs: list[Configuration] = []
     keys: list[Hashable] = []
     values: list[dict[str, object]] = []
@@ -140,6 +141,47 @@ def plan_sweep(
         )
     return SweepPlan(
         frame, panel, strategy, tuple(configs), tuple(keys), the_grid.names, tuple(values)
+    )
+
+
+#: Portfolio fields that act with portfolio management off too (a run has one capital).
+ACTIVE_WITHOUT_PM = frozenset({"initial_capital"})
+_USE_PM = ("backtest", "use_portfolio_management")
+
+
+def check_portfolio_params(
+    grid: Grid, resolved: Mapping[str, tuple[tuple[Target, str], ...]], backtest: object
+) -> None:
+    """Refuse a grid that varies portfolio settings in configurations where they cannot act.
+
+    Portfolio (sizing, limits) parameters change nothing while
+    ``use_portfolio_management`` is False, so such a sweep's rows would all be the same.
+
+    Raises
+    ------
+    ConfigError
+        A configuration sets a portfolio parameter with portfolio management off and the grid
+        does not sweep ``use_portfolio_management`` itself; the hint gives both fixes.
+    """
+    pm_names = [
+        name
+        for name, targets in resolved.items()
+        if any(t in ("portfolio", "risk_limits") and f not in ACTIVE_WITHOUT_PM for t, f in targets)
+    ]
+    if not pm_names:
+        return
+    use_pm_names = [name for name, targets in resolved.items() if _USE_PM in targets]
+    if use_pm_names:
+        return  # the grid compares with and without portfolio management on purpose
+    if getattr(backtest, "use_portfolio_management", True):
+        return
+    names = ", ".join(repr(n) for n in pm_names)
+    raise ConfigError(
+        f"sweep parameter(s) {names} change the portfolio settings, which act only with "
+        "portfolio management on, but BacktestConfig.use_portfolio_management is False: every "
+        "configuration would give the same result. Hint: pass "
+        "backtest_config=BacktestConfig(use_portfolio_management=True), or add "
+        "'use_portfolio_management': [False, True] to the grid to compare with and without"
     )
 
 

@@ -62,6 +62,9 @@ class SweepResult:
     returns : SweepReturns or None
         Every configuration's per-bar returns (``sweep(..., keep_returns=True)``), used by
         :meth:`deflated_sharpe`, :meth:`pbo` and :meth:`overfitting_summary`.
+    identical_rows : bool
+        True when every configuration that ran gave the same metrics and rejection counts
+        (the swept parameters changed nothing; ``sweep`` also warns).
     """
 
     frame: pl.DataFrame
@@ -72,6 +75,7 @@ class SweepResult:
     n_jobs: int
     backend: str
     returns: SweepReturns | None = None
+    identical_rows: bool = False
 
     @property
     def configs_per_second(self) -> float:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Literal
@@ -30,8 +31,10 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from dollarbill_research.backtesting.annualisation import infer_bars_per_year
 from dollarbill_research.backtesting.metrics import Metrics
-from dollarbill_research.exceptions import ConfigError
+from dollarbill_research.data.panel import with_input_timestamps
+from dollarbill_research.exceptions import ConfigError, DollarbillWarning
 from dollarbill_research.sweep._parallel import (
     KeyedOnce,
     check_chunk_size,
@@ -86,6 +89,8 @@ def sweep(
     ray_address: str | None = None,
     keep_returns: bool | str | os.PathLike[str] = False,
     returns_budget_mb: float = DEFAULT_BUDGET_MB,
+    ray_timeout: float = 30.0,
+    ray_numba_cache_dir: str | None = "auto",
 ) -> SweepResult:
     """Run one backtest per grid configuration and return one row of metrics per configuration.
 
@@ -131,6 +136,11 @@ def sweep(
     returns_budget_mb : float
         With ``keep_returns=True``, above this size the array is memory-mapped to a temporary
         file instead of held in memory.
+    ray_timeout : float
+        Seconds to wait for the cluster at ``ray_address`` before a :class:`ConfigError`.
+    ray_numba_cache_dir : str or None
+        ``NUMBA_CACHE_DIR`` of the Ray workers (a writable folder on every node); ``"auto"``
+        picks one (see :func:`~dollarbill_research.sweep.ray_runner.worker_runtime_env`).
 
     Returns
     -------
@@ -155,6 +165,11 @@ def sweep(
         raise ConfigError(f"sweep backend={backend!r} must be 'local' or 'ray'")
     if not isinstance(keep_returns, bool | str | os.PathLike):
         raise ConfigError(f"sweep keep_returns={keep_returns!r} must be True/False or a file path")
+    if backend == "ray":
+        from dollarbill_research.sweep.ray_runner import check_timeout, worker_runtime_env
+
+        check_timeout(ray_timeout)
+        worker_runtime_env(ray_numba_cache_dir)  # validates the option before the run
     start = time.perf_counter()
     plan = plan_sweep(
         data,
@@ -181,6 +196,8 @@ def sweep(
             progress=progress,
             address=ray_address,
             sink=sink,
+            timeout_s=ray_timeout,
+            numba_cache_dir=ray_numba_cache_dir,
         )
     else:
         outcomes, best = run_plan_local(
@@ -198,16 +215,40 @@ def sweep(
         from dollarbill_research.sweep.overfitting import with_dsr_columns
 
         frame = with_dsr_columns(frame, kept)
+    identical = warn_if_identical(frame)
     return SweepResult(
         frame=frame,
-        curves=best.frames(),
+        curves={
+            cid: with_input_timestamps(curve, plan.panel.timestamp_dtype)
+            for cid, curve in best.frames().items()
+        },
         metric=metric,
         param_names=plan.param_names,
         elapsed_s=time.perf_counter() - start,
         n_jobs=workers,
         backend=backend,
         returns=kept,
+        identical_rows=identical,
     )
+
+
+def warn_if_identical(frame: pl.DataFrame) -> bool:
+    """Warn (and return True) when all of a sweep's successful rows (two or more) are the same."""
+    ok = frame.filter(pl.col("error").is_null())
+    if ok.height < 2:
+        return False
+    outcome = [*METRIC_COLUMNS, "n_rejections", *REJECTION_COLUMNS]
+    if ok.select(outcome).unique().height > 1:
+        return False
+    warnings.warn(
+        f"sweep: all {ok.height} configurations gave identical results (same metrics and "
+        "rejections), so the swept parameters changed nothing here; hint: check that they act "
+        "in this setup (portfolio parameters need use_portfolio_management=True; limits that "
+        "are never reached change nothing)",
+        DollarbillWarning,
+        stacklevel=3,
+    )
+    return True
 
 
 def _timestamps(plan: SweepPlan, config_id: int) -> np.ndarray:
@@ -285,7 +326,10 @@ def store_returns(plan: SweepPlan, sink: ReturnsSink, out: Outcome) -> None:
     cfg = plan.configurations[out.config_id]
     ts = None if cfg.symbols is None else _timestamps(plan, out.config_id)
     bt = cfg.backtest
-    sink.put(out.config_id, out.returns, ts, bt.risk_free_rate, bt.bars_per_year)  # type: ignore[arg-type, union-attr]
+    bars_per_year = bt.bars_per_year  # type: ignore[union-attr]
+    if bars_per_year is None:  # inferred from the bars, as the engine does
+        bars_per_year = infer_bars_per_year(plan.panel.timestamps if ts is None else ts)
+    sink.put(out.config_id, out.returns, ts, bt.risk_free_rate, bars_per_year)  # type: ignore[arg-type, union-attr]
 
 
 def run_plan_chunk(
@@ -296,9 +340,13 @@ def run_plan_chunk(
     metric: str,
     keep_returns: bool = False,
 ) -> tuple[list[Outcome], BestCurves]:
-    """Run some configurations of a plan without a progress bar (the Ray task body)."""
+    """Run some configurations of a plan without a progress bar (the Ray task body).
+
+    Arrays that come out of Ray's object store are read-only; the panel is copied once here
+    when it is, so the kernels see the (writable) argument types they were compiled for.
+    """
     return run_plan_local(
-        plan,
+        writable_plan(plan),
         n_jobs=n_jobs,
         chunk_size=max(1, len(indices)),
         keep_best=keep_best,
@@ -307,6 +355,20 @@ def run_plan_chunk(
         indices=indices,
         keep_returns=keep_returns,
     )
+
+
+def writable_plan(plan: SweepPlan) -> SweepPlan:
+    """``plan`` itself, or a copy whose panel arrays are writable when some are read-only."""
+    panel = plan.panel
+    arrays = {
+        f.name: getattr(panel, f.name)
+        for f in fields(panel)
+        if isinstance(getattr(panel, f.name), np.ndarray)
+    }
+    if all(a.flags.writeable for a in arrays.values()):
+        return plan
+    copies = {k: np.array(a, copy=True) for k, a in arrays.items() if not a.flags.writeable}
+    return dataclasses.replace(plan, panel=dataclasses.replace(panel, **copies))
 
 
 def _failed(cfg: Configuration) -> Outcome:

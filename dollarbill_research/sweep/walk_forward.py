@@ -39,6 +39,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from dollarbill_research.backtesting.annualisation import resolve_bars_per_year
 from dollarbill_research.backtesting.result import (
     BacktestResult,
     RawRecords,
@@ -358,6 +359,7 @@ def _stitch(segments: Sequence[BacktestResult], config: object) -> BacktestResul
         positions=segments[-1].raw.positions,
     )
     ts = np.concatenate([seg.equity["timestamp"].to_numpy() for seg in segments])
+    config = resolve_bars_per_year(config, ts)  # inferred from the bars when not set
     return BacktestResult(
         equity=pl.concat([seg.equity for seg in segments]),
         trades=pl.concat([seg.trades for seg in segments], how="vertical_relaxed"),

@@ -154,7 +154,10 @@ def test_load_bars_pandas_yfinance_shape(yf_folder):
     pdf.index = pd.to_datetime(pdf.index, utc=True).tz_convert("America/New_York")
     pdf["Symbol"] = "AAPL"
     out = load_bars(pdf)
-    assert out.equals(load_csv(yf_folder / "aapl_five_year.csv"))
+    # the frame's own zone is kept (the same instants as the CSV's UTC times)
+    assert out.schema["timestamp"] == pl.Datetime("us", "America/New_York")
+    utc = out.with_columns(pl.col("timestamp").dt.convert_time_zone("UTC"))
+    assert utc.equals(load_csv(yf_folder / "aapl_five_year.csv"))
 
 
 @pytest.mark.realdata

@@ -107,7 +107,12 @@ def test_days_of_utc_timestamps():
     # midnight New York (EST) is 05:00 UTC
     assert panel.days[0] == (dt.datetime(2024, 1, 2, 5) - dt.datetime(1970, 1, 1)).days + 5 / 24
     back = panel_to_frame(panel, timestamp_dtype=pl.Datetime("us", "UTC"))
-    assert back.drop("iv", "sector").equals(validate_bars(frame).drop("iv", "sector"))
+    utc = validate_bars(frame).with_columns(pl.col("timestamp").dt.convert_time_zone("UTC"))
+    assert back.drop("iv", "sector").equals(utc.drop("iv", "sector"))
+    # by default the panel remembers the input's zone
+    assert panel.timestamp_dtype == pl.Datetime("us", "America/New_York")
+    same = panel_to_frame(panel)
+    assert same.drop("iv", "sector").equals(validate_bars(frame).drop("iv", "sector"))
 
 
 def test_full_block_and_gappy_paths_agree():

@@ -185,7 +185,8 @@ def test_report_accepts_the_input_timestamp_dtype(managed, dtype, tmp_path):
     def cast(frame: pl.DataFrame) -> pl.DataFrame:
         if dtype == pl.Date:
             return frame.with_columns(pl.col("timestamp").dt.date())
-        return frame.with_columns(pl.col("timestamp").dt.replace_time_zone("America/New_York"))
+        naive = pl.col("timestamp").cast(pl.Datetime("us"))  # results of Date inputs are dates
+        return frame.with_columns(naive.dt.replace_time_zone("America/New_York"))
 
     changed = dataclasses.replace(managed, equity=cast(managed.equity),
                                   trades=cast(managed.trades),

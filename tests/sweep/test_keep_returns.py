@@ -123,7 +123,8 @@ def test_symbol_subsets_are_aligned_on_the_data(data: pl.DataFrame) -> None:
 
 
 def test_no_returns_kept_is_a_clear_error(data: pl.DataFrame) -> None:
-    res = sweep(data, Momentum(), {"sizing_method": ["FixedDollar"]}, progress=False)
+    res = sweep(data, Momentum(), {"sizing_method": ["FixedDollar"]}, backtest_config=BT,
+                progress=False)  # fmt: skip
     assert res.returns is None
     with pytest.raises(ConfigError, match="keep_returns=True"):
         res.deflated_sharpe()
@@ -131,4 +132,4 @@ def test_no_returns_kept_is_a_clear_error(data: pl.DataFrame) -> None:
         res.pbo()
     with pytest.raises(ConfigError, match="keep_returns"):
         sweep(data, Momentum(), {"sizing_method": ["FixedDollar"]}, keep_returns=3,  # type: ignore[arg-type]
-              progress=False)  # fmt: skip
+              backtest_config=BT, progress=False)  # fmt: skip

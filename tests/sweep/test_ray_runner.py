@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
 
@@ -70,3 +71,94 @@ def test_ray_rows_equal_local_rows(data: pl.DataFrame, ray_head) -> None:  # typ
     for cid, curve in local.curves.items():
         assert remote.curves[cid].equals(curve)
     assert remote.frame["error"].null_count() == 8
+
+
+def test_chunk_runner_on_read_only_inputs_compiles_nothing_new(data: pl.DataFrame) -> None:
+    """Arrays from Ray's object store are read-only; the chunk runner must accept them as is."""
+    import dataclasses
+
+    import numpy as np
+
+    from dollarbill_research.kernels.driver_nb import run_bars_nb
+    from dollarbill_research.sweep.runner import run_plan_chunk
+
+    plan = plan_sweep(data, Momentum(), GRID, backtest_config=BT, portfolio_config=None,
+                      mode="product")  # fmt: skip
+    indices = [c.index for c in plan.configurations if c.error is None]
+    expected, _ = run_plan_chunk(plan, indices, 1, 0, "sharpe_ratio")
+    frozen = {}
+    for f in dataclasses.fields(plan.panel):
+        value = getattr(plan.panel, f.name)
+        if isinstance(value, np.ndarray):
+            value = value.copy()
+            value.setflags(write=False)
+            frozen[f.name] = value
+    read_only = dataclasses.replace(plan, panel=dataclasses.replace(plan.panel, **frozen))
+    assert not read_only.panel.close.flags.writeable
+    signatures = len(run_bars_nb.signatures)
+    got, _ = run_plan_chunk(read_only, indices, 1, 0, "sharpe_ratio")
+    assert got == expected
+    assert len(run_bars_nb.signatures) == signatures  # no read-only specialisation compiled
+    assert not read_only.panel.close.flags.writeable  # the caller's arrays are untouched
+
+
+@dataclasses.dataclass(frozen=True)
+class Flaky:
+    """Momentum that raises a non-ValueError (a bug, not a bad value) for one lookback."""
+
+    lookback: int = 20
+    name: str = "Flaky"
+
+    def signals(self, frame, panel):  # type: ignore[no-untyped-def]
+        if self.lookback == 13:
+            raise RuntimeError("boom on lookback 13")
+        return Momentum(lookback=self.lookback).signals(frame, panel)
+
+
+def test_a_failing_chunk_becomes_error_rows(data: pl.DataFrame, ray_head) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    ray_head.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    grid = {"strategy.lookback": [10, 13, 20], "sizing_method": ["VolatilityBased"]}
+    result = sweep(data, Flaky(), grid, backtest_config=BT, backend="ray", chunk_size=1,
+                   progress=False)  # fmt: skip
+    rows = result.frame.sort("config_id")
+    errors = rows["error"].to_list()
+    assert errors[0] is None
+    assert errors[2] is None
+    assert errors[1].startswith("RayError:")
+    assert "boom on lookback 13" in errors[1]
+    assert rows["sharpe_ratio"].null_count() == 1
+    local = sweep(data, Momentum(), {"strategy.lookback": [10, 20],
+                                     "sizing_method": ["VolatilityBased"]},
+                  backtest_config=BT, n_jobs=1, progress=False)  # fmt: skip
+    assert rows.filter(pl.col("error").is_null())["sharpe_ratio"].to_list() == (
+        local.frame["sharpe_ratio"].to_list()
+    )
+
+
+def test_workers_get_the_numba_cache_dir(ray_head, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from dollarbill_research.sweep.ray_runner import worker_runtime_env
+
+    env = worker_runtime_env(str(tmp_path / "numba"))
+
+    def where() -> tuple[str | None, str]:
+        import numba
+
+        return os.environ.get("NUMBA_CACHE_DIR"), numba.config.CACHE_DIR
+
+    task = ray_head.remote(num_cpus=1, runtime_env=env)(where)
+    assert ray_head.get(task.remote(), timeout=120) == (str(tmp_path / "numba"),) * 2
+
+
+def test_runtime_env_choices(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dollarbill_research.exceptions import ConfigError
+    from dollarbill_research.sweep.ray_runner import worker_runtime_env
+
+    monkeypatch.setenv("NUMBA_CACHE_DIR", "/shared/numba")
+    assert worker_runtime_env("auto") == {"env_vars": {"NUMBA_CACHE_DIR": "/shared/numba"}}
+    monkeypatch.delenv("NUMBA_CACHE_DIR")
+    assert worker_runtime_env("auto") == {}  # a writable checkout: workers share its cache
+    assert worker_runtime_env(None) == {}
+    with pytest.raises(ConfigError, match="ray_numba_cache_dir"):
+        worker_runtime_env("")

@@ -116,9 +116,13 @@ def test_walk_forward_errors(data: pl.DataFrame) -> None:
     with pytest.raises(ConfigError, match="symbols"):
         walk_forward(data, Momentum(), {"symbols": [["SYN000"]]}, train_bars=100, test_bars=50)
     with pytest.raises(ConfigError, match="metric"):
-        walk_forward(data, Momentum(), GRID, train_bars=100, test_bars=50, metric="alpha")
+        walk_forward(
+            data, Momentum(), GRID, train_bars=100, test_bars=50, metric="alpha", backtest_config=BT
+        )
     with pytest.raises(ConfigError, match="step_bars"):
-        walk_forward(data, Momentum(), GRID, train_bars=100, test_bars=50, step_bars=10)
+        walk_forward(
+            data, Momentum(), GRID, train_bars=100, test_bars=50, step_bars=10, backtest_config=BT
+        )
 
 
 @pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray is not installed")
