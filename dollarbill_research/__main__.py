@@ -19,7 +19,12 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--bars", type=int, default=1260, help="daily bars (default 1260)")
     demo.add_argument("--seed", type=int, default=7, help="universe seed (default 7)")
     demo.add_argument("--out", default="out", help="folder for the plots (default out/)")
+    from dollarbill_research.live.cli import add_bot_parser, run_bot  # the bot (issue 10)
+
+    add_bot_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "bot":
+        return run_bot(args)
     if args.command == "demo":
         from pathlib import Path
 

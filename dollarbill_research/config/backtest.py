@@ -77,6 +77,10 @@ class BacktestConfig:
         ``slippage_vol_mult x iv / sqrt(bars_per_year)`` of each leg's value (0 = off).
     bars_per_year : int
         Annualisation of the metrics (252 for daily bars).
+    position_size_units : int
+        With portfolio management off: a fixed number of shares / contracts per entry (the
+        seed bot's ``position_size_shares``; still capped by free cash); 0 (default) sizes by
+        ``position_size_pct``.
     """
 
     initial_capital: float = 100_000.0
@@ -96,6 +100,7 @@ class BacktestConfig:
     spread_pct: float = 1.0
     slippage_vol_mult: float = 0.0
     bars_per_year: int = 252
+    position_size_units: int = 0
 
     def __post_init__(self) -> None:
         self.validate()
@@ -126,6 +131,7 @@ class BacktestConfig:
         check_range(self, "spread_pct", self.spread_pct, 0.0, 100.0, high_open=True)
         check_range(self, "slippage_vol_mult", self.slippage_vol_mult, 0.0, INF)
         check_int(self, "bars_per_year", self.bars_per_year, 1)
+        check_int(self, "position_size_units", self.position_size_units, 0)
         return self
 
     def to_kernel(self) -> FloatArray:
@@ -160,6 +166,7 @@ class BacktestConfig:
         bp[records.BP_SPREAD_PCT] = self.spread_pct
         bp[records.BP_SLIPPAGE_VOL_MULT] = self.slippage_vol_mult
         bp[records.BP_BARS_PER_YEAR] = self.bars_per_year
+        bp[records.BP_POSITION_SIZE_UNITS] = self.position_size_units
         return bp
 
     def to_dict(self) -> dict[str, Any]:
