@@ -114,6 +114,7 @@ class BotSummary:
 
 
 _XNYS: Any = None
+_XNYS_DAYS: dict[str, bool] = {}
 
 
 def xnys_open(ts: np.datetime64, session_only: bool = False) -> bool:
@@ -128,7 +129,10 @@ def xnys_open(ts: np.datetime64, session_only: bool = False) -> bool:
     stamp = pd.Timestamp(np.datetime64(ts, "ns"))
     try:
         if session_only:
-            return bool(_XNYS.is_session(stamp.strftime("%Y-%m-%d")))
+            day = stamp.strftime("%Y-%m-%d")
+            if day not in _XNYS_DAYS:
+                _XNYS_DAYS[day] = bool(_XNYS.is_session(day))
+            return _XNYS_DAYS[day]
         return bool(_XNYS.is_open_on_minute(stamp.tz_localize("UTC")))
     except Exception:  # outside the calendar's range: weekdays
         return stamp.dayofweek < 5
@@ -450,11 +454,11 @@ class TradingBot:
                     if status == "blocked":
                         self.ledger.audit(bar, "safety", event="order_blocked",
                                           client_order_id=req.client_order_id, reason=why)  # fmt: skip
-            for r in d.rejections.iter_rows(named=True):
+            for r in self._rejections(d):
                 self.ledger.audit(bar, "rejection", symbol=r["symbol"], strategy=r["strategy"],
                                   reasons=r["reasons"], text=r["text"])  # fmt: skip
             self.ledger.audit(bar, "decision", n_signals=len(it.signals), n_orders=len(requests),
-                              n_rejections=d.rejections.height, state=self.trading_state)  # fmt: skip
+                              n_rejections=len(d.rejection_records), state=self.trading_state)  # fmt: skip
         self._crash("after_intent")
         for req, strat, _ in statuses:
             row = self.ledger.orders("WHERE client_order_id=?", (req.client_order_id,))[0]
@@ -484,7 +488,7 @@ class TradingBot:
             self.last_equity = model_equity(live)
         else:
             self.last_equity = float(d.equity["equity"])
-        for r in d.rejections.iter_rows(named=True):
+        for r in self._rejections(d):
             it.rejections.append({"symbol": r["symbol"], "strategy": r["strategy"],
                                   "reasons": [t for t in r["text"].split("; ") if t]})  # fmt: skip
         # --- circuit breaker ---------------------------------------------------------------------
@@ -497,7 +501,7 @@ class TradingBot:
                                 limit_pct=dd, day_start_equity=start,
                                 equity=self.last_equity)  # fmt: skip
         it.state = self.trading_state
-        self._save(bar, len(requests), d.rejections.height)
+        self._save(bar, len(requests), len(d.rejection_records))
         if self.on_iteration is not None:
             self.on_iteration(it)
         return it
@@ -536,6 +540,10 @@ class TradingBot:
             )  # fmt: skip
             out.append((req, self.rolling.names[s]))
         return out
+
+    @staticmethod
+    def _rejections(d: Decisions) -> list[dict[str, Any]]:
+        return list(d.rejections.iter_rows(named=True)) if len(d.rejection_records) else []
 
     def _order_line(
         self, req: OrderRequest, strat: str, status: str, d: Decisions, order: Order | None

@@ -25,7 +25,6 @@ import io
 import json
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +50,6 @@ _STATE_VERSION = 1
 _ARRAYS = ("account", "counters", "positions", "legs", "stats", "close_buf", "iv_buf", "valid_buf")
 
 
-@dataclass(frozen=True, slots=True)
 class Decisions:
     """What one bar decided.
 
@@ -68,15 +66,62 @@ class Decisions:
         The raw kernel records (:data:`~dollarbill_research.kernels.records.FILL_DTYPE`, ...).
     equity : numpy.ndarray
         The bar's :data:`~dollarbill_research.kernels.records.EQUITY_DTYPE` row.
+
+    The frames are built from the records on first access (a bot that reads only the records
+    pays nothing for them).
     """
 
-    timestamp: np.datetime64
-    orders: pl.DataFrame
-    rejections: pl.DataFrame
-    warnings: pl.DataFrame
-    fills: np.ndarray
-    rejection_records: np.ndarray
-    equity: np.ndarray
+    __slots__ = ("_args", "_frames", "equity", "fills", "rejection_records", "timestamp")
+
+    def __init__(
+        self,
+        timestamp: np.datetime64,
+        fills: np.ndarray,
+        rejection_records: np.ndarray,
+        equity: np.ndarray,
+        args: tuple[object, ...],
+    ) -> None:
+        self.timestamp = timestamp
+        self.fills = fills
+        self.rejection_records = rejection_records
+        self.equity = equity
+        self._args = args
+        self._frames: dict[str, pl.DataFrame] = {}
+
+    def _frame(self, name: str) -> pl.DataFrame:
+        if name not in self._frames:
+            if name == "rejections":
+                self._frames[name] = rejections_frame(self.rejection_records, *self._args)
+            else:
+                orders = self._frame("orders") if name == "warnings" else None
+                if orders is None:
+                    self._frames[name] = fills_frame(self.fills, *self._args)
+                else:
+                    self._frames[name] = orders.filter(pl.col("warnings").list.len() > 0).select(
+                        "symbol", "strategy", "warnings", "warning_text"
+                    )
+        return self._frames[name]
+
+    @property
+    def orders(self) -> pl.DataFrame:
+        """Every fill of the bar, trades-frame columns."""
+        return self._frame("orders")
+
+    @property
+    def rejections(self) -> pl.DataFrame:
+        """Rejected entries with reason names and texts."""
+        return self._frame("rejections")
+
+    @property
+    def warnings(self) -> pl.DataFrame:
+        """Approved entries that carry warnings."""
+        return self._frame("warnings")
+
+    def __repr__(self) -> str:
+        return (
+            f"Decisions({self.timestamp}, {len(self.fills)} fills, "
+            f"{len(self.rejection_records)} rejections)"
+        )
 
 
 class LivePortfolio:
@@ -226,11 +271,7 @@ class LivePortfolio:
         stamps = np.array([ts])
         maxpos = max_positions_limit(self.backtest_config, self.pp)
         args = (stamps, self.symbols, self.strategies, self.pp, maxpos, bar)
-        orders = fills_frame(fills, *args)
-        warnings = orders.filter(pl.col("warnings").list.len() > 0).select(
-            "symbol", "strategy", "warnings", "warning_text"
-        )
-        return Decisions(ts, orders, rejections_frame(rej, *args), warnings, fills, rej, eq[0])
+        return Decisions(ts, fills, rej, eq[0], args)
 
     @property
     def cash(self) -> float:
@@ -246,6 +287,21 @@ class LivePortfolio:
     def save(self, path: PathLike) -> Path:
         """Write the whole state atomically (temporary file + ``os.replace``) as ``.npz``."""
         path = Path(path)
+        arrays = self._state_arrays()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, **arrays)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def _state_arrays(self) -> dict[str, np.ndarray]:
         meta = {
             "version": _STATE_VERSION,
             "backtest_config": self.backtest_config.to_dict(),
@@ -262,23 +318,13 @@ class LivePortfolio:
         arrays["templates"] = self.templates
         arrays["sector_codes"] = self.sector_codes
         arrays["sha256"] = np.array(_digest(arrays))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return arrays
 
     def to_bytes(self) -> bytes:
         """The state as the bytes :meth:`save` writes (for a database blob)."""
-        with tempfile.TemporaryDirectory() as tmp:
-            return self.save(Path(tmp) / "state.npz").read_bytes()
+        buf = io.BytesIO()
+        np.savez(buf, **self._state_arrays())
+        return buf.getvalue()
 
     @classmethod
     def from_bytes(cls, blob: bytes, name: str = "<bytes>") -> LivePortfolio:
