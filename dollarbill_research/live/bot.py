@@ -29,6 +29,7 @@ import io
 import json
 import os
 import signal as _signal
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,20 +123,23 @@ def xnys_open(ts: np.datetime64, session_only: bool = False) -> bool:
     global _XNYS
     import pandas as pd
 
-    if _XNYS is None:
-        import exchange_calendars as xc
-
-        _XNYS = xc.get_calendar("XNYS")
     stamp = pd.Timestamp(np.datetime64(ts, "ns"))
-    try:
-        if session_only:
-            day = stamp.strftime("%Y-%m-%d")
-            if day not in _XNYS_DAYS:
+    day = stamp.strftime("%Y-%m-%d")
+    if session_only and day in _XNYS_DAYS:
+        return _XNYS_DAYS[day]
+    with warnings.catch_warnings():  # the calendar library's own pandas deprecations
+        warnings.simplefilter("ignore")
+        if _XNYS is None:
+            import exchange_calendars as xc
+
+            _XNYS = xc.get_calendar("XNYS")
+        try:
+            if session_only:
                 _XNYS_DAYS[day] = bool(_XNYS.is_session(day))
-            return _XNYS_DAYS[day]
-        return bool(_XNYS.is_open_on_minute(stamp.tz_localize("UTC")))
-    except Exception:  # outside the calendar's range: weekdays
-        return stamp.dayofweek < 5
+                return _XNYS_DAYS[day]
+            return bool(_XNYS.is_open_on_minute(stamp.tz_localize("UTC")))
+        except Exception:  # outside the calendar's range: weekdays
+            return stamp.dayofweek < 5
 
 
 def _side(price: float, opening: bool) -> str:
