@@ -238,9 +238,7 @@ class TradingBot:
         self.last_equity = float(meta.get("last_equity", float("nan")))
 
     def _new_portfolio(self, window: Any) -> LivePortfolio:
-        tpl = self.rolling.templates
-        if tpl is None:
-            raise StateError("RollingSignals has no templates yet")
+        tpl = self.rolling.prime(window)
         return LivePortfolio(
             self.config.backtest_config(), self.config.portfolio_config(),
             symbols=self.symbols, strategies=self.rolling.names, templates=tpl,

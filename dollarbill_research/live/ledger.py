@@ -97,6 +97,10 @@ class Ledger:
             (order.status, order.filled_qty, order.filled_avg_price, order.fee,
              order.broker_id, order.reason, order.reason, order.client_order_id),
         )  # fmt: skip
+        if order.fills:  # the broker's current list of fills replaces the recorded one
+            self.con.execute(
+                "DELETE FROM fills WHERE client_order_id=?", (order.client_order_id,)
+            )
         for qty, price, fee, stamp in order.fills:
             self.con.execute(
                 "INSERT OR IGNORE INTO fills VALUES (?, ?, ?, ?, ?)",

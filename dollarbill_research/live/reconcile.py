@@ -31,10 +31,14 @@ def instrument_key(
 ) -> str:
     """The instrument a position holds: ``symbol`` for shares, else structure, expiry and legs.
 
-    ``legs`` are ``(type, strike, ratio)``; e.g. ``"AAPL CALL 2024-02-16 C185+1"``.
+    ``legs`` are ``(type, strike, ratio)``. A single call or put is its OCC symbol
+    (``"AAPL240216C00185000"``, the sign is in the quantity); a structure is named by its kind,
+    expiry and legs (``"SPY IRON_CONDOR 2024-02-16 P400.00-1,..."``).
     """
     if kind == codes.KIND_SHARES:
         return symbol
+    if kind in (codes.KIND_CALL, codes.KIND_PUT) and len(legs) == 1 and legs[0][0] in _LEG_LETTER:
+        return occ_symbol(symbol, expiry_day, legs[0][0], legs[0][1])  # a listed contract
     parts = [
         f"{_LEG_LETTER.get(t, 'S')}{strike:.2f}{'+' if ratio > 0 else '-'}{abs(ratio):g}"
         for t, strike, ratio in legs

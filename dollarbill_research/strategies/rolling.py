@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from dollarbill_research._typing import FloatArray
-from dollarbill_research.data.panel import Panel
+from dollarbill_research.data.panel import Panel, panel_to_frame
 from dollarbill_research.exceptions import ConfigError, StateError
 from dollarbill_research.kernels.codes import SIG_EXIT, SIG_LONG, SIG_NONE, SIG_SHORT
 from dollarbill_research.strategies._common import RuleStrategy
@@ -128,6 +128,16 @@ class RollingSignals:
             )
         self.state = state.astype(np.int8).copy()
 
+    def prime(self, window: Panel) -> FloatArray:
+        """The templates, asking custom strategies for theirs on ``window`` (state unchanged)."""
+        if self.templates is None:
+            for i, u in enumerate(self.units):
+                if self._templates[i] is None:
+                    block = u.signals(panel_to_frame(window), window)  # type: ignore[attr-defined]
+                    self._templates[i] = np.asarray(block.templates[0], dtype=np.float64)
+            self.templates = np.stack(self._templates)  # type: ignore[arg-type]
+        return self.templates
+
     # ------------------------------------------------------------------------------------------
     def _regime(
         self, i: int, rules: object, usable: np.ndarray, min_conf: float
@@ -190,7 +200,7 @@ class RollingSignals:
                 rules = u._rules(view)
                 sig[i], conf[i] = self._regime(i, rules, usable, float(u.min_confidence))  # type: ignore[attr-defined]
             else:
-                block = u.signals(None, window)  # type: ignore[attr-defined]
+                block = u.signals(panel_to_frame(window), window)  # type: ignore[attr-defined]
                 sig[i] = block.signal[0, -1]
                 conf[i] = block.confidence[0, -1]
                 if self.templates is None:
