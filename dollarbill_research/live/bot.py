@@ -48,6 +48,7 @@ from dollarbill_research.live.reconcile import (
     Expected,
     fill_instrument,
     model_equity,
+    drop_slot,
     occ_symbol,
     reconcile,
 )
@@ -411,6 +412,7 @@ class TradingBot:
         it.decisions = d
         if self.keep_records:
             self.records.append(d)
+        self._slots: dict[str, int] = {}
         requests = self._requests(d, ts)
         # --- safety on the orders: daily trade cap, max positions incl. unmanaged -------------
         trades_today = self.ledger.trades_on(day)
@@ -480,6 +482,15 @@ class TradingBot:
                 status = order.status
             it.orders.append(self._order_line(req, strat, status, d, order))
         # --- after submit: the model agrees with what the broker took -------------------------
+        unsent = [o for o in it.orders
+                  if o["opening"] and o["status"] in ("blocked", "rejected", "dry_run")]  # fmt: skip
+        for o in unsent:  # entries the broker never took: out of the model, slot by slot
+            slot = self._slots[o["client_order_id"]]
+            if live.positions["active"][slot] == 1:
+                live.account[records.A_CASH] += live.positions["entry_value"][slot] * float(
+                    live.positions["qty"][slot]
+                ) + float(live.positions["entry_costs"][slot])
+                drop_slot(live, slot)
         expected, avg = self._expected(None)
         changes2 = reconcile(live, expected, avg)
         if changes2:
@@ -540,6 +551,7 @@ class TradingBot:
                 n_legs=int(f["n_legs"]), option_symbol=option,
                 reason=codes.EXIT_NAMES[int(f["reason"])],
             )  # fmt: skip
+            self._slots[cid] = s * n_sym + j
             out.append((req, self.rolling.names[s]))
         return out
 

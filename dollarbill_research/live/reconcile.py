@@ -106,7 +106,8 @@ _SCALED = ("qty", "entry_costs", "reserved", "committed", "mv", "delta_d", "gamm
            "theta", "conc")  # fmt: skip
 
 
-def _drop(live: object, slot: int) -> None:
+def drop_slot(live: object, slot: int) -> None:
+    """Remove an open position from the model without a cash flow."""
     p = live.positions[slot]  # type: ignore[attr-defined]
     live.account[records.A_RESERVED] -= p["reserved"]  # type: ignore[attr-defined]
     live.positions["active"][slot] = 0  # type: ignore[attr-defined]
@@ -149,7 +150,7 @@ def reconcile(
             continue
         if abs(want) <= tol or (want > 0) != (model_qty > 0):
             for slot, _ in slots:
-                _drop(live, slot)
+                drop_slot(live, slot)
             changes.append({"event": "position_dropped", "instrument": inst,
                             "model_qty": model_qty, "broker_qty": want})  # fmt: skip
             if abs(want) > tol:
