@@ -449,17 +449,17 @@ def check_bar_inputs(
         c, v = close_a[j], iv_a[j]
         if not (np.isfinite(c) and c > 0):
             raise DataError(
-                f"LivePortfolio.on_bar: symbol {symbols[j]!r} is marked valid but close={c!r}; "
+                f"LivePortfolio.on_bar: symbol {symbols[j]!r} is marked valid but close={float(c)!r}; "
                 "hint: mark the symbol invalid for this bar (valid=False) or fix the price"
             )
         if not (np.isfinite(v) and v >= 0):
             raise DataError(
-                f"LivePortfolio.on_bar: symbol {symbols[j]!r} is marked valid but iv={v!r}; "
+                f"LivePortfolio.on_bar: symbol {symbols[j]!r} is marked valid but iv={float(v)!r}; "
                 "hint: pass a decimal implied vol >= 0 (or the data layer's proxy)"
             )
         if v > 5.0:
             raise DataError(
-                f"LivePortfolio.on_bar: symbol {symbols[j]!r} has iv={v!r}, which looks like a "
+                f"LivePortfolio.on_bar: symbol {symbols[j]!r} has iv={float(v)!r}, which looks like a "
                 "percent; hint: pass decimals (0.25 for 25 %)"
             )
     sig_raw = np.asarray(signal)
@@ -472,7 +472,7 @@ def check_bar_inputs(
     if bad.any():
         s, j = (int(x[0]) for x in np.nonzero(bad))
         raise DataError(
-            f"LivePortfolio.on_bar: signal has unknown code {sig_raw[s, j]!r} for strategy "
+            f"LivePortfolio.on_bar: signal has unknown code {int(sig_raw[s, j])} for strategy "
             f"{strategies[s]!r}, symbol {symbols[j]!r}; hint: use the SIG_* codes (0, 1, -1, 2)"
         )
     sig = sig_raw.astype(np.int8)
@@ -486,7 +486,7 @@ def check_bar_inputs(
     if out_of_range.any():
         s, j = (int(x[0]) for x in np.nonzero(out_of_range))
         raise DataError(
-            f"LivePortfolio.on_bar: confidence={conf[s, j]!r} for strategy {strategies[s]!r}, "
+            f"LivePortfolio.on_bar: confidence={float(conf[s, j])!r} for strategy {strategies[s]!r}, "
             f"symbol {symbols[j]!r} is outside [0, 1]; hint: clip or rescale the confidence"
         )
     conf = np.where(sig != codes.SIG_NONE, conf, np.nan_to_num(conf, nan=0.0))
