@@ -46,9 +46,9 @@ from dollarbill_research.live.ledger import Ledger
 from dollarbill_research.live.portfolio import Decisions, LivePortfolio
 from dollarbill_research.live.reconcile import (
     Expected,
+    drop_slot,
     fill_instrument,
     model_equity,
-    drop_slot,
     occ_symbol,
     reconcile,
 )
@@ -404,9 +404,14 @@ class TradingBot:
                     conf[slot // n_sym, slot % n_sym] = 1.0
         entries = (sig == codes.SIG_LONG) | (sig == codes.SIG_SHORT)
         for s, j in zip(*np.nonzero(entries), strict=True):
-            it.signals.append({"symbol": self.symbols[j], "strategy": self.rolling.names[s],
-                               "confidence": float(conf[s, j]),
-                               "side": "long" if sig[s, j] == codes.SIG_LONG else "short"})  # fmt: skip
+            it.signals.append(
+                {
+                    "symbol": self.symbols[j],
+                    "strategy": self.rolling.names[s],
+                    "confidence": float(conf[s, j]),
+                    "side": "long" if sig[s, j] == codes.SIG_LONG else "short",
+                }
+            )
         d = live.on_bar(ts, close=window.close[-1], iv=window.iv[-1], valid=window.valid[-1],
                         signal=sig, confidence=conf)  # fmt: skip
         it.decisions = d
@@ -456,13 +461,24 @@ class TradingBot:
                                       symbol=req.symbol, strategy=strat, side=req.side,
                                       qty=req.qty, status=status, why=why)  # fmt: skip
                     if status == "blocked":
-                        self.ledger.audit(bar, "safety", event="order_blocked",
-                                          client_order_id=req.client_order_id, reason=why)  # fmt: skip
+                        self.ledger.audit(
+                            bar,
+                            "safety",
+                            event="order_blocked",
+                            client_order_id=req.client_order_id,
+                            reason=why,
+                        )
             for r in self._rejections(d):
                 self.ledger.audit(bar, "rejection", symbol=r["symbol"], strategy=r["strategy"],
                                   reasons=r["reasons"], text=r["text"])  # fmt: skip
-            self.ledger.audit(bar, "decision", n_signals=len(it.signals), n_orders=len(requests),
-                              n_rejections=len(d.rejection_records), state=self.trading_state)  # fmt: skip
+            self.ledger.audit(
+                bar,
+                "decision",
+                n_signals=len(it.signals),
+                n_orders=len(requests),
+                n_rejections=len(d.rejection_records),
+                state=self.trading_state,
+            )
         self._crash("after_intent")
         for req, strat, _ in statuses:
             row = self.ledger.orders("WHERE client_order_id=?", (req.client_order_id,))[0]
@@ -482,8 +498,11 @@ class TradingBot:
                 status = order.status
             it.orders.append(self._order_line(req, strat, status, d, order))
         # --- after submit: the model agrees with what the broker took -------------------------
-        unsent = [o for o in it.orders
-                  if o["opening"] and o["status"] in ("blocked", "rejected", "dry_run")]  # fmt: skip
+        unsent = [
+            o
+            for o in it.orders
+            if o["opening"] and o["status"] in ("blocked", "rejected", "dry_run")
+        ]
         for o in unsent:  # entries the broker never took: out of the model, slot by slot
             slot = self._slots[o["client_order_id"]]
             if live.positions["active"][slot] == 1:

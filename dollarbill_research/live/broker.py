@@ -149,8 +149,11 @@ class Broker(Protocol):
         ...
 
     def submit(self, request: OrderRequest) -> Order:
-        """Submit an order under ``request.client_order_id`` (idempotent: a repeated id never
-        makes a second order); status ``unknown`` when the outcome is ambiguous."""
+        """Submit an order under ``request.client_order_id``.
+
+        Idempotent: a repeated id never makes a second order. Status ``unknown`` when the
+        outcome is ambiguous.
+        """
         ...
 
     def order_by_client_id(self, client_order_id: str) -> Order | None:

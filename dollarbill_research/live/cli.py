@@ -1,8 +1,8 @@
-"""``python -m dollarbill_research bot``: the personality bot from the command line.
+r"""``python -m dollarbill_research bot``: the personality bot from the command line.
 
 Paper (default), replaying a history::
 
-    python -m dollarbill_research bot --config personality_bot_config.json \\
+    python -m dollarbill_research bot --config personality_bot_config.json \
         --broker paper --replay data/ --state-dir state/
 
 Alpaca (paper endpoint unless ``--live``; keys only from ``APCA_API_KEY_ID`` /

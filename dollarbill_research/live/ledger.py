@@ -98,9 +98,7 @@ class Ledger:
              order.broker_id, order.reason, order.reason, order.client_order_id),
         )  # fmt: skip
         if order.fills:  # the broker's current list of fills replaces the recorded one
-            self.con.execute(
-                "DELETE FROM fills WHERE client_order_id=?", (order.client_order_id,)
-            )
+            self.con.execute("DELETE FROM fills WHERE client_order_id=?", (order.client_order_id,))
         for qty, price, fee, stamp in order.fills:
             self.con.execute(
                 "INSERT OR IGNORE INTO fills VALUES (?, ?, ?, ?, ?)",

@@ -191,7 +191,9 @@ class PaperBroker:
         """The current bar's timestamp; the market counts as open on every bar of the replay."""
         cur = max(self.cursor, 0)
         ts = self.panel.timestamps
-        daily = ts.shape[0] < 2 or float(np.median(np.diff(ts[: 64]).astype(np.float64))) >= 20 * 3600e9
+        daily = (
+            ts.shape[0] < 2 or float(np.median(np.diff(ts[:64]).astype(np.float64))) >= 20 * 3600e9
+        )
         return Clock(np.datetime64(ts[cur], "ns"), self.cursor >= self.first, session_only=daily)
 
     def latest_bars(self, symbols: tuple[str, ...], n_rows: int) -> Panel:
@@ -341,7 +343,8 @@ class PaperBroker:
                 )
         stamp = str(np.datetime64(self.panel.timestamps[max(t, 0)], "ns"))
         self.con.execute(
-            "INSERT INTO fills (client_order_id, qty, price, fee, timestamp) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO fills (client_order_id, qty, price, fee, timestamp) "
+            "VALUES (?, ?, ?, ?, ?)",
             (cid, qty, price, fee, stamp),
         )
         self.con.execute(

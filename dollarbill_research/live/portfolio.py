@@ -445,23 +445,30 @@ def check_bar_inputs(
         if raw.dtype != np.bool_:
             raise DataError(f"LivePortfolio.on_bar: valid must be bool, got {raw.dtype}")
         valid_a = _vector(symbols, "valid", raw, np.bool_)
-    for j in np.nonzero(valid_a)[0]:
-        c, v = close_a[j], iv_a[j]
-        if not (np.isfinite(c) and c > 0):
-            raise DataError(
-                f"LivePortfolio.on_bar: symbol {symbols[j]!r} is marked valid but close={float(c)!r}; "
-                "hint: mark the symbol invalid for this bar (valid=False) or fix the price"
-            )
-        if not (np.isfinite(v) and v >= 0):
-            raise DataError(
-                f"LivePortfolio.on_bar: symbol {symbols[j]!r} is marked valid but iv={float(v)!r}; "
-                "hint: pass a decimal implied vol >= 0 (or the data layer's proxy)"
-            )
-        if v > 5.0:
-            raise DataError(
-                f"LivePortfolio.on_bar: symbol {symbols[j]!r} has iv={float(v)!r}, which looks like a "
-                "percent; hint: pass decimals (0.25 for 25 %)"
-            )
+    with np.errstate(invalid="ignore"):
+        bad_close = valid_a & ~(np.isfinite(close_a) & (close_a > 0))
+        bad_iv = valid_a & ~(np.isfinite(iv_a) & (iv_a >= 0))
+        pct_iv = valid_a & ~bad_iv & (iv_a > 5.0)
+    if bad_close.any():
+        j = int(np.argmax(bad_close))
+        raise DataError(
+            f"LivePortfolio.on_bar: symbol {symbols[j]!r} is marked valid but "
+            f"close={float(close_a[j])!r}; hint: mark the symbol invalid for this bar "
+            "(valid=False) or fix the price"
+        )
+    if bad_iv.any():
+        j = int(np.argmax(bad_iv))
+        raise DataError(
+            f"LivePortfolio.on_bar: symbol {symbols[j]!r} is marked valid but "
+            f"iv={float(iv_a[j])!r}; hint: pass a decimal implied vol >= 0 (or the data "
+            "layer's proxy)"
+        )
+    if pct_iv.any():
+        j = int(np.argmax(pct_iv))
+        raise DataError(
+            f"LivePortfolio.on_bar: symbol {symbols[j]!r} has iv={float(iv_a[j])!r}, which "
+            "looks like a percent; hint: pass decimals (0.25 for 25 %)"
+        )
     sig_raw = np.asarray(signal)
     if sig_raw.shape != (n_strat, n_sym):
         raise DataError(
@@ -486,8 +493,9 @@ def check_bar_inputs(
     if out_of_range.any():
         s, j = (int(x[0]) for x in np.nonzero(out_of_range))
         raise DataError(
-            f"LivePortfolio.on_bar: confidence={float(conf[s, j])!r} for strategy {strategies[s]!r}, "
-            f"symbol {symbols[j]!r} is outside [0, 1]; hint: clip or rescale the confidence"
+            f"LivePortfolio.on_bar: confidence={float(conf[s, j])!r} for strategy "
+            f"{strategies[s]!r}, symbol {symbols[j]!r} is outside [0, 1]; hint: clip or "
+            "rescale the confidence"
         )
     conf = np.where(sig != codes.SIG_NONE, conf, np.nan_to_num(conf, nan=0.0))
     return close_a, iv_a, valid_a, sig, conf

@@ -17,7 +17,7 @@ import numpy as np
 
 from dollarbill_research.kernels import codes, records
 
-__all__ = ["Expected", "instrument_key", "model_book", "reconcile", "occ_symbol"]
+__all__ = ["Expected", "instrument_key", "model_book", "occ_symbol", "reconcile"]
 
 _LEG_LETTER = {codes.LEG_CALL: "C", codes.LEG_PUT: "P"}
 
@@ -145,8 +145,14 @@ def reconcile(
                 px = avg_prices[inst]
                 if abs(abs(p["entry_value"]) - px) > 1e-9 * max(1.0, px):
                     live.positions["entry_value"][slot] = sign * px  # type: ignore[attr-defined]
-                    changes.append({"event": "entry_price", "instrument": inst,
-                                    "model": float(abs(p["entry_value"])), "broker": px})  # fmt: skip
+                    changes.append(
+                        {
+                            "event": "entry_price",
+                            "instrument": inst,
+                            "model": float(abs(p["entry_value"])),
+                            "broker": px,
+                        }
+                    )
             continue
         if abs(want) <= tol or (want > 0) != (model_qty > 0):
             for slot, _ in slots:

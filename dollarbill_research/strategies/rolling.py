@@ -35,7 +35,11 @@ from dollarbill_research.exceptions import ConfigError, StateError
 from dollarbill_research.kernels.codes import SIG_EXIT, SIG_LONG, SIG_NONE, SIG_SHORT
 from dollarbill_research.strategies._common import RuleStrategy
 from dollarbill_research.strategies.base import Combined, Strategy, declared_lookback
-from dollarbill_research.strategies.personality import PERSONALITIES, classify_panel
+from dollarbill_research.strategies.personality import (
+    PERSONALITIES,
+    classify_view,
+    market_returns,
+)
 from dollarbill_research.strategies.router import PersonalityStrategy
 from dollarbill_research.strategies.view import SeriesView
 
@@ -209,7 +213,9 @@ class RollingSignals:
             self.templates = np.stack(self._templates)  # type: ignore[arg-type]
         if self.router is not None:
             r = self.router
-            pers = classify_panel(window, r.window)
+            # the classifier on the shared view (per-symbol kernels: the same numbers as
+            # classify_panel's chunks), the market proxy from the whole window as in a backtest
+            pers = classify_view(view, market_returns(window), r.window)
             code = np.where(pers.confidence[-1] >= r.min_personality_confidence, pers.code[-1], -1)
             route = r.routing()
             index = {p: k for k, p in enumerate(PERSONALITIES)}

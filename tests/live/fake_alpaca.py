@@ -9,6 +9,7 @@ one behaviour per submit: ``accept``, ``504_after_accept`` (the order is created
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -44,26 +45,37 @@ class FakeAlpaca:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                try:
+                # the client may have timed out (the "hang" behaviour)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client timed out (the "hang" behaviour)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 fake.headers_seen.append(dict(self.headers))
                 url = urlparse(self.path)
                 q = parse_qs(url.query)
                 if url.path == "/v2/account":
                     return self._send(200, fake.account())
                 if url.path == "/v2/clock":
-                    return self._send(200, {"timestamp": fake.now, "is_open": fake.is_open,
-                                            "next_open": fake.now, "next_close": fake.now})
+                    return self._send(
+                        200,
+                        {
+                            "timestamp": fake.now,
+                            "is_open": fake.is_open,
+                            "next_open": fake.now,
+                            "next_close": fake.now,
+                        },
+                    )
                 if url.path == "/v2/positions":
                     return self._send(200, fake.positions)
                 if url.path == "/v2/orders":
-                    return self._send(200, [o for o in fake.orders.values()
-                                            if o["status"] in ("new", "accepted",
-                                                               "partially_filled")])
+                    return self._send(
+                        200,
+                        [
+                            o
+                            for o in fake.orders.values()
+                            if o["status"] in ("new", "accepted", "partially_filled")
+                        ],
+                    )
                 if url.path == "/v2/orders:by_client_order_id":
                     cid = q.get("client_order_id", [""])[0]
                     if cid in fake.orders:
@@ -71,12 +83,16 @@ class FakeAlpaca:
                     return self._send(404, {"code": 40410000, "message": "order not found"})
                 if url.path == "/v2/stocks/bars":
                     syms = q.get("symbols", [""])[0].split(",")
-                    return self._send(200, {"bars": {s: fake.bars[s] for s in syms
-                                                     if s in fake.bars},
-                                            "next_page_token": None})
+                    return self._send(
+                        200,
+                        {
+                            "bars": {s: fake.bars[s] for s in syms if s in fake.bars},
+                            "next_page_token": None,
+                        },
+                    )
                 return self._send(404, {"code": 40410000, "message": "not found"})
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 fake.headers_seen.append(dict(self.headers))
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 if urlparse(self.path).path != "/v2/orders":
@@ -84,12 +100,14 @@ class FakeAlpaca:
                 fake.posts += 1
                 cid = body["client_order_id"]
                 if cid in fake.orders:
-                    return self._send(422, {"code": 40010001,
-                                            "message": "client_order_id must be unique"})
+                    return self._send(
+                        422, {"code": 40010001, "message": "client_order_id must be unique"}
+                    )
                 mode = fake.mode
                 if mode == "403":
-                    return self._send(403, {"code": 40310000,
-                                            "message": "insufficient buying power"})
+                    return self._send(
+                        403, {"code": 40310000, "message": "insufficient buying power"}
+                    )
                 if mode == "404":
                     return self._send(404, {"code": 40410000, "message": "asset not found"})
                 if mode == "422":
@@ -102,7 +120,7 @@ class FakeAlpaca:
                     return self._send(504, {"code": 50400000, "message": "gateway timeout"})
                 return self._send(200, order)
 
-            def do_DELETE(self) -> None:  # noqa: N802
+            def do_DELETE(self) -> None:
                 oid = urlparse(self.path).path.rsplit("/", 1)[-1]
                 for o in fake.orders.values():
                     if o["id"] == oid:
@@ -129,23 +147,42 @@ class FakeAlpaca:
 
     def account(self) -> dict[str, Any]:
         value = self.cash + sum(float(p["market_value"]) for p in self.positions)
-        return {"id": "acct", "account_number": "PA0000", "status": "ACTIVE", "currency": "USD",
-                "cash": f"{self.cash:.2f}", "portfolio_value": f"{value:.2f}",
-                "equity": f"{value:.2f}", "buying_power": f"{2 * self.cash:.2f}",
-                "pattern_day_trader": False, "trading_blocked": False}
+        return {
+            "id": "acct",
+            "account_number": "PA0000",
+            "status": "ACTIVE",
+            "currency": "USD",
+            "cash": f"{self.cash:.2f}",
+            "portfolio_value": f"{value:.2f}",
+            "equity": f"{value:.2f}",
+            "buying_power": f"{2 * self.cash:.2f}",
+            "pattern_day_trader": False,
+            "trading_blocked": False,
+        }
 
     def make_order(self, body: dict[str, Any], partial: bool = False) -> dict[str, Any]:
         qty = float(body["qty"])
         filled = float(int(qty // 2)) if partial else 0.0
         order = {
-            "id": str(uuid.uuid4()), "client_order_id": body["client_order_id"],
-            "created_at": self.now, "updated_at": self.now, "submitted_at": self.now,
-            "filled_at": self.now if partial else None, "asset_id": str(uuid.uuid4()),
-            "symbol": body["symbol"], "asset_class": "us_equity", "qty": body["qty"],
-            "filled_qty": f"{filled:g}", "filled_avg_price": "100.0" if partial else None,
-            "order_class": "", "order_type": "market", "type": "market", "side": body["side"],
+            "id": str(uuid.uuid4()),
+            "client_order_id": body["client_order_id"],
+            "created_at": self.now,
+            "updated_at": self.now,
+            "submitted_at": self.now,
+            "filled_at": self.now if partial else None,
+            "asset_id": str(uuid.uuid4()),
+            "symbol": body["symbol"],
+            "asset_class": "us_equity",
+            "qty": body["qty"],
+            "filled_qty": f"{filled:g}",
+            "filled_avg_price": "100.0" if partial else None,
+            "order_class": "",
+            "order_type": "market",
+            "type": "market",
+            "side": body["side"],
             "time_in_force": body["time_in_force"],
-            "status": "partially_filled" if partial else "accepted", "extended_hours": False,
+            "status": "partially_filled" if partial else "accepted",
+            "extended_hours": False,
         }
         self.orders[body["client_order_id"]] = order
         return order
@@ -160,8 +197,9 @@ class FakeAlpaca:
             sign = 1.0 if o["side"] == "buy" else -1.0
             self.cash -= sign * qty * px
             self.add_position(o["symbol"], sign * qty, px)
-            o.update(status="filled", filled_qty=f"{qty:g}", filled_avg_price=str(px),
-                     filled_at=self.now)
+            o.update(
+                status="filled", filled_qty=f"{qty:g}", filled_avg_price=str(px), filled_at=self.now
+            )
 
     def add_position(self, symbol: str, qty: float, px: float) -> None:
         for p in self.positions:
@@ -169,9 +207,17 @@ class FakeAlpaca:
                 q = float(p["qty"]) + qty
                 p.update(qty=f"{q:g}", market_value=f"{q * px:.2f}")
                 return
-        self.positions.append({
-            "asset_id": str(uuid.uuid4()), "symbol": symbol, "exchange": "NASDAQ",
-            "asset_class": "us_equity", "qty": f"{qty:g}", "avg_entry_price": str(px),
-            "side": "long" if qty > 0 else "short", "market_value": f"{qty * px:.2f}",
-            "cost_basis": f"{qty * px:.2f}", "current_price": str(px),
-        })
+        self.positions.append(
+            {
+                "asset_id": str(uuid.uuid4()),
+                "symbol": symbol,
+                "exchange": "NASDAQ",
+                "asset_class": "us_equity",
+                "qty": f"{qty:g}",
+                "avg_entry_price": str(px),
+                "side": "long" if qty > 0 else "short",
+                "market_value": f"{qty * px:.2f}",
+                "cost_basis": f"{qty * px:.2f}",
+                "current_price": str(px),
+            }
+        )

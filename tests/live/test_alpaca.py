@@ -82,12 +82,14 @@ def test_reads_account_clock_positions_bars(fake):
     assert SECRET not in repr(b)
     assert b.account().cash == 100_000.0
     clock = b.clock()
-    assert clock.is_open and clock.timestamp == np.datetime64("2024-06-14T14:30:00", "ns")
+    assert clock.is_open
+    assert clock.timestamp == np.datetime64("2024-06-14T14:30:00", "ns")
     fake.add_position("AAA", -5, 50.0)
     p = b.positions()["AAA"]
     assert (p.qty, p.avg_price) == (-5.0, 50.0)
     panel = b.latest_bars(SYMBOLS, 30)
-    assert panel.symbols == SYMBOLS and panel.n_bars == 30
+    assert panel.symbols == SYMBOLS
+    assert panel.n_bars == 30
     assert panel.close[-1, 0] == fake.bars["AAA"][-1]["c"]
     assert all(h.get("APCA-API-KEY-ID") == "key-id" for h in fake.headers_seen)
 
@@ -102,7 +104,8 @@ def test_504_after_accept_then_422_duplicate_is_looked_up(fake):
     o = broker(fake).submit(req())
     assert fake.posts == 2  # alpaca-py retried the POST ...
     assert len(fake.orders) == 1  # ... the order exists once ...
-    assert o.status == "new" and o.broker_id == fake.orders[req().client_order_id]["id"]
+    assert o.status == "new"
+    assert o.broker_id == fake.orders[req().client_order_id]["id"]
 
 
 @pytest.mark.parametrize(("mode", "text"), [("403", "insufficient buying power"),
@@ -111,7 +114,8 @@ def test_504_after_accept_then_422_duplicate_is_looked_up(fake):
 def test_refusals_are_rejections_with_the_message(fake, mode, text):
     fake.mode = mode
     o = broker(fake).submit(req())
-    assert o.status == "rejected" and text in o.reason
+    assert o.status == "rejected"
+    assert text in o.reason
 
 
 def test_partial_fill(fake):
@@ -124,9 +128,11 @@ def test_hang_past_timeout_is_unknown_then_resolved(fake):
     fake.mode, fake.hang_s = "hang", 1.5
     b = broker(fake, timeout=0.3)
     o = b.submit(req())
-    assert o.status == "unknown" and "Timeout" in o.reason
+    assert o.status == "unknown"
+    assert "Timeout" in o.reason
     found = b.order_by_client_id(req().client_order_id)  # the next reconciliation
-    assert found is not None and found.status == "new"
+    assert found is not None
+    assert found.status == "new"
     assert b.order_by_client_id("never-sent") is None
 
 
@@ -134,7 +140,9 @@ def test_multi_leg_is_rejected_without_a_request(fake):
     r = OrderRequest("x", "SPY IRON_CONDOR ...", "AAA", "sell", 1.0, np.datetime64("2024-06-14"),
                      kind=codes.KIND_IRON_CONDOR, n_legs=4)  # fmt: skip
     o = broker(fake).submit(r)
-    assert o.status == "rejected" and "multi-leg" in o.reason and fake.posts == 0
+    assert o.status == "rejected"
+    assert "multi-leg" in o.reason
+    assert fake.posts == 0
 
 
 class LastBarLong:
@@ -166,7 +174,8 @@ def test_bot_submits_reconciles_fill_and_resolves_unknown(fake):
                          on_iteration=lambda it: texts.append(render(it)))  # fmt: skip
         fake.mode, fake.hang_s = "hang", 1.0
         it = bot.iterate()
-        assert it is not None and it.orders[0]["status"] == "unknown"
+        assert it is not None
+        assert it.orders[0]["status"] == "unknown"
         assert bot.ledger.orders()[0]["status"] == "unknown"
         assert bot.iterate() is None  # the same bar is done
         # next day: Alpaca filled it at the open, at another price than the model's close
@@ -179,7 +188,8 @@ def test_bot_submits_reconciles_fill_and_resolves_unknown(fake):
         assert it2 is not None
         rows = {r["client_order_id"]: r for r in bot.ledger.orders()}
         first = rows[it.orders[0]["client_order_id"]]
-        assert first["status"] == "filled" and first["filled_qty"] == 7.0
+        assert first["status"] == "filled"
+        assert first["filled_qty"] == 7.0
         events = {c["event"] for c in it2.reconciliation}
         assert {"cash_adjusted", "entry_price"} <= events
         assert bot.live.cash == pytest.approx(fake.cash)  # the broker is the source of truth
@@ -197,10 +207,12 @@ def test_market_closed_and_clock_mismatch_refused(fake):
         bot = TradingBot(bot_config(), broker(fake), state, strategy=LastBarLong())
         fake.is_open = False  # the broker says closed, XNYS says open at 10:30 New York
         it = bot.iterate()
-        assert it.skipped == "clock_mismatch" and fake.posts == 0
+        assert it.skipped == "clock_mismatch"
+        assert fake.posts == 0
         fake.now = "2024-06-15T14:30:00Z"  # a Saturday: both closed
         it = bot.iterate()
-        assert it.skipped == "market_closed" and fake.posts == 0
+        assert it.skipped == "market_closed"
+        assert fake.posts == 0
         audit = bot.ledger.con.execute("SELECT detail FROM audit WHERE event='safety'").fetchall()
         assert len(audit) == 2
         bot.close()

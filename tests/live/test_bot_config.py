@@ -10,6 +10,7 @@ from dollarbill_research.config.bot import BotConfig, strip_json_comments
 from dollarbill_research.config.portfolio import SizingMethod
 from dollarbill_research.exceptions import ConfigError
 from dollarbill_research.strategies import Combined, Momentum, PersonalityStrategy
+
 from ._bot import SEED_CONFIG
 
 

@@ -51,7 +51,8 @@ def test_bot_replay_equals_backtest_on_real_data(real_data_dir):
         real_data_dir, cfg.strategy()
     )
     raw = result.raw
-    assert len(raw.fills) > 100 and len(raw.rejections) > 10  # trades and limits exercised
+    assert len(raw.fills) > 100
+    assert len(raw.rejections) > 10
     assert_records_equal(raw.fills, fills)
     assert_records_equal(raw.rejections, rejections)
     assert_records_equal(raw.equity, equity)
@@ -87,8 +88,10 @@ def test_done_when_command_prints_seed_format(real_data_dir, tmp_path):
     assert "🎭 Personality-Based Trading Bot - 2021-" in text
     assert "💰 Account: $100,000.00 cash | $100,000.00 portfolio value" in text
     assert "📊 Analyzing with Personality-Driven Strategies..." in text
-    assert "| 🔍 SIGNAL: " in text and "(min: 30.0%)" in text
-    assert "🟢 BUY → " in text and "... ✅" in text
+    assert "| 🔍 SIGNAL: " in text
+    assert "(min: 30.0%)" in text
+    assert "🟢 BUY → " in text
+    assert "... ✅" in text
     assert "❌ REJECTED by portfolio manager:\n      ⚠️  " in text
     assert "🏁 Done:" in text
     summary = json.loads((tmp_path / "summary.json").read_text())

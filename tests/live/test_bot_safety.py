@@ -57,9 +57,12 @@ def test_dry_run_sends_nothing_and_keeps_model_on_the_broker(panel, state):
     bot, broker = make_bot(cfg, panel, state, dry_run=True)
     s = bot.run()
     rows = bot.ledger.orders()
-    assert rows and {r["status"] for r in rows} == {"dry_run"}
-    assert broker.positions() == {} and broker.open_orders() == []
-    assert s.n_orders == 0 and s.n_fills == 0
+    assert rows
+    assert {r["status"] for r in rows} == {"dry_run"}
+    assert broker.positions() == {}
+    assert broker.open_orders() == []
+    assert s.n_orders == 0
+    assert s.n_fills == 0
     assert bot.live.cash == pytest.approx(cfg.initial_capital)
     assert not (bot.live.positions["active"] == 1).any()  # reconciled away each bar
 
@@ -73,7 +76,8 @@ def test_max_daily_trades_blocks_entries_never_exits(panel, state):
     for r in rows:
         if r["reason"] == "entry" and r["status"] == "filled":
             per_day[r["bar_timestamp"][:10]] = per_day.get(r["bar_timestamp"][:10], 0) + 1
-    assert per_day and max(per_day.values()) == 1
+    assert per_day
+    assert max(per_day.values()) == 1
     blocked = [r for r in rows if r["status"] == "blocked"]
     assert blocked, rows
     assert all(r["reason"].startswith("entry: max_daily_trades") for r in blocked), blocked
@@ -120,7 +124,8 @@ def test_kill_switch_halts_persists_and_flattens(panel, state):
     assert bot3.trading_state == "ACTIVE"
     events = [json.loads(d)["reason"] for (d,) in bot3.ledger.con.execute(
         "SELECT detail FROM audit WHERE event='safety'")]  # fmt: skip
-    assert "kill_switch" in events and "kill_switch_removed" in events
+    assert "kill_switch" in events
+    assert "kill_switch_removed" in events
     bot3.close()
 
 
@@ -133,7 +138,8 @@ def test_circuit_breaker_halts_for_the_session_then_resets(panel, state):
     trips = [it for it in seen if any(e.get("reason") == "circuit_breaker" for e in it.safety)]
     assert trips  # a 0.01 % daily loss happens
     e = next(e for e in trips[0].safety if e.get("reason") == "circuit_breaker")
-    assert e["drawdown_pct"] > 0.01 and e["to"] == HALTED
+    assert e["drawdown_pct"] > 0.01
+    assert e["to"] == HALTED
     assert "daily drawdown" in render(trips[0])
     resets = [it for it in seen if any(e.get("reason") == "new_session" for e in it.safety)]
     assert resets  # HALTED by the breaker lasts for the session only
@@ -155,7 +161,8 @@ def test_stale_bars_are_refused(panel, state):
     bot = TradingBot(cfg, broker, state)
     broker.advance()
     it = bot.iterate()
-    assert it.skipped == "stale_bars" and broker.open_orders() == []
+    assert it.skipped == "stale_bars"
+    assert broker.open_orders() == []
     assert "stale bars refused" in render(it)
     assert json.loads(to_json(it))["skipped"] == "stale_bars"
 
