@@ -47,7 +47,7 @@ def setup(tmp_path_factory):
     return data, cfg
 
 
-def command(data: Path, cfg: Path, state: Path) -> list[str]:
+def command(data: Path, cfg: Path, state: Path, fill: str = "open") -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -62,6 +62,8 @@ def command(data: Path, cfg: Path, state: Path) -> list[str]:
         "--state-dir",
         str(state),
         "--quiet",
+        "--fill",
+        fill,
     ]
 
 
@@ -73,8 +75,8 @@ def env(crash: str = "") -> dict[str, str]:
     return out
 
 
-def run(data, cfg, state, crash=""):
-    return subprocess.run(command(data, cfg, state), env=env(crash), capture_output=True,
+def run(data, cfg, state, crash="", fill="open"):
+    return subprocess.run(command(data, cfg, state, fill), env=env(crash), capture_output=True,
                           text=True, timeout=300, cwd=ROOT)  # fmt: skip
 
 
@@ -166,4 +168,27 @@ def test_kill_at_random_times_then_restart(setup, baseline):
         assert kills >= 1
         assert_same(snapshot(state), want)
     finally:
+        shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("point", "n"), [("after_submit", 4), ("after_fill", 6)])
+def test_fill_at_close_kill_after_the_broker_filled(setup, point, n):
+    """With ``--fill close`` the broker has filled the bar's orders when the bot dies.
+
+    The restart backs them out of its view of the broker, re-decides the bar and sends nothing
+    twice.
+    """
+    data, cfg = setup
+    ref, state = fast_dir(), fast_dir()
+    try:
+        assert run(data, cfg, ref, fill="close").returncode == 0
+        want = snapshot(ref)
+        crashed = run(data, cfg, state, f"{point}:{n}", fill="close")
+        assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+        done = run(data, cfg, state, fill="close")
+        assert done.returncode == 0, done.stderr
+        assert_same(snapshot(state), want)
+    finally:
+        shutil.rmtree(ref, ignore_errors=True)
         shutil.rmtree(state, ignore_errors=True)
