@@ -20,11 +20,13 @@ rolling buffer.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import io
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -213,9 +215,10 @@ class LivePortfolio:
         ----------
         timestamp : numpy.datetime64
             Bar time, strictly after the previous bar's.
-        close, iv : numpy.ndarray
+        close, iv : numpy.ndarray or dict
             float64 ``(n_symbols,)`` closes (dollars) and implied vols (decimal; the data
-            layer's proxy when there is no quote).
+            layer's proxy when there is no quote), or ``{symbol: value}`` (a symbol left out
+            has no bar; an unknown symbol is a :class:`DataError`).
         signal : numpy.ndarray
             int8 ``(n_strategies, n_symbols)`` ``SIG_*`` codes computed with data up to this bar.
         confidence : numpy.ndarray
@@ -405,6 +408,16 @@ _SIGNAL_CODES = np.array([codes.SIG_NONE, codes.SIG_LONG, codes.SIG_SHORT, codes
 
 
 def _vector(symbols: tuple[str, ...], name: str, value: object, dtype: type) -> np.ndarray:
+    if isinstance(value, Mapping):  # {symbol: value}: missing symbols have no bar
+        unknown = [k for k in value if k not in symbols]
+        if unknown:
+            near = difflib.get_close_matches(str(unknown[0]), symbols, n=1)
+            hint = f"did you mean {near[0]!r}?" if near else f"symbols are {', '.join(symbols[:8])}"
+            raise DataError(
+                f"LivePortfolio.on_bar: {name} names unknown symbol {unknown[0]!r}; hint: {hint}"
+            )
+        fill = False if dtype is np.bool_ else np.nan
+        value = [value.get(sym, fill) for sym in symbols]
     try:
         arr = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as err:
@@ -441,8 +454,8 @@ def check_bar_inputs(
     if valid is None:
         valid_a = np.isfinite(close_a) & (close_a > 0)
     else:
-        raw = np.asarray(valid)
-        if raw.dtype != np.bool_:
+        raw = valid if isinstance(valid, Mapping) else np.asarray(valid)
+        if not isinstance(raw, Mapping) and raw.dtype != np.bool_:
             raise DataError(f"LivePortfolio.on_bar: valid must be bool, got {raw.dtype}")
         valid_a = _vector(symbols, "valid", raw, np.bool_)
     with np.errstate(invalid="ignore"):

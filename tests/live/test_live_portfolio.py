@@ -157,3 +157,13 @@ def test_load_truncated_or_corrupted_state_is_state_error(tmp_path):
     with pytest.raises(StateError, match="no such file"):
         LivePortfolio.load(tmp_path / "missing.npz")
     assert LivePortfolio.from_bytes(live.to_bytes()).cash == live.cash
+
+
+def test_inputs_by_symbol_and_unknown_symbol():
+    live = make_live()
+    with pytest.raises(DataError, match=r"close names unknown symbol 'AAX'; hint: did you mean"):
+        live.on_bar(np.datetime64("2024-01-02"), close={"AAX": 1.0}, iv={"AAA": 0.2},
+                    signal=np.array([[0, 0]]), confidence=np.array([[0.0, 0.0]]))  # fmt: skip
+    d = live.on_bar(np.datetime64("2024-01-02"), close={"AAA": 100.0}, iv={"AAA": 0.2},
+                    signal=np.array([[1, 1]]), confidence=np.array([[0.9, 0.9]]))  # fmt: skip
+    assert d.orders["symbol"].to_list() == ["AAA"]  # BBB has no bar
