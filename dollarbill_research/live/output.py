@@ -39,9 +39,10 @@ def _stamp(ts: np.datetime64) -> str:
 
 def _units(kind: int, qty: float) -> str:
     n = f"{qty:,.0f}" if float(qty).is_integer() else f"{qty:,.4g}"
+    plural = "" if qty == 1 else "s"
     if kind == codes.KIND_SHARES:
-        return f"{n} shares"
-    return f"{n} {codes.KIND_NAMES[kind].replace('_', ' ')} contracts"
+        return f"{n} share{plural}"
+    return f"{n} {codes.KIND_NAMES[kind].replace('_', ' ')} contract{plural}"
 
 
 def _safety_line(e: dict[str, Any]) -> str:
