@@ -175,10 +175,16 @@ def test_fill_at_next_open_reconciles_cash_and_prices(panel, state):
     bot.run()
     events = {c["event"] for it in seen for c in it.reconciliation}
     assert {"cash_adjusted", "entry_price"} <= events
-    # after the last reconciliation the model's cash is the broker's less the waiting orders
+    # after the last reconciliation the model's cash is the broker's, less what the orders
+    # still waiting for the next open will cost at the model's reference prices
+    expected, _ = bot._expected(None)
+    assert bot.live.cash == pytest.approx(expected.cash, abs=1e-6)
     waiting = broker.open_orders()
-    if not waiting:
-        assert bot.live.cash == pytest.approx(broker.account().cash, abs=1e-6)
+    flow = 0.0
+    for o in waiting:
+        (r,) = bot.ledger.orders("WHERE client_order_id=?", (o.client_order_id,))
+        flow += (1 if o.side == "buy" else -1) * r["ref_price"] * o.qty + r["ref_fee"]
+    assert expected.cash == pytest.approx(broker.account().cash - flow, abs=1e-6)
 
 
 def test_unmanaged_broker_position_is_reported(panel, state):
