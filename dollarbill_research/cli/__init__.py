@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "report": "dollarbill_research.cli.report",
     "warmup": "dollarbill_research.cli.warmup",
     "demo": "dollarbill_research.cli.demo",
+    "bot": "dollarbill_research.live.cli",
 }
 
 DESCRIPTION = (

@@ -83,6 +83,10 @@ class BacktestConfig:
         (:func:`~dollarbill_research.backtesting.annualisation.infer_bars_per_year`: 252 for
         trading days, 52 for weekly bars, ...); the result's config shows the value used. The
         live adapter, which sees one bar at a time, uses 252.
+    position_size_units : int
+        With portfolio management off: a fixed number of shares / contracts per entry (the
+        seed bot's ``position_size_shares``; still capped by free cash); 0 (default) sizes by
+        ``position_size_pct``.
     """
 
     initial_capital: float = 100_000.0
@@ -102,6 +106,7 @@ class BacktestConfig:
     spread_pct: float = 1.0
     slippage_vol_mult: float = 0.0
     bars_per_year: int | None = None
+    position_size_units: int = 0
 
     def __post_init__(self) -> None:
         self.validate()
@@ -133,6 +138,7 @@ class BacktestConfig:
         check_range(self, "slippage_vol_mult", self.slippage_vol_mult, 0.0, INF)
         if self.bars_per_year is not None:
             check_int(self, "bars_per_year", self.bars_per_year, 1)
+        check_int(self, "position_size_units", self.position_size_units, 0)
         return self
 
     def to_kernel(self) -> FloatArray:
@@ -169,6 +175,7 @@ class BacktestConfig:
         bp[records.BP_BARS_PER_YEAR] = (
             self.bars_per_year if self.bars_per_year is not None else DEFAULT_BARS_PER_YEAR
         )
+        bp[records.BP_POSITION_SIZE_UNITS] = self.position_size_units
         return bp
 
     def to_dict(self) -> dict[str, Any]:

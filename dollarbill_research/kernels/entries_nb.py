@@ -80,6 +80,7 @@ from dollarbill_research.kernels.records import (
     BI_SYMBOL,
     BP_MAX_POSITIONS,
     BP_POSITION_SIZE_PCT,
+    BP_POSITION_SIZE_UNITS,
     BP_USE_PM,
     C_OPEN,
     C_REJECTIONS,
@@ -216,7 +217,10 @@ def enter_nb(
         if not math.isfinite(cost):
             reason = 1 << R_NO_PRICE
         elif not pm:
-            units = simple_units_nb(free, bp[BP_POSITION_SIZE_PCT], cost)
+            if bp[BP_POSITION_SIZE_UNITS] > 0.0:  # fixed size (capped by free cash below)
+                units = bp[BP_POSITION_SIZE_UNITS]
+            else:
+                units = simple_units_nb(free, bp[BP_POSITION_SIZE_PCT], cost)
         else:
             if method == SIZE_RISK_PARITY:
                 units = rp_units[i]

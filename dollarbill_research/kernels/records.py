@@ -55,7 +55,9 @@ BP_COMMISSION_PER_CONTRACT = 13  # dollars per option contract (per leg)
 BP_SPREAD_PCT = 14  # full bid-ask spread, % of price; half is paid on each side
 BP_SLIPPAGE_VOL_MULT = 15  # extra cost: mult x iv / sqrt(bars_per_year) x traded value
 BP_BARS_PER_YEAR = 16
-BP_LEN = 17
+# --- added for the live bot (issue 10): the seed's fixed ``position_size_shares`` -------------
+BP_POSITION_SIZE_UNITS = 17  # PM off: fixed units per entry (0 = size by BP_POSITION_SIZE_PCT)
+BP_LEN = 18
 
 # ---------------------------------------------------------------------------------------------
 # Account and counters

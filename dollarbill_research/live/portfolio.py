@@ -20,10 +20,13 @@ rolling buffer.
 
 from __future__ import annotations
 
+import difflib
+import hashlib
+import io
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -43,13 +46,12 @@ from dollarbill_research.kernels import codes, records
 from dollarbill_research.kernels.step_nb import step_nb
 from dollarbill_research.kernels.workspace_nb import new_workspace, sync_open_nb
 
-__all__ = ["Decisions", "LivePortfolio"]
+__all__ = ["Decisions", "LivePortfolio", "check_bar_inputs"]
 
 _STATE_VERSION = 1
 _ARRAYS = ("account", "counters", "positions", "legs", "stats", "close_buf", "iv_buf", "valid_buf")
 
 
-@dataclass(frozen=True, slots=True)
 class Decisions:
     """What one bar decided.
 
@@ -66,15 +68,62 @@ class Decisions:
         The raw kernel records (:data:`~dollarbill_research.kernels.records.FILL_DTYPE`, ...).
     equity : numpy.ndarray
         The bar's :data:`~dollarbill_research.kernels.records.EQUITY_DTYPE` row.
+
+    The frames are built from the records on first access (a bot that reads only the records
+    pays nothing for them).
     """
 
-    timestamp: np.datetime64
-    orders: pl.DataFrame
-    rejections: pl.DataFrame
-    warnings: pl.DataFrame
-    fills: np.ndarray
-    rejection_records: np.ndarray
-    equity: np.ndarray
+    __slots__ = ("_args", "_frames", "equity", "fills", "rejection_records", "timestamp")
+
+    def __init__(
+        self,
+        timestamp: np.datetime64,
+        fills: np.ndarray,
+        rejection_records: np.ndarray,
+        equity: np.ndarray,
+        args: tuple[object, ...],
+    ) -> None:
+        self.timestamp = timestamp
+        self.fills = fills
+        self.rejection_records = rejection_records
+        self.equity = equity
+        self._args = args
+        self._frames: dict[str, pl.DataFrame] = {}
+
+    def _frame(self, name: str) -> pl.DataFrame:
+        if name not in self._frames:
+            if name == "rejections":
+                self._frames[name] = rejections_frame(self.rejection_records, *self._args)
+            else:
+                orders = self._frame("orders") if name == "warnings" else None
+                if orders is None:
+                    self._frames[name] = fills_frame(self.fills, *self._args)
+                else:
+                    self._frames[name] = orders.filter(pl.col("warnings").list.len() > 0).select(
+                        "symbol", "strategy", "warnings", "warning_text"
+                    )
+        return self._frames[name]
+
+    @property
+    def orders(self) -> pl.DataFrame:
+        """Every fill of the bar, trades-frame columns."""
+        return self._frame("orders")
+
+    @property
+    def rejections(self) -> pl.DataFrame:
+        """Rejected entries with reason names and texts."""
+        return self._frame("rejections")
+
+    @property
+    def warnings(self) -> pl.DataFrame:
+        """Approved entries that carry warnings."""
+        return self._frame("warnings")
+
+    def __repr__(self) -> str:
+        return (
+            f"Decisions({self.timestamp}, {len(self.fills)} fills, "
+            f"{len(self.rejection_records)} rejections)"
+        )
 
     def __repr__(self) -> str:
         from dollarbill_research.live._display import decisions_repr
@@ -176,9 +225,10 @@ class LivePortfolio:
         ----------
         timestamp : numpy.datetime64
             Bar time, strictly after the previous bar's.
-        close, iv : numpy.ndarray
+        close, iv : numpy.ndarray or dict
             float64 ``(n_symbols,)`` closes (dollars) and implied vols (decimal; the data
-            layer's proxy when there is no quote).
+            layer's proxy when there is no quote), or ``{symbol: value}`` (a symbol left out
+            has no bar; an unknown symbol is a :class:`DataError`).
         signal : numpy.ndarray
             int8 ``(n_strategies, n_symbols)`` ``SIG_*`` codes computed with data up to this bar.
         confidence : numpy.ndarray
@@ -191,19 +241,24 @@ class LivePortfolio:
         Decisions
         """
         n_sym, n_strat = len(self.symbols), len(self.strategies)
-        ts = np.datetime64(timestamp, "ns")
+        try:
+            ts = np.datetime64(timestamp, "ns")
+        except (TypeError, ValueError) as err:
+            raise DataError(
+                f"LivePortfolio.on_bar: timestamp {timestamp!r} is not a time; hint: pass a "
+                "numpy.datetime64"
+            ) from err
+        if np.isnat(ts):
+            raise DataError("LivePortfolio.on_bar: timestamp is NaT; hint: pass the bar's time")
         if self.last_timestamp is not None and ts <= self.last_timestamp:
             raise DataError(
                 f"LivePortfolio.on_bar: timestamp {ts} is not after the previous bar "
                 f"{self.last_timestamp}; hint: feed bars in chronological order"
             )
-        close = np.asarray(close, dtype=np.float64).reshape(n_sym)
-        iv = np.asarray(iv, dtype=np.float64).reshape(n_sym)
-        if valid is None:
-            valid = np.isfinite(close) & (close > 0)
-        valid = np.asarray(valid, dtype=np.bool_).reshape(n_sym)
-        sig = np.ascontiguousarray(np.asarray(signal).reshape(n_strat, 1, n_sym), dtype=np.int8)
-        conf = np.nan_to_num(np.asarray(confidence, dtype=np.float64), nan=0.0)
+        close, iv, valid, sig, conf = check_bar_inputs(
+            self.symbols, self.strategies, close, iv, valid, signal, confidence
+        )
+        sig = np.ascontiguousarray(sig.reshape(n_strat, 1, n_sym))
         conf = np.ascontiguousarray(conf.reshape(n_strat, 1, n_sym))
         t = self._push(close, iv, valid)
         need = int(self.counters[records.C_OPEN]) + int(np.count_nonzero(sig))
@@ -229,11 +284,7 @@ class LivePortfolio:
         stamps = np.array([ts])
         maxpos = max_positions_limit(self.backtest_config, self.pp)
         args = (stamps, self.symbols, self.strategies, self.pp, maxpos, bar)
-        orders = fills_frame(fills, *args)
-        warnings = orders.filter(pl.col("warnings").list.len() > 0).select(
-            "symbol", "strategy", "warnings", "warning_text"
-        )
-        return Decisions(ts, orders, rejections_frame(rej, *args), warnings, fills, rej, eq[0])
+        return Decisions(ts, fills, rej, eq[0], args)
 
     @property
     def cash(self) -> float:
@@ -249,6 +300,21 @@ class LivePortfolio:
     def save(self, path: PathLike) -> Path:
         """Write the whole state atomically (temporary file + ``os.replace``) as ``.npz``."""
         path = Path(path)
+        arrays = self._state_arrays()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, **arrays)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def _state_arrays(self) -> dict[str, np.ndarray]:
         meta = {
             "version": _STATE_VERSION,
             "backtest_config": self.backtest_config.to_dict(),
@@ -261,21 +327,22 @@ class LivePortfolio:
             "last_timestamp": None if self.last_timestamp is None else str(self.last_timestamp),
         }
         arrays = {name: getattr(self, name) for name in _ARRAYS}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(
-                    fh, meta=np.array(json.dumps(meta)), templates=self.templates,
-                    sector_codes=self.sector_codes, **arrays,
-                )  # fmt: skip
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        arrays["meta"] = np.array(json.dumps(meta))
+        arrays["templates"] = self.templates
+        arrays["sector_codes"] = self.sector_codes
+        arrays["sha256"] = np.array(_digest(arrays))
+        return arrays
+
+    def to_bytes(self) -> bytes:
+        """The state as the bytes :meth:`save` writes (for a database blob)."""
+        buf = io.BytesIO()
+        np.savez(buf, **self._state_arrays())
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, blob: bytes, name: str = "<bytes>") -> LivePortfolio:
+        """Restore from :meth:`to_bytes` (same checks as :meth:`load`)."""
+        return cls._from_source(io.BytesIO(blob), name)
 
     @classmethod
     def load(cls, path: PathLike) -> LivePortfolio:
@@ -287,14 +354,32 @@ class LivePortfolio:
             When the file is missing, corrupt or from another state version.
         """
         path = Path(path)
+        if not path.is_file():
+            raise StateError(
+                f"cannot read LivePortfolio state {path}: no such file; hint: check the path"
+            )
+        return cls._from_source(path, str(path))
+
+    @classmethod
+    def _from_source(cls, source: Path | io.BytesIO, path: str) -> LivePortfolio:
+        names = (*_ARRAYS, "meta", "templates", "sector_codes")
         try:
-            with np.load(path, allow_pickle=False) as data:
-                meta = json.loads(str(data["meta"]))
-                arrays = {name: data[name].copy() for name in (*_ARRAYS, "templates",
-                                                               "sector_codes")}  # fmt: skip
-        except (OSError, ValueError, KeyError) as err:
-            raise StateError(f"cannot read LivePortfolio state {path}: {err}") from err
-        if meta.get("version") != _STATE_VERSION:
+            with np.load(source, allow_pickle=False) as data:
+                arrays = {name: data[name].copy() for name in names}
+                digest = str(data["sha256"]) if "sha256" in data.files else None
+            meta = json.loads(str(arrays["meta"]))
+        except Exception as err:  # BadZipFile, EOFError, zlib / JSON errors, missing arrays
+            raise StateError(
+                f"cannot read LivePortfolio state {path}: {type(err).__name__}: {err}; hint: "
+                "the file is truncated or corrupt; restore a backup or start a fresh portfolio"
+            ) from err
+        if digest is None or digest != _digest(arrays):
+            raise StateError(
+                f"cannot read LivePortfolio state {path}: checksum mismatch (the file was "
+                "damaged or edited); hint: restore a backup or start a fresh portfolio"
+            )
+        if not isinstance(meta, dict) or meta.get("version") != _STATE_VERSION:
+            meta = meta if isinstance(meta, dict) else {}
             raise StateError(
                 f"LivePortfolio state {path} has version {meta.get('version')}, expected "
                 f"{_STATE_VERSION}; hint: start a fresh portfolio"
@@ -317,3 +402,123 @@ class LivePortfolio:
         stamp = meta["last_timestamp"]
         live.last_timestamp = None if stamp is None else np.datetime64(stamp, "ns")
         return live
+
+
+def _digest(arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 over the state arrays (names, dtypes, shapes and bytes, in a fixed order)."""
+    h = hashlib.sha256()
+    for name in sorted(k for k in arrays if k != "sha256"):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
+        h.update(str(a).encode() if a.dtype.kind == "U" else a.tobytes())
+    return h.hexdigest()
+
+
+_SIGNAL_CODES = np.array([codes.SIG_NONE, codes.SIG_LONG, codes.SIG_SHORT, codes.SIG_EXIT])
+
+
+def _vector(symbols: tuple[str, ...], name: str, value: object, dtype: type) -> np.ndarray:
+    if isinstance(value, Mapping):  # {symbol: value}: missing symbols have no bar
+        unknown = [k for k in value if k not in symbols]
+        if unknown:
+            near = difflib.get_close_matches(str(unknown[0]), symbols, n=1)
+            hint = f"did you mean {near[0]!r}?" if near else f"symbols are {', '.join(symbols[:8])}"
+            raise DataError(
+                f"LivePortfolio.on_bar: {name} names unknown symbol {unknown[0]!r}; hint: {hint}"
+            )
+        fill = False if dtype is np.bool_ else np.nan
+        value = [value.get(sym, fill) for sym in symbols]
+    try:
+        arr = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as err:
+        raise DataError(f"LivePortfolio.on_bar: {name} is not numeric: {err}") from err
+    if arr.shape != (len(symbols),):
+        raise DataError(
+            f"LivePortfolio.on_bar: {name} has shape {arr.shape}, expected ({len(symbols)},) "
+            f"(one value per symbol {', '.join(symbols[:8])}...); hint: keep the symbol order"
+        )
+    return arr
+
+
+def check_bar_inputs(
+    symbols: tuple[str, ...],
+    strategies: tuple[str, ...],
+    close: object,
+    iv: object,
+    valid: object,
+    signal: object,
+    confidence: object,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Validate one bar's inputs; return ``close, iv, valid, signal (int8), confidence``.
+
+    Raises
+    ------
+    DataError
+        Naming the symbol and field: wrong lengths, NaN / non-positive close or NaN / negative /
+        percent-looking iv (> 5) on a valid symbol, unknown signal codes, confidence outside
+        [0, 1] where a signal is given.
+    """
+    n_sym, n_strat = len(symbols), len(strategies)
+    close_a = _vector(symbols, "close", close, np.float64)
+    iv_a = _vector(symbols, "iv", iv, np.float64)
+    if valid is None:
+        valid_a = np.isfinite(close_a) & (close_a > 0)
+    else:
+        raw = valid if isinstance(valid, Mapping) else np.asarray(valid)
+        if not isinstance(raw, Mapping) and raw.dtype != np.bool_:
+            raise DataError(f"LivePortfolio.on_bar: valid must be bool, got {raw.dtype}")
+        valid_a = _vector(symbols, "valid", raw, np.bool_)
+    with np.errstate(invalid="ignore"):
+        bad_close = valid_a & ~(np.isfinite(close_a) & (close_a > 0))
+        bad_iv = valid_a & ~(np.isfinite(iv_a) & (iv_a >= 0))
+        pct_iv = valid_a & ~bad_iv & (iv_a > 5.0)
+    if bad_close.any():
+        j = int(np.argmax(bad_close))
+        raise DataError(
+            f"LivePortfolio.on_bar: symbol {symbols[j]!r} is marked valid but "
+            f"close={float(close_a[j])!r}; hint: mark the symbol invalid for this bar "
+            "(valid=False) or fix the price"
+        )
+    if bad_iv.any():
+        j = int(np.argmax(bad_iv))
+        raise DataError(
+            f"LivePortfolio.on_bar: symbol {symbols[j]!r} is marked valid but "
+            f"iv={float(iv_a[j])!r}; hint: pass a decimal implied vol >= 0 (or the data "
+            "layer's proxy)"
+        )
+    if pct_iv.any():
+        j = int(np.argmax(pct_iv))
+        raise DataError(
+            f"LivePortfolio.on_bar: symbol {symbols[j]!r} has iv={float(iv_a[j])!r}, which "
+            "looks like a percent; hint: pass decimals (0.25 for 25 %)"
+        )
+    sig_raw = np.asarray(signal)
+    if sig_raw.shape != (n_strat, n_sym):
+        raise DataError(
+            f"LivePortfolio.on_bar: signal has shape {sig_raw.shape}, expected ({n_strat}, "
+            f"{n_sym}) (strategies {strategies}, symbols); hint: one row per strategy"
+        )
+    bad = ~np.isin(sig_raw, _SIGNAL_CODES)
+    if bad.any():
+        s, j = (int(x[0]) for x in np.nonzero(bad))
+        raise DataError(
+            f"LivePortfolio.on_bar: signal has unknown code {int(sig_raw[s, j])} for strategy "
+            f"{strategies[s]!r}, symbol {symbols[j]!r}; hint: use the SIG_* codes (0, 1, -1, 2)"
+        )
+    sig = sig_raw.astype(np.int8)
+    conf = np.asarray(confidence, dtype=np.float64)
+    if conf.shape != (n_strat, n_sym):
+        raise DataError(
+            f"LivePortfolio.on_bar: confidence has shape {conf.shape}, expected ({n_strat}, "
+            f"{n_sym}); hint: one row per strategy"
+        )
+    out_of_range = (sig != codes.SIG_NONE) & ~((conf >= 0.0) & (conf <= 1.0))
+    if out_of_range.any():
+        s, j = (int(x[0]) for x in np.nonzero(out_of_range))
+        raise DataError(
+            f"LivePortfolio.on_bar: confidence={float(conf[s, j])!r} for strategy "
+            f"{strategies[s]!r}, symbol {symbols[j]!r} is outside [0, 1]; hint: clip or "
+            "rescale the confidence"
+        )
+    conf = np.where(sig != codes.SIG_NONE, conf, np.nan_to_num(conf, nan=0.0))
+    return close_a, iv_a, valid_a, sig, conf

@@ -175,6 +175,21 @@ class RuleStrategy:
     def _templates(self) -> FloatArray:
         raise NotImplementedError
 
+    def _lookback(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def lookback_bars(self) -> int:
+        """Valid bars of history the signal of a bar depends on (its longest window, plus lags).
+
+        A signal computed on the last ``lookback_bars`` valid bars of each symbol equals the
+        full-history signal of that bar once the regime state (flat / long / short) is carried
+        over from the previous bar (see
+        :class:`~dollarbill_research.strategies.rolling.RollingSignals`); the live bot sizes its
+        history window from it.
+        """
+        return int(self._lookback())
+
     @property
     def templates(self) -> FloatArray:
         """float64 ``(2, TEMPLATE_LEN)``: opened on ``SIG_LONG`` (0) and on ``SIG_SHORT`` (1)."""

@@ -182,6 +182,11 @@ class Combined:
     def __post_init__(self) -> None:
         object.__setattr__(self, "strategies", _check_strategies("Combined", self.strategies))
 
+    @property
+    def lookback_bars(self) -> int:
+        """The longest ``lookback_bars`` of the members (see ``RuleStrategy.lookback_bars``)."""
+        return max(declared_lookback(s) for s in self.strategies)
+
     def signals(self, frame: pl.DataFrame | None, panel: Panel) -> Signals:
         """Signals of every strategy, stacked (one row per strategy).
 
@@ -238,6 +243,21 @@ def run_all(strategies: Sequence[Strategy], frame: pl.DataFrame | None, panel: P
 
         for_each_chunk(panel.n_symbols, work)
     return Signals(strategies=tuple(names), signal=sig, confidence=conf, templates=templates)
+
+
+def declared_lookback(strategy: object) -> int:
+    """``strategy.lookback_bars``, or a :class:`ConfigError` naming the strategy.
+
+    The live bot computes signals on a rolling window of this many bars; a custom strategy
+    declares it as an attribute or property ``lookback_bars`` (bars its longest window needs).
+    """
+    value = getattr(strategy, "lookback_bars", None)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(
+            f"strategy {getattr(strategy, 'name', strategy)!r} declares lookback_bars={value!r}; "
+            "hint: give it an int attribute lookback_bars >= 1 (bars its longest window needs)"
+        )
+    return value
 
 
 def empty_template() -> FloatArray:

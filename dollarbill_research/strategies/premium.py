@@ -91,6 +91,10 @@ class CashSecuredPuts(RuleStrategy):
         check_range(self, "moneyness", self.moneyness, 0.5, 1.0)
         check_range(self, "delta_target", self.delta_target, 0.0, 1.0, high_open=True)
 
+    def _lookback(self) -> int:
+        # IV rank over ``ivr_window`` bars; trend over ``trend_window`` returns
+        return max(self.ivr_window, self.trend_window + 1)
+
     def _templates(self) -> FloatArray:
         m, d = self.moneyness, self.delta_target
         return np.stack(
@@ -163,6 +167,10 @@ class IronCondor(RuleStrategy):
         check_dte(self, self.dte)
         check_positive(self, "width", self.width, 1.0)
         check_positive(self, "wing", self.wing, 1.0)
+
+    def _lookback(self) -> int:
+        # IV rank over ``ivr_window`` bars; trend over ``trend_window`` returns
+        return max(self.ivr_window, self.trend_window + 1)
 
     def _templates(self) -> FloatArray:
         return np.stack(
@@ -245,6 +253,10 @@ class ShortStrangle(RuleStrategy):
         check_positive(self, "max_trend", self.max_trend, 10.0)
         check_positive(self, "exit_trend", self.exit_trend, 20.0)
         check_order(self, "max_trend", "exit_trend")
+
+    def _lookback(self) -> int:
+        # IV rank, trend and realised vol windows
+        return max(self.ivr_window, self.trend_window + 1, self.rv_window + 1)
 
     def _templates(self) -> FloatArray:
         return both_sides(KIND_STRANGLE, self.dte, 1.0, self.width, self.delta)

@@ -73,6 +73,10 @@ class MeanReversion(RuleStrategy):
         check_order(self, "rsi_low", "rsi_high")
         check_bool(self, "allow_short", self.allow_short)
 
+    def _lookback(self) -> int:
+        # ``z`` over ``window`` closes; RSI over ``rsi_window`` changes
+        return max(self.window, self.rsi_window + 1)
+
     def _templates(self) -> FloatArray:
         return both_sides(KIND_SHARES)
 

@@ -12,8 +12,15 @@ from dollarbill_research.data.panel import Panel
 from dollarbill_research.exceptions import ConfigError
 from dollarbill_research.kernels.codes import SIG_LONG, SIG_SHORT
 from dollarbill_research.strategies._common import RuleStrategy
-from dollarbill_research.strategies.base import Signals, Strategy, _check_strategies, run_all
+from dollarbill_research.strategies.base import (
+    Signals,
+    Strategy,
+    _check_strategies,
+    declared_lookback,
+    run_all,
+)
 from dollarbill_research.strategies.personality import (
+    BREAKOUT_CHANNEL,
     PERSONALITIES,
     PREFERRED_STRATEGIES,
     Personality,
@@ -112,6 +119,17 @@ class PersonalityStrategy:
                 )
             prefs.append((pers.value, tuple(snames)))
         object.__setattr__(self, "preferences", tuple(prefs))
+
+    @property
+    def lookback_bars(self) -> int:
+        """Bars the routed signal of a bar depends on.
+
+        The personality window plus the breakout channel (a bar is classified from the
+        ``window + 21``-st valid bar on), or a longer window of a routed strategy.
+        """
+        return max(
+            self.window + BREAKOUT_CHANNEL + 1, *(declared_lookback(s) for s in self.strategies)
+        )
 
     def routing(self) -> dict[str, tuple[Personality, ...]]:
         """For each strategy name, the personalities routed to it."""

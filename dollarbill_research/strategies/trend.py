@@ -81,6 +81,10 @@ class Momentum(RuleStrategy):
         check_order(self, "exit_threshold", "threshold")
         check_bool(self, "allow_short", self.allow_short)
 
+    def _lookback(self) -> int:
+        # trailing return over ``lookback`` bars; ``sigma_d`` needs ``trend_window + 1`` closes
+        return max(self.lookback, self.trend_window) + 1
+
     def _templates(self) -> FloatArray:
         return both_sides(KIND_SHARES)
 
@@ -157,6 +161,10 @@ class Breakout(RuleStrategy):
         check_bool(self, "use_options", self.use_options)
         check_dte(self, self.dte)
         check_range(self, "moneyness", self.moneyness, 0.5, 1.5)
+
+    def _lookback(self) -> int:
+        # prior channels and volume average exclude the current bar
+        return max(self.window, self.volume_window, self.exit_window) + 1
 
     def _templates(self) -> FloatArray:
         if self.use_options:

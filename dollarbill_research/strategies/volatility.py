@@ -77,6 +77,10 @@ class VolatilityMeanReversion(RuleStrategy):
         check_positive(self, "condor_width", self.condor_width, 1.0)
         check_positive(self, "condor_wing", self.condor_wing, 1.0)
 
+    def _lookback(self) -> int:
+        # ``z`` over ``z_window`` spreads, each needing ``rv_window + 1`` closes
+        return self.rv_window + self.z_window
+
     def _templates(self) -> FloatArray:
         return np.stack(
             [
@@ -157,6 +161,10 @@ class VolatilityArbitrage(RuleStrategy):
         check_range(self, "exit_edge", self.exit_edge, 0.0, 5.0)
         check_order(self, "exit_edge", "entry_edge")
         check_dte(self, self.dte)
+
+    def _lookback(self) -> int:
+        # the longest realised vol needs ``long_window + 1`` closes
+        return self.long_window + 1
 
     def _templates(self) -> FloatArray:
         return both_sides(KIND_STRADDLE, self.dte)

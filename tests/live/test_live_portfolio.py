@@ -81,3 +81,89 @@ def test_save_is_atomic_and_load_restores_state(tmp_path):
     (tmp_path / "bad.npz").write_bytes(b"not a state")
     with pytest.raises(StateError, match="cannot read"):
         LivePortfolio.load(tmp_path / "bad.npz")
+
+
+# --- hardened inputs and state files (issue 10) ----------------------------------------------
+def test_inputs_wrong_length_names_the_field():
+    live = make_live()
+    with pytest.raises(DataError, match=r"close has shape \(3,\), expected \(2,\)"):
+        live.on_bar(np.datetime64("2024-01-02"), close=np.array([1.0, 2.0, 3.0]),
+                    iv=np.array([0.2, 0.2]), signal=np.array([[0, 0]]),
+                    confidence=np.array([[0.0, 0.0]]))  # fmt: skip
+    with pytest.raises(DataError, match=r"signal has shape \(2,\), expected \(1, 2\)"):
+        live.on_bar(np.datetime64("2024-01-02"), close=np.array([1.0, 2.0]),
+                    iv=np.array([0.2, 0.2]), signal=np.array([0, 0]),
+                    confidence=np.array([[0.0, 0.0]]))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("close", "iv", "signal", "conf", "match"),
+    [
+        ([np.nan, 50.0], [0.3, 0.3], [0, 0], [0, 0], r"'AAA' is marked valid but close=nan"),
+        ([-1.0, 50.0], [0.3, 0.3], [0, 0], [0, 0], r"'AAA' is marked valid but close=-1\.0"),
+        ([100.0, 50.0], [0.3, np.nan], [0, 0], [0, 0], r"'BBB' is marked valid but iv=nan"),
+        ([100.0, 50.0], [0.3, -0.1], [0, 0], [0, 0], r"'BBB' is marked valid but iv=-0\.1"),
+        ([100.0, 50.0], [25.0, 0.3], [0, 0], [0, 0], r"'AAA' has iv=25\.0, which looks like a "
+                                                     r"percent"),
+        ([100.0, 50.0], [0.3, 0.3], [0, 7], [0, 0], r"unknown code 7 for strategy 'Momentum', "
+                                                    r"symbol 'BBB'"),
+        ([100.0, 50.0], [0.3, 0.3], [1, 0], [1.5, 0], r"confidence=1\.5 for strategy "
+                                                      r"'Momentum', symbol 'AAA'"),
+        ([100.0, 50.0], [0.3, 0.3], [1, 0], [np.nan, 0], r"confidence=nan .* symbol 'AAA'"),
+    ],
+)  # fmt: skip
+def test_bad_values_name_symbol_and_field(close, iv, signal, conf, match):
+    live = make_live()
+    with pytest.raises(DataError, match=match):
+        live.on_bar(
+            np.datetime64("2024-01-01"), close=np.array(close), iv=np.array(iv),
+            valid=np.array([True, True]), signal=np.array([signal]),
+            confidence=np.array([conf], dtype=float),
+        )  # fmt: skip
+    assert live.n_bars == 0  # nothing was applied
+
+
+def test_invalid_symbol_may_carry_nan():
+    live = make_live()
+    d = live.on_bar(np.datetime64("2024-01-01"), close=np.array([100.0, np.nan]),
+                    iv=np.array([0.3, np.nan]), valid=np.array([True, False]),
+                    signal=np.array([[1, 0]]), confidence=np.array([[0.9, np.nan]]))  # fmt: skip
+    assert d.orders["symbol"].to_list() == ["AAA"]
+
+
+def test_load_truncated_or_corrupted_state_is_state_error(tmp_path):
+    live = make_live()
+    bar(live, 0, [100.0, 50.0], [1, 1])
+    path = live.save(tmp_path / "state.npz")
+    blob = path.read_bytes()
+    (tmp_path / "trunc.npz").write_bytes(blob[: len(blob) // 2])
+    with pytest.raises(StateError, match=r"trunc\.npz.*truncated or corrupt"):
+        LivePortfolio.load(tmp_path / "trunc.npz")
+    # a silently damaged array (valid zip, changed bytes): the checksum catches it
+    import io
+    import zipfile
+
+    src = zipfile.ZipFile(io.BytesIO(blob))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "account.npy":
+                data = data[:-8] + np.float64(1e9).tobytes()  # cash edited to a billion
+            dst.writestr(info, data)
+    (tmp_path / "edited.npz").write_bytes(out.getvalue())
+    with pytest.raises(StateError, match=r"edited\.npz: checksum mismatch"):
+        LivePortfolio.load(tmp_path / "edited.npz")
+    with pytest.raises(StateError, match="no such file"):
+        LivePortfolio.load(tmp_path / "missing.npz")
+    assert LivePortfolio.from_bytes(live.to_bytes()).cash == live.cash
+
+
+def test_inputs_by_symbol_and_unknown_symbol():
+    live = make_live()
+    with pytest.raises(DataError, match=r"close names unknown symbol 'AAX'; hint: did you mean"):
+        live.on_bar(np.datetime64("2024-01-02"), close={"AAX": 1.0}, iv={"AAA": 0.2},
+                    signal=np.array([[0, 0]]), confidence=np.array([[0.0, 0.0]]))  # fmt: skip
+    d = live.on_bar(np.datetime64("2024-01-02"), close={"AAA": 100.0}, iv={"AAA": 0.2},
+                    signal=np.array([[1, 1]]), confidence=np.array([[0.9, 0.9]]))  # fmt: skip
+    assert d.orders["symbol"].to_list() == ["AAA"]  # BBB has no bar
