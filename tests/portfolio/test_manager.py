@@ -118,7 +118,8 @@ def test_a_trade_landing_exactly_on_the_limit_is_approved():
     pm = seed_manager()
     pm.update_positions([Position.shares("AAPL", "Momentum", 180, 150.0)])
     d = pm.decide(Candidate.shares("MSFT", "Momentum", 100.0, 0.25), size=30)
-    assert d.approved and d.size == 30
+    assert d.approved
+    assert d.size == 30
     assert d.exposures.delta == pytest.approx(0.30, rel=1e-12)
     assert "Portfolio delta (30.0%) at limit (30.0%)" in d.warning_texts
     # one more share is strictly above: rejected
@@ -130,7 +131,8 @@ def test_scale_to_fit_returns_the_size_that_lands_on_the_limit():
     pm = seed_manager(scale_to_fit=True)
     pm.update_positions([Position.shares("AAPL", "Momentum", 180, 150.0)])
     d = pm.decide(Candidate.shares("MSFT", "Momentum", 100.0, 0.25), size=50)
-    assert d.approved and d.size == 30
+    assert d.approved
+    assert d.size == 30
     assert codes.W_SCALED_DOWN in d.warnings
 
 
