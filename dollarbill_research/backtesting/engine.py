@@ -28,6 +28,7 @@ from dollarbill_research.config.portfolio import PortfolioConfig
 from dollarbill_research.data import Panel, load_bars, panel_to_frame, to_panel
 from dollarbill_research.exceptions import ConfigError, DataError
 from dollarbill_research.kernels import codes, records
+from dollarbill_research.kernels.breach_nb import BREACH_ROWS_PER_PASS
 from dollarbill_research.kernels.driver_nb import run_bars_nb
 from dollarbill_research.kernels.workspace_nb import new_workspace
 from dollarbill_research.strategies.base import Signals, Strategy
@@ -146,6 +147,7 @@ def simulate(
     cap = 1024 + int(np.count_nonzero(signals.signal))
     fills = np.zeros(cap, dtype=records.FILL_DTYPE)
     rejections = np.zeros(cap, dtype=records.REJECTION_DTYPE)
+    breaches = np.zeros(64, dtype=records.BREACH_DTYPE)
     equity = np.zeros(panel.n_bars, dtype=records.EQUITY_DTYPE)
     strat_pnl = np.zeros((panel.n_bars, n_strat))
     close = np.ascontiguousarray(panel.close, dtype=np.float64)
@@ -159,16 +161,22 @@ def simulate(
         t = run_bars_nb(
             t, panel.n_bars, days, close, iv, valid, sectors, max(len(panel.sectors), 1),
             signals.signal, signals.confidence, signals.templates, capacity, bp, pp,
-            account, counters, positions, legs, stats, fills, rejections, equity, strat_pnl, ws,
+            account, counters, positions, legs, stats, fills, rejections, breaches, equity,
+            strat_pnl, ws,
         )  # fmt: skip
         if t < panel.n_bars:
             need = int(counters[records.C_OPEN]) + int(np.count_nonzero(signals.signal[:, t]))
-            fills = _grown(fills, int(counters[records.C_FILLS]), need)
+            # with portfolio management the breach passes may add 2 n_open + n_signals + 12
+            fills = _grown(fills, int(counters[records.C_FILLS]), 3 * need + 12)
             rejections = _grown(rejections, int(counters[records.C_REJECTIONS]), need)
+            breaches = _grown(
+                breaches, int(counters[records.C_BREACHES]), 2 * BREACH_ROWS_PER_PASS
+            )
     return RawRecords(
         fills=_head(fills, int(counters[records.C_FILLS])),
         rejections=_head(rejections, int(counters[records.C_REJECTIONS])),
         equity=equity,
+        breaches=_head(breaches, int(counters[records.C_BREACHES])),
         strat_pnl=strat_pnl,
         stats=stats,
         positions=positions,

@@ -38,7 +38,7 @@ from dollarbill_research.config._validate import (
 from dollarbill_research.exceptions import ConfigError
 from dollarbill_research.kernels import codes
 
-__all__ = ["AllocationMethod", "PortfolioConfig", "RiskLimits", "SizingMethod"]
+__all__ = ["AllocationMethod", "BreachPolicy", "PortfolioConfig", "RiskLimits", "SizingMethod"]
 
 INF = math.inf
 
@@ -71,6 +71,26 @@ class AllocationMethod(StrEnum):
     def code(self) -> int:
         """The kernel code ``ALLOC_*`` of this method."""
         return _ALLOC_CODES[self]
+
+
+class BreachPolicy(StrEnum):
+    """What the backtest does when the book is above a limit after marking and exits.
+
+    ``block``: record the breach and reject entries that grow the exposure; ``reduce``: also
+    close or trim the largest contributors until the book is back inside (exit reason
+    ``risk_reduce``); ``hedge``: delta breaches are hedged with the underlying's shares, other
+    breaches are reduced. See docs/risk-model.md.
+    """
+
+    block = "block"
+    reduce = "reduce"
+    hedge = "hedge"
+
+    @property
+    def code(self) -> int:
+        """The kernel code ``BREACH_*`` of this policy."""
+        return {"block": codes.BREACH_BLOCK, "reduce": codes.BREACH_REDUCE,
+                "hedge": codes.BREACH_HEDGE}[self.value]  # fmt: skip
 
 
 _SIZE_CODES = {
@@ -109,6 +129,9 @@ class RiskLimits:
         Sum of |market value| in one sector, % of equity.
     warn_fraction : float
         Warn when an exposure passes this fraction of its limit.
+    breach_policy : BreachPolicy or str
+        ``"block"``, ``"reduce"`` (default) or ``"hedge"``: what happens when the book is above
+        a limit after marking and exits (:class:`BreachPolicy`).
     """
 
     max_portfolio_delta: float = 0.30
@@ -118,6 +141,7 @@ class RiskLimits:
     max_var_pct: float = 10.0
     max_sector_exposure_pct: float = 40.0
     warn_fraction: float = 0.8
+    breach_policy: BreachPolicy = BreachPolicy.reduce
 
     def __post_init__(self) -> None:
         self.validate()
@@ -138,11 +162,14 @@ class RiskLimits:
         self.warn_fraction = check_range(
             self, "warn_fraction", self.warn_fraction, 0.0, 1.0, low_open=True
         )
+        self.breach_policy = check_enum(self, "breach_policy", self.breach_policy, BreachPolicy)
         return self
 
-    def to_dict(self) -> dict[str, float]:
-        """Plain JSON-ready dict of the fields."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict of the fields (the policy as its string)."""
+        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["breach_policy"] = self.breach_policy.value
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RiskLimits:
@@ -288,6 +315,8 @@ class PortfolioConfig:
         pp[codes.PP_MAX_POSITIONS] = self.max_positions
         pp[codes.PP_VAR_WINDOW] = self.var_window
         pp[codes.PP_ALLOCATION_METHOD] = self.allocation_method.code
+        pp[codes.PP_BREACH_POLICY] = lim.breach_policy.code
+        pp[codes.PP_REBALANCE_BARS] = 21
         return pp
 
     def to_dict(self) -> dict[str, Any]:

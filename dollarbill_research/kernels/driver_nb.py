@@ -12,7 +12,14 @@ from __future__ import annotations
 import numpy as np
 
 from dollarbill_research.kernels._jit import jit, jit_inner
-from dollarbill_research.kernels.records import C_FILLS, C_OPEN, C_REJECTIONS
+from dollarbill_research.kernels.breach_nb import ACTIONS_EXTRA, BREACH_ROWS_PER_PASS
+from dollarbill_research.kernels.records import (
+    BP_USE_PM,
+    C_BREACHES,
+    C_FILLS,
+    C_OPEN,
+    C_REJECTIONS,
+)
 from dollarbill_research.kernels.step_nb import step_nb
 from dollarbill_research.kernels.workspace_nb import sync_open_nb
 
@@ -51,6 +58,7 @@ def run_bars_nb(
     stats: np.ndarray,
     fills: np.ndarray,
     rejections: np.ndarray,
+    breaches: np.ndarray,
     equity_rec: np.ndarray,
     strat_pnl: np.ndarray,
     ws: tuple,
@@ -66,14 +74,21 @@ def run_bars_nb(
     """
     sync_open_nb(positions, counters, ws[2])
     most = signal.shape[0] * signal.shape[2]  # every (strategy, symbol) signals
+    pm = bp[BP_USE_PM] > 0.0
     for t in range(t0, t1):
         used = max(counters[C_FILLS], counters[C_REJECTIONS])
         bound = min(fills.shape[0], rejections.shape[0])
+        # breach passes (portfolio management on): two per bar, each at most n_open + extra
+        # fills (the second after the entries) and BREACH_ROWS_PER_PASS rows
+        extra = 2 * (counters[C_OPEN] + most + ACTIONS_EXTRA) if pm else 0
+        if pm and counters[C_BREACHES] + 2 * BREACH_ROWS_PER_PASS > breaches.shape[0]:
+            return t
         # the exact count (a scan of the bar's signals) only when the cheap bound does not fit
-        if used + counters[C_OPEN] + most > bound:
+        if used + counters[C_OPEN] + most + extra > bound:
             need = records_needed_nb(signal, t, counters[C_OPEN])
+            need_fills = need + (need + counters[C_OPEN] + 2 * ACTIONS_EXTRA if pm else 0)
             if (
-                counters[C_FILLS] + need > fills.shape[0]
+                counters[C_FILLS] + need_fills > fills.shape[0]
                 or counters[C_REJECTIONS] + need > rejections.shape[0]
             ):
                 return t
@@ -100,6 +115,7 @@ def run_bars_nb(
             stats,
             fills,
             rejections,
+            breaches,
             equity_rec,
             strat_pnl,
             t,

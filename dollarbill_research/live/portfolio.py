@@ -32,6 +32,7 @@ import polars as pl
 from dollarbill_research._typing import BoolArray, FloatArray, PathLike
 from dollarbill_research.backtesting.engine import BacktestEngine
 from dollarbill_research.backtesting.result import (
+    breaches_frame,
     fills_frame,
     max_positions_limit,
     rejections_frame,
@@ -40,6 +41,7 @@ from dollarbill_research.config.backtest import BacktestConfig
 from dollarbill_research.config.portfolio import PortfolioConfig
 from dollarbill_research.exceptions import ConfigError, DataError, StateError
 from dollarbill_research.kernels import codes, records
+from dollarbill_research.kernels.breach_nb import BREACH_ROWS_PER_PASS
 from dollarbill_research.kernels.step_nb import step_nb
 from dollarbill_research.kernels.workspace_nb import new_workspace, sync_open_nb
 
@@ -66,6 +68,11 @@ class Decisions:
         The raw kernel records (:data:`~dollarbill_research.kernels.records.FILL_DTYPE`, ...).
     equity : numpy.ndarray
         The bar's :data:`~dollarbill_research.kernels.records.EQUITY_DTYPE` row.
+    breaches : polars.DataFrame
+        Limits found breached on the bar and the breach policy's action (the backtest's
+        ``breaches`` frame); the policy's trades are among ``orders`` (reason ``risk_reduce``).
+    breach_records : numpy.ndarray
+        The raw :data:`~dollarbill_research.kernels.records.BREACH_DTYPE` rows.
     """
 
     timestamp: np.datetime64
@@ -75,6 +82,8 @@ class Decisions:
     fills: np.ndarray
     rejection_records: np.ndarray
     equity: np.ndarray
+    breaches: pl.DataFrame | None = None
+    breach_records: np.ndarray | None = None
 
 
 class LivePortfolio:
@@ -197,12 +206,15 @@ class LivePortfolio:
         conf = np.ascontiguousarray(conf.reshape(n_strat, 1, n_sym))
         t = self._push(close, iv, valid)
         need = int(self.counters[records.C_OPEN]) + int(np.count_nonzero(sig))
-        fills = np.zeros(need + 1, dtype=records.FILL_DTYPE)
+        # room for the breach passes too (breach_nb): 2 n_open + n_signals + 12 more fills
+        fills = np.zeros(3 * need + 13, dtype=records.FILL_DTYPE)
         rej = np.zeros(need + 1, dtype=records.REJECTION_DTYPE)
+        brs = np.zeros(2 * BREACH_ROWS_PER_PASS, dtype=records.BREACH_DTYPE)
         eq = np.zeros(1, dtype=records.EQUITY_DTYPE)
         strat_pnl = np.zeros((1, n_strat))
         self.counters[records.C_FILLS] = 0
         self.counters[records.C_REJECTIONS] = 0
+        self.counters[records.C_BREACHES] = 0
         day = float(ts.astype(np.int64)) / 86_400e9
         bar = self.n_bars
         sync_open_nb(self.positions, self.counters, self._ws[2])
@@ -210,10 +222,11 @@ class LivePortfolio:
             bar, t, 0, day, self.close_buf, self.iv_buf, self.valid_buf, self.sector_codes,
             int(self.sector_codes.max()) + 1, sig, conf, self.templates, self.capacity, self.bp,
             self.pp, self.account, self.counters, self.positions, self.legs, self.stats, fills,
-            rej, eq, strat_pnl, 0, self._ws,
+            rej, brs, eq, strat_pnl, 0, self._ws,
         )  # fmt: skip
         fills = fills[: self.counters[records.C_FILLS]].copy()
         rej = rej[: self.counters[records.C_REJECTIONS]].copy()
+        brs = brs[: self.counters[records.C_BREACHES]].copy()
         self.n_bars += 1
         self.last_timestamp = ts
         stamps = np.array([ts])
@@ -223,7 +236,10 @@ class LivePortfolio:
         warnings = orders.filter(pl.col("warnings").list.len() > 0).select(
             "symbol", "strategy", "warnings", "warning_text"
         )
-        return Decisions(ts, orders, rejections_frame(rej, *args), warnings, fills, rej, eq[0])
+        return Decisions(
+            ts, orders, rejections_frame(rej, *args), warnings, fills, rej, eq[0],
+            breaches_frame(brs, stamps, self.symbols, bar), brs,
+        )  # fmt: skip
 
     @property
     def cash(self) -> float:
