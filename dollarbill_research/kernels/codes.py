@@ -119,6 +119,10 @@ EXP_NET = 9  # sum market value / equity
 EXP_DIVERSIFICATION = 10  # effective number of positions, 1 / sum w^2 over |mv| weights
 N_EXPOSURES = 11
 
+# "Exceeds a limit" = strictly above it with this relative tolerance (approval_nb.exceeds_nb,
+# breach_nb): a value landing exactly on a limit, up to float residue, is inside it.
+EXCEED_RTOL = 1e-9
+
 # ---------------------------------------------------------------------------------------------
 # Rejection reasons and warnings: bit positions in an int64 mask. A rejection may carry several.
 # Warning bits reuse the exposure reason bits ("approaching limit") plus the W_* extras.
@@ -218,6 +222,17 @@ WARNING_TEXT: dict[int, str] = {
     W_SCALED_DOWN: REASON_TEXT[W_SCALED_DOWN],
 }
 
+# A warning on an exposure that is already past its limit (a hedge that shrinks a breached
+# exposure, or a book above a limit) says "above limit"; one that lands on it (within
+# EXCEED_RTOL) says "at limit"; "approaching" is only ever said below the limit.
+WARNING_ABOVE_TEXT: dict[int, str] = {
+    code: WARNING_TEXT[code].replace("approaching limit", "above limit")
+    for code in (R_DELTA, R_GAMMA, R_VEGA, R_CONCENTRATION, R_SECTOR, R_VAR)
+}
+WARNING_AT_TEXT: dict[int, str] = {
+    code: WARNING_TEXT[code].replace("approaching limit", "at limit") for code in WARNING_ABOVE_TEXT
+}
+
 EXIT_NAMES: dict[int, str] = {
     FILL_ENTRY: "entry",
     EXIT_EXPIRY: "expiry",
@@ -241,13 +256,20 @@ def render_reason(
 ) -> str:
     """Render one reason (or, with ``warning=True``, warning) text from the tables above.
 
-    ``value`` and ``limit`` are in percent. A breached value is rounded *up* to the shown
-    precision so that a rejection never reads like ``Portfolio delta (30.0%) exceeds limit
-    (30.0%)`` when the projected delta was 30.04%.
+    ``value`` and ``limit`` are in percent. "Above" means :data:`EXCEED_RTOL` past the limit
+    (the kernels' rule): an exposure warning says "approaching" below its limit and "above
+    limit" past it. A value past its limit is rounded *up* to the shown precision so that it
+    never reads like ``Portfolio delta (30.0%) exceeds limit (30.0%)`` when it was 30.04%.
     """
     table = WARNING_TEXT if warning else REASON_TEXT
-    if not warning and value == value and limit == limit and value > limit:
-        value = math.ceil(value * 10.0 - 1e-9) / 10.0
+    above = value == value and limit == limit and abs(value) > limit * (1.0 + EXCEED_RTOL)
+    if warning and code in WARNING_ABOVE_TEXT and value == value and limit == limit:
+        if above:
+            table = WARNING_ABOVE_TEXT
+        elif abs(value) >= limit * (1.0 - EXCEED_RTOL):
+            table = WARNING_AT_TEXT
+    if above:  # away from zero, so a negative delta rounds the same way
+        value = math.copysign(math.ceil(abs(value) * 10.0 - 1e-9) / 10.0, value)
     return table[code].format(value=value, limit=limit, strategy=strategy, symbol=symbol)
 
 
