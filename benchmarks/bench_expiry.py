@@ -5,13 +5,13 @@ Usage::
     python benchmarks/bench_expiry.py [REAL_DATA_FOLDER]
 
 Runs the demo's option book (VolatilityMeanReversion, Momentum, IronCondor, CashSecuredPuts)
-with portfolio management off and on, and no max-hold exit, over the real daily histories, and checks every option
-position against the calendar: its expiry date is the local session date of its entry bar plus
-its days to expiry (the dates as written in the CSV files, whatever their UTC offset). It must
-settle on its symbol's first bar on or after that date, or, when the symbol has no such bar, on
-the first bar of the run on or after that date with reason ``expiry_no_data``; it must never be
-open after it. Prints the number of expiries, late settlements and missing ones (still open, or
-exited after the expiry date by another rule).
+with portfolio management off and on, and no max-hold exit, over the real daily histories, and
+checks every option position against the calendar: its expiry date is the local session date of
+its entry bar plus its days to expiry (the dates as written in the CSV files, whatever their UTC
+offset). It must settle on its symbol's first bar on or after that date, or, when the symbol has
+no such bar, on the first bar of the run on or after that date with reason ``expiry_no_data``;
+it must never be open after it. Prints the number of expiries, late settlements and missing ones
+(still open, or exited after the expiry date by another rule).
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ from dollarbill_research.strategies import (
 def local_dates(folder: Path, panel) -> np.ndarray:
     """Local session date (days since 1970, int) of every (bar, symbol) cell, -1 where no bar."""
     out = np.full(panel.close.shape, -1, dtype=np.int64)
-    ts_index = {int(t): i for i, t in enumerate(panel.timestamps.astype("datetime64[ns]").astype(np.int64))}
+    ts_index = {
+        int(t): i for i, t in enumerate(panel.timestamps.astype("datetime64[ns]").astype(np.int64))
+    }
     for j, sym in enumerate(panel.symbols):
         raw = pl.read_csv(folder / f"{sym.lower()}_five_year.csv", columns=["Date"])["Date"]
         utc = raw.str.to_datetime(time_zone="UTC", time_unit="ns").dt.epoch("ns").to_numpy()

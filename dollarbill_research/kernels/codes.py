@@ -173,6 +173,12 @@ EXIT_STOP_LOSS = 3
 EXIT_TAKE_PROFIT = 4
 EXIT_SIGNAL = 5
 EXIT_END = 6  # closed at the last bar (only when the run asks for it)
+# --- risk-b (issue 11): calendar-correct expiry -----------------------------------------------
+EXIT_EXPIRY_NO_DATA = 7  # expired while its symbol had no bar: intrinsic at the last close
+# An option expires on the first bar at or after ``expiry_day - EXPIRY_TOLERANCE_DAYS``: its
+# expiry is a session date, and daily bars stamped at a fixed local time move by an hour in UTC
+# across daylight-saving changes (docs/risk-model.md, "Expiry").
+EXPIRY_TOLERANCE_DAYS = 0.5
 # --- risk-a (issue 11 item 1): breach policy fills --------------------------------------------
 EXIT_RISK_REDUCE = 8  # closed or trimmed by the breach policy "reduce" (partial: qty < open qty)
 FILL_RISK_HEDGE = 9  # share hedge traded by the breach policy "hedge" (opens, adds or trims)
@@ -258,6 +264,7 @@ EXIT_NAMES: dict[int, str] = {
     EXIT_TAKE_PROFIT: "take_profit",
     EXIT_SIGNAL: "signal_exit",
     EXIT_END: "end_of_data",
+    EXIT_EXPIRY_NO_DATA: "expiry_no_data",
     EXIT_RISK_REDUCE: "risk_reduce",
     FILL_RISK_HEDGE: "risk_hedge",
 }

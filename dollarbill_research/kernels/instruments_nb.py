@@ -237,6 +237,26 @@ def price_legs_nb(
 
 
 @jit_inner
+def intrinsic_legs_nb(legs: np.ndarray, row: int, n_legs: int, s: float) -> float:
+    """Settle one unit of ``legs[row, :n_legs]`` at spot ``s``: leg prices become intrinsic.
+
+    Returns the signed dollar value of one unit at expiry (calls ``max(s - K, 0)``, puts
+    ``max(K - s, 0)``, times ratio and multiplier; stock legs at ``s``).
+    """
+    value = 0.0
+    for i in range(n_legs):
+        leg = legs[row, i]
+        if leg.type == LEG_STOCK:
+            leg.price = s
+            value += leg.ratio * s
+            continue
+        intrinsic = max(s - leg.strike, 0.0) if leg.type == LEG_CALL else max(leg.strike - s, 0.0)
+        leg.price = intrinsic
+        value += leg.ratio * OPTION_MULTIPLIER * intrinsic
+    return value
+
+
+@jit_inner
 def traded_value_nb(legs: np.ndarray, row: int, n_legs: int) -> tuple[float, float, float]:
     """Per unit of ``legs[row, :n_legs]``: ``(sum |ratio x mult x price|, shares, contracts)``."""
     gross = 0.0

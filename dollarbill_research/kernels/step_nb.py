@@ -23,10 +23,12 @@ from dollarbill_research.kernels.breach_nb import any_breach_nb, breach_pass_nb
 from dollarbill_research.kernels.codes import (
     BREACH_BLOCK,
     EXIT_EXPIRY,
+    EXIT_EXPIRY_NO_DATA,
     EXIT_MAX_HOLD,
     EXIT_SIGNAL,
     EXIT_STOP_LOSS,
     EXIT_TAKE_PROFIT,
+    EXPIRY_TOLERANCE_DAYS,
     LEG_STOCK,
     N_EXPOSURES,
     PP_BREACH_POLICY,
@@ -35,7 +37,7 @@ from dollarbill_research.kernels.codes import (
 )
 from dollarbill_research.kernels.entries_nb import enter_nb
 from dollarbill_research.kernels.fills_nb import record_fill_nb
-from dollarbill_research.kernels.instruments_nb import costs_nb, price_legs_nb
+from dollarbill_research.kernels.instruments_nb import costs_nb, intrinsic_legs_nb, price_legs_nb
 from dollarbill_research.kernels.records import (
     A_CASH,
     A_RESERVED,
@@ -119,8 +121,8 @@ def exit_reason_nb(
     short_take_profit_pct)``; a record and scalars only (no array arguments), so the
     per-position check costs no reference counting.
     """
-    if day >= p.expiry_day:
-        return EXIT_EXPIRY
+    if day >= p.expiry_day - EXPIRY_TOLERANCE_DAYS:
+        return EXIT_EXPIRY  # the bar of the expiry's session date (any UTC offset)
     if max_hold > 0.0 and bar - p.entry_bar >= max_hold:
         return EXIT_MAX_HOLD
     basis = abs(p.entry_value)
@@ -151,10 +153,19 @@ def close_position_nb(
     fills: np.ndarray,
     bp: np.ndarray,
 ) -> None:
-    """Close a position at its current mark (expiry: intrinsic, no costs) and record the fill."""
+    """Close a position at its current mark and record the fill.
+
+    Expiry (``EXIT_EXPIRY`` / ``EXIT_EXPIRY_NO_DATA``) settles at intrinsic value at the last
+    marked spot (this bar's close, or the last close before expiry when the symbol has no bar)
+    without costs.
+    """
     p = positions[slot]
     qty = p.qty
-    costs = 0.0 if reason == EXIT_EXPIRY else costs_nb(legs, slot, p.n_legs, qty, p.sigma, bp)
+    expiry = reason in (EXIT_EXPIRY, EXIT_EXPIRY_NO_DATA)
+    if expiry:
+        p.value = intrinsic_legs_nb(legs, slot, p.n_legs, p.spot)
+        p.mv = p.value * qty
+    costs = 0.0 if expiry else costs_nb(legs, slot, p.n_legs, qty, p.sigma, bp)
     cash_flow = p.value * qty
     account[A_CASH] += cash_flow - costs
     account[A_RESERVED] -= p.reserved
@@ -207,9 +218,12 @@ def exits_nb(
     bp: np.ndarray,
     open_slots: np.ndarray,
 ) -> None:
-    """Close every open position with an exit reason on this bar (only symbols with a bar).
+    """Close every open position with an exit reason on this bar.
 
-    ``open_slots[:counters[C_OPEN]]`` (slot order) is compacted in place.
+    Only symbols with a bar exit, except at expiry: an option whose symbol has no bar on or
+    after its expiry date settles on the first bar of the run past it (``EXIT_EXPIRY_NO_DATA``,
+    intrinsic at its last close). ``open_slots[:counters[C_OPEN]]`` (slot order) is compacted
+    in place.
     """
     n_open = counters[C_OPEN]
     max_hold = bp[BP_MAX_HOLD]
@@ -228,6 +242,8 @@ def exits_nb(
         if valid[t, j]:
             sig = int(signal[p.strategy, ts, j])
             reason = exit_reason_nb(p, bar, day, sig, max_hold, stops)
+        elif day >= p.expiry_day - EXPIRY_TOLERANCE_DAYS:
+            reason = EXIT_EXPIRY_NO_DATA
         if reason != 0:
             close_position_nb(
                 bar, slot, reason, positions, legs, account, counters, stats, fills, bp
