@@ -169,9 +169,7 @@ def simulate(
             # with portfolio management the breach passes may add 2 n_open + n_signals + 12
             fills = _grown(fills, int(counters[records.C_FILLS]), 3 * need + 12)
             rejections = _grown(rejections, int(counters[records.C_REJECTIONS]), need)
-            breaches = _grown(
-                breaches, int(counters[records.C_BREACHES]), 2 * BREACH_ROWS_PER_PASS
-            )
+            breaches = _grown(breaches, int(counters[records.C_BREACHES]), 2 * BREACH_ROWS_PER_PASS)
     return RawRecords(
         fills=_head(fills, int(counters[records.C_FILLS])),
         rejections=_head(rejections, int(counters[records.C_REJECTIONS])),
