@@ -51,6 +51,8 @@ class RawRecords:
     stats: np.ndarray
     positions: np.ndarray
     breaches: np.ndarray | None = None  # BREACH_DTYPE rows (portfolio management on)
+    targets: FloatArray | None = None  # (n_bars, n_strat) allocation targets in force per bar
+    strategy_returns: FloatArray | None = None  # (n_bars, n_strat) return on allocated capital
 
 
 def _legs_texts(fills: np.ndarray) -> list[str]:

@@ -219,6 +219,14 @@ class PortfolioConfig:
         Bounds on each strategy's allocation target, % of capital.
     rebalance_threshold_pct : float
         Drift (points) past which a rebalance is recommended.
+    rebalance_bars : int
+        Bars between recomputations of each strategy's capacity (target x equity) from the
+        strategies' returns so far (``allocation_method``; docs/risk-model.md), >= 1.
+    custom_weights : dict of str to float, optional
+        ``allocation_method="Custom"``: weight per strategy name (normalised; missing = 0).
+    strategy_bounds : dict of str to (float, float), optional
+        Per-strategy (min, max) allocation in % of capital, overriding
+        ``min/max_strategy_allocation_pct`` for the strategies named.
     """
 
     initial_capital: float = 100_000.0
@@ -239,6 +247,9 @@ class PortfolioConfig:
     min_strategy_allocation_pct: float = 0.0
     max_strategy_allocation_pct: float = 100.0
     rebalance_threshold_pct: float = 5.0
+    rebalance_bars: int = 21
+    custom_weights: dict[str, float] | None = None
+    strategy_bounds: dict[str, tuple[float, float]] | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -287,7 +298,80 @@ class PortfolioConfig:
         self.rebalance_threshold_pct = check_range(
             self, "rebalance_threshold_pct", self.rebalance_threshold_pct, 0, 100
         )
+        self.rebalance_bars = check_int(self, "rebalance_bars", self.rebalance_bars, 1)
+        self._validate_allocation()
         return self
+
+    def _validate_allocation(self) -> None:
+        """Check ``custom_weights`` and ``strategy_bounds`` (names are checked per run)."""
+        if self.custom_weights is not None:
+            if not isinstance(self.custom_weights, dict):
+                raise ConfigError(
+                    f"PortfolioConfig.custom_weights={self.custom_weights!r} must be a dict "
+                    "{strategy name: weight}; hint: {'Momentum': 2, 'Iron Condor': 1}"
+                )
+            for name, w in self.custom_weights.items():
+                ok = isinstance(w, int | float) and not isinstance(w, bool)
+                if not isinstance(name, str) or not ok or not math.isfinite(w) or w < 0:
+                    raise ConfigError(
+                        f"PortfolioConfig.custom_weights[{name!r}]={w!r} must be a finite "
+                        "weight >= 0 keyed by a strategy name"
+                    )
+            self.custom_weights = {k: float(v) for k, v in self.custom_weights.items()}
+        if self.allocation_method == AllocationMethod.Custom and not (
+            self.custom_weights and sum(self.custom_weights.values()) > 0
+        ):
+            raise ConfigError(
+                "PortfolioConfig.allocation_method='Custom' needs custom_weights with a "
+                "positive weight; hint: custom_weights={'Momentum': 2, 'Iron Condor': 1}"
+            )
+        if self.strategy_bounds is not None:
+            if not isinstance(self.strategy_bounds, dict):
+                raise ConfigError(
+                    f"PortfolioConfig.strategy_bounds={self.strategy_bounds!r} must be a dict "
+                    "{strategy name: (min_pct, max_pct)}"
+                )
+            out = {}
+            for name, pair in self.strategy_bounds.items():
+                if not isinstance(pair, tuple | list) or len(pair) != 2:
+                    raise ConfigError(
+                        f"PortfolioConfig.strategy_bounds[{name!r}]={pair!r} must be a "
+                        "(min_pct, max_pct) pair; hint: (5.0, 40.0)"
+                    )
+                lo = check_range(self, f"strategy_bounds[{name!r}].min", pair[0], 0, 100)
+                hi = check_range(self, f"strategy_bounds[{name!r}].max", pair[1], 0, 100)
+                if lo > hi:
+                    raise ConfigError(
+                        f"PortfolioConfig.strategy_bounds[{name!r}]: min {lo} > max {hi}"
+                    )
+                out[name] = (float(lo), float(hi))
+            self.strategy_bounds = out
+
+    def allocation_arrays(self, strategies: tuple[str, ...] | list[str]) -> FloatArray:
+        """float64 ``(3, n)``: custom weights, min and max allocation (fractions) per strategy.
+
+        Raises
+        ------
+        ConfigError
+            When ``custom_weights`` or ``strategy_bounds`` name a strategy not in the run.
+        """
+        names = list(strategies)
+        for field_name in ("custom_weights", "strategy_bounds"):
+            unknown = sorted(set(getattr(self, field_name) or {}) - set(names))
+            if unknown:
+                raise ConfigError(
+                    f"PortfolioConfig.{field_name} names unknown strategies {unknown}; "
+                    f"hint: the run's strategies are {names}"
+                )
+        out = np.zeros((3, len(names)))
+        bounds = self.strategy_bounds or {}
+        default = (self.min_strategy_allocation_pct, self.max_strategy_allocation_pct)
+        for i, name in enumerate(names):
+            out[0, i] = (self.custom_weights or {}).get(name, 0.0)
+            lo, hi = bounds.get(name, default)
+            out[1, i] = lo / 100.0
+            out[2, i] = hi / 100.0
+        return out
 
     def to_kernel(self) -> FloatArray:
         """Validate and flatten to the kernels' parameter vector, float64 ``(PP_LEN,)``."""
@@ -316,7 +400,7 @@ class PortfolioConfig:
         pp[codes.PP_VAR_WINDOW] = self.var_window
         pp[codes.PP_ALLOCATION_METHOD] = self.allocation_method.code
         pp[codes.PP_BREACH_POLICY] = lim.breach_policy.code
-        pp[codes.PP_REBALANCE_BARS] = 21
+        pp[codes.PP_REBALANCE_BARS] = self.rebalance_bars
         return pp
 
     def to_dict(self) -> dict[str, Any]:
@@ -338,6 +422,11 @@ class PortfolioConfig:
         data = dict(check_keys(cls, data))
         if "risk_limits" in data and not isinstance(data["risk_limits"], RiskLimits):
             data["risk_limits"] = RiskLimits.from_dict(data["risk_limits"])
+        if isinstance(data.get("strategy_bounds"), dict):  # JSON pairs come back as lists
+            data["strategy_bounds"] = {
+                k: tuple(v) if isinstance(v, list) else v
+                for k, v in data["strategy_bounds"].items()
+            }
         return cls(**data)
 
     def to_json(self, path: PathLike | None = None) -> str:

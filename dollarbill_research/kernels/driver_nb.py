@@ -12,6 +12,11 @@ from __future__ import annotations
 import numpy as np
 
 from dollarbill_research.kernels._jit import jit, jit_inner
+from dollarbill_research.kernels.alloc_time_nb import (
+    committed_nb,
+    rebalance_nb,
+    strategy_returns_nb,
+)
 from dollarbill_research.kernels.breach_nb import ACTIONS_EXTRA, BREACH_ROWS_PER_PASS
 from dollarbill_research.kernels.records import (
     BP_USE_PM,
@@ -21,7 +26,7 @@ from dollarbill_research.kernels.records import (
     C_REJECTIONS,
 )
 from dollarbill_research.kernels.step_nb import step_nb
-from dollarbill_research.kernels.workspace_nb import sync_open_nb
+from dollarbill_research.kernels.workspace_nb import WI_OPEN, sync_open_nb
 
 
 @jit_inner
@@ -62,10 +67,20 @@ def run_bars_nb(
     equity_rec: np.ndarray,
     strat_pnl: np.ndarray,
     ws: tuple,
+    alloc: np.ndarray,
+    strat_returns: np.ndarray,
+    targets_rec: np.ndarray,
+    committed_prev: np.ndarray,
 ) -> int:
     """Run bars ``t0 .. t1-1`` (bar number = panel row = signal row = record row).
 
-    ``ws`` is the step workspace (:func:`~.workspace_nb.new_workspace`).
+    ``ws`` is the step workspace (:func:`~.workspace_nb.new_workspace`). Allocation through
+    time (:mod:`.alloc_time_nb`): ``strat_capacity`` is updated in place from
+    ``strat_returns[:t]`` when a rebalance is due, the targets in force on each bar go to
+    ``targets_rec`` and each bar's strategy returns to ``strat_returns`` (both
+    ``(n_bars, n_strategies)``); ``alloc`` holds the custom weights and bounds;
+    ``committed_prev`` (``(n_strategies,)``, state kept across calls) each strategy's
+    committed dollars at the last close.
 
     Returns
     -------
@@ -92,6 +107,8 @@ def run_bars_nb(
                 or counters[C_REJECTIONS] + need > rejections.shape[0]
             ):
                 return t
+        rebalance_nb(t, strat_returns, alloc, bp, pp, strat_capacity)
+        targets_rec[t, :] = strat_capacity
         step_nb(
             t,
             t,
@@ -121,4 +138,8 @@ def run_bars_nb(
             t,
             ws,
         )
+        # committed_prev holds the previous close's committed dollars (zeros before bar 0)
+        pnl_prev = strat_pnl[t - 1] if t > 0 else np.zeros(strat_pnl.shape[1])
+        strategy_returns_nb(strat_pnl[t], pnl_prev, committed_prev, strat_returns[t])
+        committed_nb(positions, ws[2][WI_OPEN], counters[C_OPEN], committed_prev)
     return t1

@@ -41,14 +41,20 @@ from dollarbill_research.config.backtest import BacktestConfig
 from dollarbill_research.config.portfolio import PortfolioConfig
 from dollarbill_research.exceptions import ConfigError, DataError, StateError
 from dollarbill_research.kernels import codes, records
+from dollarbill_research.kernels.alloc_time_nb import (
+    committed_nb,
+    rebalance_nb,
+    strategy_returns_nb,
+)
 from dollarbill_research.kernels.breach_nb import BREACH_ROWS_PER_PASS
 from dollarbill_research.kernels.step_nb import step_nb
-from dollarbill_research.kernels.workspace_nb import new_workspace, sync_open_nb
+from dollarbill_research.kernels.workspace_nb import WI_OPEN, new_workspace, sync_open_nb
 
 __all__ = ["Decisions", "LivePortfolio"]
 
-_STATE_VERSION = 1
-_ARRAYS = ("account", "counters", "positions", "legs", "stats", "close_buf", "iv_buf", "valid_buf")
+_STATE_VERSION = 2  # 2: breach counter, allocation state (issue 11)
+_ARRAYS = ("account", "counters", "positions", "legs", "stats", "close_buf", "iv_buf", "valid_buf",
+           "capacity", "alloc_last")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +139,12 @@ class LivePortfolio:
         if self.sector_codes.shape != (n_sym,) or (self.sector_codes < 0).any():
             raise ConfigError("LivePortfolio.sector_codes must be (n_symbols,) codes >= 0")
         engine = BacktestEngine(backtest_config, portfolio_config)
-        self.bp, self.pp, self.capacity = engine.kernel_params(n_strat)
+        self.bp, self.pp, self.capacity = engine.kernel_params(n_strat, self.strategies)
+        # allocation through time (kernels/alloc_time_nb.py): the backtest driver's inputs
+        self._alloc = engine.allocation_arrays(self.strategies)
+        self.capacity = np.array(self.capacity, dtype=np.float64)
+        self.alloc_last = np.zeros(2 * n_strat)  # last close: cumulative P&L, committed $
+        self.strategy_returns = np.full((0, n_strat), np.nan)  # one row per bar so far
         self.account, self.counters, self.positions, self.legs, self.stats = records.new_state(
             n_strat, n_sym, backtest_config.initial_capital
         )
@@ -218,12 +229,22 @@ class LivePortfolio:
         day = float(ts.astype(np.int64)) / 86_400e9
         bar = self.n_bars
         sync_open_nb(self.positions, self.counters, self._ws[2])
+        if self.strategy_returns.shape[0] <= bar:  # grow by doubling (rows past n_bars unused)
+            grown = np.full((max(2 * bar, 64), n_strat), np.nan)
+            grown[: self.strategy_returns.shape[0]] = self.strategy_returns
+            self.strategy_returns = grown
+        rebalance_nb(bar, self.strategy_returns, self._alloc, self.bp, self.pp, self.capacity)
         step_nb(
             bar, t, 0, day, self.close_buf, self.iv_buf, self.valid_buf, self.sector_codes,
             int(self.sector_codes.max()) + 1, sig, conf, self.templates, self.capacity, self.bp,
             self.pp, self.account, self.counters, self.positions, self.legs, self.stats, fills,
             rej, brs, eq, strat_pnl, 0, self._ws,
         )  # fmt: skip
+        last_pnl, committed = self.alloc_last[:n_strat], self.alloc_last[n_strat:]
+        strategy_returns_nb(strat_pnl[0], last_pnl, committed, self.strategy_returns[bar])
+        last_pnl[:] = strat_pnl[0]
+        committed_nb(self.positions, self._ws[2][WI_OPEN], int(self.counters[records.C_OPEN]),
+                     committed)  # fmt: skip
         fills = fills[: self.counters[records.C_FILLS]].copy()
         rej = rej[: self.counters[records.C_REJECTIONS]].copy()
         brs = brs[: self.counters[records.C_BREACHES]].copy()
@@ -267,6 +288,7 @@ class LivePortfolio:
             "last_timestamp": None if self.last_timestamp is None else str(self.last_timestamp),
         }
         arrays = {name: getattr(self, name) for name in _ARRAYS}
+        arrays["strategy_returns"] = self.strategy_returns[: self.n_bars]
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
         try:
@@ -297,7 +319,8 @@ class LivePortfolio:
             with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(str(data["meta"]))
                 arrays = {name: data[name].copy() for name in (*_ARRAYS, "templates",
-                                                               "sector_codes")}  # fmt: skip
+                                                               "sector_codes",
+                                                               "strategy_returns")}  # fmt: skip
         except (OSError, ValueError, KeyError) as err:
             raise StateError(f"cannot read LivePortfolio state {path}: {err}") from err
         if meta.get("version") != _STATE_VERSION:
@@ -320,6 +343,10 @@ class LivePortfolio:
                 raise StateError(f"LivePortfolio state {path}: array {name} does not match")
             setattr(live, name, arrays[name])
         live.n_bars = int(meta["n_bars"])
+        rets = arrays["strategy_returns"]
+        if rets.shape != (live.n_bars, len(live.strategies)):
+            raise StateError(f"LivePortfolio state {path}: array strategy_returns does not match")
+        live.strategy_returns = rets
         stamp = meta["last_timestamp"]
         live.last_timestamp = None if stamp is None else np.datetime64(stamp, "ns")
         return live

@@ -78,8 +78,9 @@ def simulate_configuration_full(
     """:func:`simulate_configuration` plus the row's :func:`breach_counts`."""
     engine = BacktestEngine(backtest, portfolio)  # type: ignore[arg-type]
     config = engine.config
-    bp, pp, capacity = engine.kernel_params(len(signals.strategies))
-    raw = simulate(panel, signals, bp, pp, capacity)
+    names = tuple(signals.strategies)
+    bp, pp, capacity = engine.kernel_params(len(names), names)
+    raw = simulate(panel, signals, bp, pp, capacity, engine.allocation_arrays(names))
     metrics = records_metrics(raw, panel.timestamps, config)
     equity = np.ascontiguousarray(raw.equity["equity"])
     reasons = np.ascontiguousarray(raw.rejections["reason"])
