@@ -15,6 +15,7 @@ modelled / quoted per bucket. Quotes with a zero bid, or an ask below the bid, a
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 from pathlib import Path
@@ -64,7 +65,7 @@ def main() -> None:
         f"{r:>11} {'ratio':>6}" for r in rules
     )
     print(head)
-    for lo, hi in zip(BUCKETS[:-1], BUCKETS[1:], strict=True):
+    for lo, hi in itertools.pairwise(BUCKETS):
         sel = (q["otm"] >= lo) & (q["otm"] < hi)
         if not sel.any():
             continue

@@ -225,8 +225,7 @@ REASON_TEXT: dict[int, str] = {
     R_LIQUIDITY: "One unit of {symbol} exceeds max_contracts_per_trade or the notional cap",
     W_LIQUIDITY_CAPPED: "Size capped by max_contracts_per_trade or the notional cap",
     R_UNIT_TOO_LARGE: (
-        "One unit of {symbol} does not fit the sizing caps (max_position_pct, "
-        "max_risk_per_trade)"
+        "One unit of {symbol} does not fit the sizing caps (max_position_pct, max_risk_per_trade)"
     ),
     W_KELLY_PROBE: "Kelly estimate <= 0; traded the probe size",
 }

@@ -7,7 +7,8 @@ index and then symbol index (a stable sort of the (strategy, symbol)-ordered lis
 
 Portfolio management off: ``units = floor(free cash x position_size_pct% / unit_cost)`` and no
 risk checks beyond cash (costs included), ``max_positions`` and the liquidity caps
-(:func:`~dollarbill_research.kernels.sizing_nb.liquidity_cap_nb`, applied in both modes). On: the method of
+(:func:`~dollarbill_research.kernels.sizing_nb.liquidity_cap_nb`, applied in both modes).
+On: the method of
 ``pp[PP_SIZING_METHOD]`` (risk parity over all of the bar's candidates at the bar's equity),
 then pre-trade approval against the *current* book, which includes the fills made earlier in the
 same bar: :func:`~dollarbill_research.kernels.context_nb.ctx_begin_nb` once per bar,
@@ -28,6 +29,7 @@ from dollarbill_research.kernels.approval_nb import decide_ctx_nb
 from dollarbill_research.kernels.book_nb import book_set_nb
 from dollarbill_research.kernels.candidates_nb import (
     U_CONC,
+    U_CONTRACTS,
     U_COST,
     U_COST1,
     U_DEFINED,
@@ -37,7 +39,6 @@ from dollarbill_research.kernels.candidates_nb import (
     U_GAMMA,
     U_LEN,
     U_MAX_LOSS,
-    U_CONTRACTS,
     U_MV,
     U_NOTIONAL,
     U_SIGMA,
@@ -245,9 +246,7 @@ def enter_nb(
             # a Kelly size whose one unit does not fit the caps comes back as a reason bit
             too_large = warn & (1 << R_UNIT_TOO_LARGE)
             warn &= ~too_large
-            units, w3, r3 = liquidity_cap_nb(
-                units, equity, u[i, U_NOTIONAL], u[i, U_CONTRACTS], bp
-            )
+            units, w3, r3 = liquidity_cap_nb(units, equity, u[i, U_NOTIONAL], u[i, U_CONTRACTS], bp)
             warn |= w3
             if too_large | r3:
                 reason = too_large | r3
