@@ -36,7 +36,7 @@ from dollarbill_research.config._validate import (
     write_json,
 )
 from dollarbill_research.exceptions import ConfigError
-from dollarbill_research.kernels import codes
+from dollarbill_research.kernels import codes, records
 
 __all__ = ["AllocationMethod", "BreachPolicy", "PortfolioConfig", "RiskLimits", "SizingMethod"]
 
@@ -206,6 +206,15 @@ class PortfolioConfig:
     kelly_min_trades : int
         Closed trades a strategy needs before Kelly applies (FixedFractional at
         ``max_risk_per_trade`` before, with a ``kelly_fallback`` warning).
+    kelly_window : int
+        Kelly's rolling window: the strategy's last closed trades its win rate and payoff
+        ratio (per unit of risk: return on max loss) are measured over, 1 to 1000.
+    kelly_shrinkage_trades : float
+        Pseudo-trades at no edge mixed into the window's win rate, so a small sample is
+        shrunk toward no edge: the Kelly edge is scaled by ``w / (w + n0)`` (0 = no shrinkage).
+    kelly_probe_units : int
+        Minimum units Kelly trades (also while its estimate is <= 0, so the strategy keeps
+        producing the trades that can revive it); 0 = no probe.
     stop_distance : float
         Fraction of price lost at the stop for shares and undefined-risk shorts (their unit max
         loss); 0.05 = a 5 % stop.
@@ -240,6 +249,9 @@ class PortfolioConfig:
     kelly_fraction: float = 0.5
     kelly_cap: float = 0.25
     kelly_min_trades: int = 20
+    kelly_window: int = 50
+    kelly_shrinkage_trades: float = 10.0
+    kelly_probe_units: int = 1
     stop_distance: float = 0.05
     scale_to_fit: bool = False
     max_positions: int = 0
@@ -284,6 +296,13 @@ class PortfolioConfig:
         for name in ("kelly_fraction", "kelly_cap", "stop_distance"):
             setattr(self, name, check_range(self, name, getattr(self, name), 0, 1, low_open=True))
         self.kelly_min_trades = check_int(self, "kelly_min_trades", self.kelly_min_trades, 0)
+        self.kelly_window = check_int(
+            self, "kelly_window", self.kelly_window, 1, records.KELLY_MAX_WINDOW
+        )
+        self.kelly_shrinkage_trades = check_range(
+            self, "kelly_shrinkage_trades", self.kelly_shrinkage_trades, 0.0, 1e6
+        )
+        self.kelly_probe_units = check_int(self, "kelly_probe_units", self.kelly_probe_units, 0)
         if not isinstance(self.scale_to_fit, bool):
             raise ConfigError(f"PortfolioConfig.scale_to_fit={self.scale_to_fit!r} must be a bool")
         self.max_positions = check_int(self, "max_positions", self.max_positions, 0)
@@ -399,6 +418,9 @@ class PortfolioConfig:
         pp[codes.PP_MAX_POSITIONS] = self.max_positions
         pp[codes.PP_VAR_WINDOW] = self.var_window
         pp[codes.PP_ALLOCATION_METHOD] = self.allocation_method.code
+        pp[codes.PP_KELLY_WINDOW] = self.kelly_window
+        pp[codes.PP_KELLY_PRIOR] = self.kelly_shrinkage_trades
+        pp[codes.PP_KELLY_PROBE] = self.kelly_probe_units
         pp[codes.PP_BREACH_POLICY] = lim.breach_policy.code
         pp[codes.PP_REBALANCE_BARS] = self.rebalance_bars
         return pp

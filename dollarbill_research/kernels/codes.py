@@ -101,10 +101,14 @@ PP_SCALE_TO_FIT = 17  # 1.0 = scale a trade down to fit the limits instead of re
 PP_MAX_POSITIONS = 18  # 0 = unlimited
 PP_VAR_WINDOW = 19  # bars in the rolling covariance for VaR
 PP_ALLOCATION_METHOD = 20  # ALLOC_* code
-# --- breach policy and allocation through time (issue 11 items 1, 6) ---
-PP_BREACH_POLICY = 21  # BREACH_* code (RiskLimits.breach_policy)
-PP_REBALANCE_BARS = 22  # bars between recomputations of the strategy capacities
-PP_LEN = 23
+# --- risk-b (issue 11): Kelly that learns ------------------------------------------------------
+PP_KELLY_WINDOW = 21  # closed trades in Kelly's rolling window (default 50)
+PP_KELLY_PRIOR = 22  # pseudo-trades of shrinkage toward no edge (default 10)
+PP_KELLY_PROBE = 23  # units Kelly trades while its estimate is <= 0 (default 1)
+# --- risk-a (issue 11 items 1, 6): breach policy and allocation through time ------------------
+PP_BREACH_POLICY = 24  # BREACH_* code (RiskLimits.breach_policy)
+PP_REBALANCE_BARS = 25  # bars between recomputations of the strategy capacities
+PP_LEN = 26
 
 # ---------------------------------------------------------------------------------------------
 # Exposure vector (projected or current book, normalised by equity; see SPEC 5.3)
@@ -144,7 +148,12 @@ R_ALREADY_OPEN = 10  # the strategy already holds a position in this symbol
 R_NO_PRICE = 11  # missing bar or unusable price/vol for this symbol
 W_KELLY_FALLBACK = 12  # Kelly before its minimum trade count: FixedFractional was used
 W_SCALED_DOWN = 13  # scale-to-fit reduced the size
-N_REASONS = 14
+# --- risk-b (issue 11): liquidity caps and Kelly that learns ----------------------------------
+R_LIQUIDITY = 14  # one unit is above max_contracts_per_trade or the notional cap
+W_LIQUIDITY_CAPPED = 15  # the liquidity caps reduced the size
+R_UNIT_TOO_LARGE = 16  # Kelly's minimum size (one probe) does not fit the sizing caps
+W_KELLY_PROBE = 17  # Kelly estimate <= 0: traded the probe size
+N_REASONS = 18
 
 # ---------------------------------------------------------------------------------------------
 # Breach policy (PP_BREACH_POLICY) and the actions of the breaches record (kernels/breach_nb.py)
@@ -214,6 +223,10 @@ REASON_NAMES: dict[int, str] = {
     R_NO_PRICE: "no_price",
     W_KELLY_FALLBACK: "kelly_fallback",
     W_SCALED_DOWN: "scaled_down",
+    R_LIQUIDITY: "liquidity",
+    W_LIQUIDITY_CAPPED: "liquidity_capped",
+    R_UNIT_TOO_LARGE: "unit_too_large",
+    W_KELLY_PROBE: "kelly_probe",
 }
 
 # Texts take keyword fields: value and limit in percent, strategy, symbol.
@@ -232,6 +245,12 @@ REASON_TEXT: dict[int, str] = {
     R_NO_PRICE: "No usable price or volatility for {symbol}",
     W_KELLY_FALLBACK: "Kelly needs more closed trades; sized with FixedFractional",
     W_SCALED_DOWN: "Size scaled down to fit the limits",
+    R_LIQUIDITY: "One unit of {symbol} exceeds max_contracts_per_trade or the notional cap",
+    W_LIQUIDITY_CAPPED: "Size capped by max_contracts_per_trade or the notional cap",
+    R_UNIT_TOO_LARGE: (
+        "One unit of {symbol} does not fit the sizing caps (max_position_pct, max_risk_per_trade)"
+    ),
+    W_KELLY_PROBE: "Kelly estimate <= 0; traded the probe size",
 }
 
 WARNING_TEXT: dict[int, str] = {
@@ -243,6 +262,8 @@ WARNING_TEXT: dict[int, str] = {
     R_VAR: "VaR 95 ({value:.1f}%) approaching limit ({limit:.1f}%)",
     W_KELLY_FALLBACK: REASON_TEXT[W_KELLY_FALLBACK],
     W_SCALED_DOWN: REASON_TEXT[W_SCALED_DOWN],
+    W_LIQUIDITY_CAPPED: REASON_TEXT[W_LIQUIDITY_CAPPED],
+    W_KELLY_PROBE: REASON_TEXT[W_KELLY_PROBE],
 }
 
 # A warning on an exposure that is already past its limit (a hedge that shrinks a breached

@@ -55,7 +55,13 @@ BP_COMMISSION_PER_CONTRACT = 13  # dollars per option contract (per leg)
 BP_SPREAD_PCT = 14  # full bid-ask spread, % of price; half is paid on each side
 BP_SLIPPAGE_VOL_MULT = 15  # extra cost: mult x iv / sqrt(bars_per_year) x traded value
 BP_BARS_PER_YEAR = 16
-BP_LEN = 17
+# --- risk-b (issue 11): option spread floor, liquidity caps, cash interest ---------------------
+BP_TICK_LOW = 17  # minimum half-spread per share of an option leg priced below $3 (dollars)
+BP_TICK_HIGH = 18  # ... priced at $3 or more (dollars); 0 and 0 = no floor
+BP_MAX_CONTRACTS = 19  # option contracts per trade (units x contracts per unit); 0 = unlimited
+BP_MAX_NOTIONAL_MULT = 20  # underlying notional per trade, multiple of equity; 0 = unlimited
+BP_CASH_RATE = 21  # cash_interest_rate: annual, simple, accrued per calendar day
+BP_LEN = 22
 
 # ---------------------------------------------------------------------------------------------
 # Account and counters
@@ -112,6 +118,10 @@ LEG_DTYPE = np.dtype(
     ]
 )
 
+# Kelly's rolling window of closed-trade returns per unit of risk (pnl / (unit max loss x qty))
+# is a ring buffer of this many slots in each strategy's stats row (kelly_window <= this).
+KELLY_MAX_WINDOW = 1000
+
 STATS_DTYPE = np.dtype(
     [
         ("n_entries", np.int64),
@@ -121,6 +131,9 @@ STATS_DTYPE = np.dtype(
         ("sum_loss", np.float64),  # positive dollars
         ("realized_pnl", np.float64),  # after costs
         ("costs", np.float64),
+        ("k_n", np.int64),  # returns in the ring (<= KELLY_MAX_WINDOW)
+        ("k_head", np.int64),  # next slot to write
+        ("k_ret", np.float64, (KELLY_MAX_WINDOW,)),  # return on max loss of each closed trade
     ]
 )
 

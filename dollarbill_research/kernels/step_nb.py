@@ -181,6 +181,11 @@ def close_position_nb(
         st.sum_win += pnl
     else:
         st.sum_loss -= pnl
+    risk = p.unit_max_loss * qty
+    if risk > 0.0 and math.isfinite(pnl):  # Kelly's window: return on max loss
+        st.k_ret[st.k_head] = pnl / risk
+        st.k_head = (st.k_head + 1) % st.k_ret.shape[0]
+        st.k_n = min(st.k_n + 1, st.k_ret.shape[0])
     record_fill_nb(
         fills,
         counters,
