@@ -171,6 +171,7 @@ BN_NONE = 0
 BN_NO_BAR = 1  # the remaining contributors have no bar (no price to trade at) this bar
 BN_ACTION_CAP = 2  # the bar's cap on risk trades was reached
 BN_NO_CONTRIBUTOR = 3  # no open position contributes to the exposure
+BN_CONFLICT = 4  # bringing another limit inside pushed this one out again
 
 # ---------------------------------------------------------------------------------------------
 # Fill / exit reasons (trades frame)
@@ -306,6 +307,7 @@ BREACH_NOTE_TEXT: dict[int, str] = {
     BN_NO_BAR: "contributors have no bar to trade at",
     BN_ACTION_CAP: "cap on risk trades per bar reached",
     BN_NO_CONTRIBUTOR: "no open position contributes",
+    BN_CONFLICT: "reducing another limit pushed this one out again",
 }
 
 
