@@ -38,7 +38,7 @@ from dollarbill_research.config._validate import (
 from dollarbill_research.exceptions import ConfigError
 from dollarbill_research.kernels import codes, records
 
-__all__ = ["AllocationMethod", "PortfolioConfig", "RiskLimits", "SizingMethod"]
+__all__ = ["AllocationMethod", "BreachPolicy", "PortfolioConfig", "RiskLimits", "SizingMethod"]
 
 INF = math.inf
 
@@ -71,6 +71,26 @@ class AllocationMethod(StrEnum):
     def code(self) -> int:
         """The kernel code ``ALLOC_*`` of this method."""
         return _ALLOC_CODES[self]
+
+
+class BreachPolicy(StrEnum):
+    """What the backtest does when the book is above a limit after marking and exits.
+
+    ``block``: record the breach and reject entries that grow the exposure; ``reduce``: also
+    close or trim the largest contributors until the book is back inside (exit reason
+    ``risk_reduce``); ``hedge``: delta breaches are hedged with the underlying's shares, other
+    breaches are reduced. See docs/risk-model.md.
+    """
+
+    block = "block"
+    reduce = "reduce"
+    hedge = "hedge"
+
+    @property
+    def code(self) -> int:
+        """The kernel code ``BREACH_*`` of this policy."""
+        return {"block": codes.BREACH_BLOCK, "reduce": codes.BREACH_REDUCE,
+                "hedge": codes.BREACH_HEDGE}[self.value]  # fmt: skip
 
 
 _SIZE_CODES = {
@@ -109,6 +129,9 @@ class RiskLimits:
         Sum of |market value| in one sector, % of equity.
     warn_fraction : float
         Warn when an exposure passes this fraction of its limit.
+    breach_policy : BreachPolicy or str
+        ``"block"``, ``"reduce"`` (default) or ``"hedge"``: what happens when the book is above
+        a limit after marking and exits (:class:`BreachPolicy`).
     """
 
     max_portfolio_delta: float = 0.30
@@ -118,6 +141,7 @@ class RiskLimits:
     max_var_pct: float = 10.0
     max_sector_exposure_pct: float = 40.0
     warn_fraction: float = 0.8
+    breach_policy: BreachPolicy = BreachPolicy.reduce
 
     def __post_init__(self) -> None:
         self.validate()
@@ -138,11 +162,14 @@ class RiskLimits:
         self.warn_fraction = check_range(
             self, "warn_fraction", self.warn_fraction, 0.0, 1.0, low_open=True
         )
+        self.breach_policy = check_enum(self, "breach_policy", self.breach_policy, BreachPolicy)
         return self
 
-    def to_dict(self) -> dict[str, float]:
-        """Plain JSON-ready dict of the fields."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict of the fields (the policy as its string)."""
+        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["breach_policy"] = self.breach_policy.value
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RiskLimits:
@@ -201,6 +228,14 @@ class PortfolioConfig:
         Bounds on each strategy's allocation target, % of capital.
     rebalance_threshold_pct : float
         Drift (points) past which a rebalance is recommended.
+    rebalance_bars : int
+        Bars between recomputations of each strategy's capacity (target x equity) from the
+        strategies' returns so far (``allocation_method``; docs/risk-model.md), >= 1.
+    custom_weights : dict of str to float, optional
+        ``allocation_method="Custom"``: weight per strategy name (normalised; missing = 0).
+    strategy_bounds : dict of str to (float, float), optional
+        Per-strategy (min, max) allocation in % of capital, overriding
+        ``min/max_strategy_allocation_pct`` for the strategies named.
     """
 
     initial_capital: float = 100_000.0
@@ -224,6 +259,9 @@ class PortfolioConfig:
     min_strategy_allocation_pct: float = 0.0
     max_strategy_allocation_pct: float = 100.0
     rebalance_threshold_pct: float = 5.0
+    rebalance_bars: int = 21
+    custom_weights: dict[str, float] | None = None
+    strategy_bounds: dict[str, tuple[float, float]] | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -279,7 +317,80 @@ class PortfolioConfig:
         self.rebalance_threshold_pct = check_range(
             self, "rebalance_threshold_pct", self.rebalance_threshold_pct, 0, 100
         )
+        self.rebalance_bars = check_int(self, "rebalance_bars", self.rebalance_bars, 1)
+        self._validate_allocation()
         return self
+
+    def _validate_allocation(self) -> None:
+        """Check ``custom_weights`` and ``strategy_bounds`` (names are checked per run)."""
+        if self.custom_weights is not None:
+            if not isinstance(self.custom_weights, dict):
+                raise ConfigError(
+                    f"PortfolioConfig.custom_weights={self.custom_weights!r} must be a dict "
+                    "{strategy name: weight}; hint: {'Momentum': 2, 'Iron Condor': 1}"
+                )
+            for name, w in self.custom_weights.items():
+                ok = isinstance(w, int | float) and not isinstance(w, bool)
+                if not isinstance(name, str) or not ok or not math.isfinite(w) or w < 0:
+                    raise ConfigError(
+                        f"PortfolioConfig.custom_weights[{name!r}]={w!r} must be a finite "
+                        "weight >= 0 keyed by a strategy name"
+                    )
+            self.custom_weights = {k: float(v) for k, v in self.custom_weights.items()}
+        if self.allocation_method == AllocationMethod.Custom and not (
+            self.custom_weights and sum(self.custom_weights.values()) > 0
+        ):
+            raise ConfigError(
+                "PortfolioConfig.allocation_method='Custom' needs custom_weights with a "
+                "positive weight; hint: custom_weights={'Momentum': 2, 'Iron Condor': 1}"
+            )
+        if self.strategy_bounds is not None:
+            if not isinstance(self.strategy_bounds, dict):
+                raise ConfigError(
+                    f"PortfolioConfig.strategy_bounds={self.strategy_bounds!r} must be a dict "
+                    "{strategy name: (min_pct, max_pct)}"
+                )
+            out = {}
+            for name, pair in self.strategy_bounds.items():
+                if not isinstance(pair, tuple | list) or len(pair) != 2:
+                    raise ConfigError(
+                        f"PortfolioConfig.strategy_bounds[{name!r}]={pair!r} must be a "
+                        "(min_pct, max_pct) pair; hint: (5.0, 40.0)"
+                    )
+                lo = check_range(self, f"strategy_bounds[{name!r}].min", pair[0], 0, 100)
+                hi = check_range(self, f"strategy_bounds[{name!r}].max", pair[1], 0, 100)
+                if lo > hi:
+                    raise ConfigError(
+                        f"PortfolioConfig.strategy_bounds[{name!r}]: min {lo} > max {hi}"
+                    )
+                out[name] = (float(lo), float(hi))
+            self.strategy_bounds = out
+
+    def allocation_arrays(self, strategies: tuple[str, ...] | list[str]) -> FloatArray:
+        """float64 ``(3, n)``: custom weights, min and max allocation (fractions) per strategy.
+
+        Raises
+        ------
+        ConfigError
+            When ``custom_weights`` or ``strategy_bounds`` name a strategy not in the run.
+        """
+        names = list(strategies)
+        for field_name in ("custom_weights", "strategy_bounds"):
+            unknown = sorted(set(getattr(self, field_name) or {}) - set(names))
+            if unknown:
+                raise ConfigError(
+                    f"PortfolioConfig.{field_name} names unknown strategies {unknown}; "
+                    f"hint: the run's strategies are {names}"
+                )
+        out = np.zeros((3, len(names)))
+        bounds = self.strategy_bounds or {}
+        default = (self.min_strategy_allocation_pct, self.max_strategy_allocation_pct)
+        for i, name in enumerate(names):
+            out[0, i] = (self.custom_weights or {}).get(name, 0.0)
+            lo, hi = bounds.get(name, default)
+            out[1, i] = lo / 100.0
+            out[2, i] = hi / 100.0
+        return out
 
     def to_kernel(self) -> FloatArray:
         """Validate and flatten to the kernels' parameter vector, float64 ``(PP_LEN,)``."""
@@ -307,6 +418,8 @@ class PortfolioConfig:
         pp[codes.PP_MAX_POSITIONS] = self.max_positions
         pp[codes.PP_VAR_WINDOW] = self.var_window
         pp[codes.PP_ALLOCATION_METHOD] = self.allocation_method.code
+        pp[codes.PP_BREACH_POLICY] = lim.breach_policy.code
+        pp[codes.PP_REBALANCE_BARS] = self.rebalance_bars
         pp[codes.PP_KELLY_WINDOW] = self.kelly_window
         pp[codes.PP_KELLY_PRIOR] = self.kelly_shrinkage_trades
         pp[codes.PP_KELLY_PROBE] = self.kelly_probe_units
@@ -331,6 +444,11 @@ class PortfolioConfig:
         data = dict(check_keys(cls, data))
         if "risk_limits" in data and not isinstance(data["risk_limits"], RiskLimits):
             data["risk_limits"] = RiskLimits.from_dict(data["risk_limits"])
+        if isinstance(data.get("strategy_bounds"), dict):  # JSON pairs come back as lists
+            data["strategy_bounds"] = {
+                k: tuple(v) if isinstance(v, list) else v
+                for k, v in data["strategy_bounds"].items()
+            }
         return cls(**data)
 
     def to_json(self, path: PathLike | None = None) -> str:

@@ -101,11 +101,14 @@ PP_SCALE_TO_FIT = 17  # 1.0 = scale a trade down to fit the limits instead of re
 PP_MAX_POSITIONS = 18  # 0 = unlimited
 PP_VAR_WINDOW = 19  # bars in the rolling covariance for VaR
 PP_ALLOCATION_METHOD = 20  # ALLOC_* code
+# --- breach policy and allocation through time (issue 11 items 1, 6) ---
+PP_BREACH_POLICY = 21  # BREACH_* code (RiskLimits.breach_policy)
+PP_REBALANCE_BARS = 22  # bars between recomputations of the strategy capacities
 # --- risk-b (issue 11): Kelly that learns ------------------------------------------------------
-PP_KELLY_WINDOW = 21  # closed trades in Kelly's rolling window (default 50)
-PP_KELLY_PRIOR = 22  # pseudo-trades of shrinkage toward no edge (default 10)
-PP_KELLY_PROBE = 23  # units Kelly trades while its estimate is <= 0 (default 1)
-PP_LEN = 24
+PP_KELLY_WINDOW = 23  # closed trades in Kelly's rolling window (default 50)
+PP_KELLY_PRIOR = 24  # pseudo-trades of shrinkage toward no edge (default 10)
+PP_KELLY_PROBE = 25  # units Kelly trades while its estimate is <= 0 (default 1)
+PP_LEN = 26
 
 # ---------------------------------------------------------------------------------------------
 # Exposure vector (projected or current book, normalised by equity; see SPEC 5.3)
@@ -153,6 +156,23 @@ W_KELLY_PROBE = 17  # Kelly estimate <= 0: traded the probe size
 N_REASONS = 18
 
 # ---------------------------------------------------------------------------------------------
+# Breach policy (PP_BREACH_POLICY) and the actions of the breaches record (kernels/breach_nb.py)
+# ---------------------------------------------------------------------------------------------
+BREACH_BLOCK = 0  # record the breach; entries that grow the exposure are rejected
+BREACH_REDUCE = 1  # also close / trim the largest contributors until back inside
+BREACH_HEDGE = 2  # delta: trade the underlying's shares; other exposures: reduce
+
+BA_BLOCK = 0
+BA_REDUCE = 1
+BA_HEDGE = 2
+BA_UNREDUCIBLE = 3  # not (fully) brought back inside; the note says why
+
+BN_NONE = 0
+BN_NO_BAR = 1  # the remaining contributors have no bar (no price to trade at) this bar
+BN_ACTION_CAP = 2  # the bar's cap on risk trades was reached
+BN_NO_CONTRIBUTOR = 3  # no open position contributes to the exposure
+
+# ---------------------------------------------------------------------------------------------
 # Fill / exit reasons (trades frame)
 # ---------------------------------------------------------------------------------------------
 FILL_ENTRY = 0
@@ -168,6 +188,9 @@ EXIT_EXPIRY_NO_DATA = 7  # expired while its symbol had no bar: intrinsic at the
 # expiry is a session date, and daily bars stamped at a fixed local time move by an hour in UTC
 # across daylight-saving changes (docs/risk-model.md, "Expiry").
 EXPIRY_TOLERANCE_DAYS = 0.5
+# --- risk-a (issue 11 item 1): breach policy fills --------------------------------------------
+EXIT_RISK_REDUCE = 8  # closed or trimmed by the breach policy "reduce" (partial: qty < open qty)
+FILL_RISK_HEDGE = 9  # share hedge traded by the breach policy "hedge" (opens, adds or trims)
 
 # ---------------------------------------------------------------------------------------------
 # Python-side tables (names and texts). Kernels never touch these.
@@ -263,6 +286,26 @@ EXIT_NAMES: dict[int, str] = {
     EXIT_SIGNAL: "signal_exit",
     EXIT_END: "end_of_data",
     EXIT_EXPIRY_NO_DATA: "expiry_no_data",
+    EXIT_RISK_REDUCE: "risk_reduce",
+    FILL_RISK_HEDGE: "risk_hedge",
+}
+
+BREACH_POLICY_NAMES: dict[int, str] = {
+    BREACH_BLOCK: "block",
+    BREACH_REDUCE: "reduce",
+    BREACH_HEDGE: "hedge",
+}
+BREACH_ACTION_NAMES: dict[int, str] = {
+    BA_BLOCK: "block",
+    BA_REDUCE: "reduce",
+    BA_HEDGE: "hedge",
+    BA_UNREDUCIBLE: "unreducible",
+}
+BREACH_NOTE_TEXT: dict[int, str] = {
+    BN_NONE: "",
+    BN_NO_BAR: "contributors have no bar to trade at",
+    BN_ACTION_CAP: "cap on risk trades per bar reached",
+    BN_NO_CONTRIBUTOR: "no open position contributes",
 }
 
 

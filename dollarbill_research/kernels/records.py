@@ -76,7 +76,8 @@ ACCT_LEN = 4
 C_FILLS = 0
 C_REJECTIONS = 1
 C_OPEN = 2
-CNT_LEN = 3
+C_BREACHES = 3  # rows of the breaches record written (issue 11 item 1)
+CNT_LEN = 4
 
 # ---------------------------------------------------------------------------------------------
 # Dtypes
@@ -214,6 +215,22 @@ EXPOSURE_FIELDS = (
     "net",
     "diversification",
 )  # order of EXP_* in codes
+
+# One row per limit found breached on a bar and what the breach policy did (kernels/breach_nb.py)
+MAX_BREACH_SYMBOLS = 8
+BREACH_DTYPE = np.dtype(
+    [
+        ("bar", np.int64),
+        ("exposure", np.int64),  # R_DELTA .. R_VAR
+        ("action", np.int64),  # BA_* code
+        ("note", np.int64),  # BN_* code (why it was not fully reduced)
+        ("value", np.float64),  # |exposure| / equity when found (fraction)
+        ("limit", np.float64),  # fraction
+        ("value_after", np.float64),  # after the action
+        ("n_symbols", np.int64),
+        *[(f"sym{i}", np.int64) for i in range(MAX_BREACH_SYMBOLS)],  # acted on / contributors
+    ]
+)
 
 EQUITY_DTYPE = np.dtype(
     [

@@ -19,7 +19,9 @@ import numpy as np
 
 from dollarbill_research.kernels._jit import jit, jit_inner
 from dollarbill_research.kernels.book_nb import book_exposures_into_nb, flatten_book_nb
+from dollarbill_research.kernels.breach_nb import any_breach_nb, breach_pass_nb
 from dollarbill_research.kernels.codes import (
+    BREACH_BLOCK,
     EXIT_EXPIRY,
     EXIT_EXPIRY_NO_DATA,
     EXIT_MAX_HOLD,
@@ -29,6 +31,7 @@ from dollarbill_research.kernels.codes import (
     EXPIRY_TOLERANCE_DAYS,
     LEG_STOCK,
     N_EXPOSURES,
+    PP_BREACH_POLICY,
     PP_VAR_WINDOW,
     SIG_EXIT,
 )
@@ -348,6 +351,7 @@ def step_nb(
     stats: np.ndarray,
     fills: np.ndarray,
     rejections: np.ndarray,
+    breaches: np.ndarray,
     equity_rec: np.ndarray,
     strat_pnl: np.ndarray,
     row: int,
@@ -377,9 +381,10 @@ def step_nb(
         Backtest (``BP_*``) and portfolio (``PP_*``) parameter vectors.
     account, counters, positions, legs, stats : numpy.ndarray
         The state (:mod:`.records`), updated in place.
-    fills, rejections : numpy.ndarray
+    fills, rejections, breaches : numpy.ndarray
         Record buffers; ``counters`` says how many rows are used. The caller guarantees room
-        for ``n_open + n_signals`` more rows.
+        for ``n_open + n_signals`` more rows (portfolio management on: ``3 n_open + 2 n_signals
+        + 2 ACTIONS_EXTRA`` fills and ``2 BREACH_ROWS_PER_PASS`` breaches, :mod:`.breach_nb`).
     equity_rec, strat_pnl : numpy.ndarray
         Per-bar records; row ``row`` is written.
     ws : tuple
@@ -408,6 +413,15 @@ def step_nb(
         equity += book_f[BF_MV, i]
     if pm:
         book_exposures_into_nb(book_i, book_f, k, equity, n_sectors, close, pm, ws, pre)
+        if any_breach_nb(pre, pp):  # limits that hold (breach_nb): record, then act by policy
+            breach_pass_nb(
+                bar, t, close, valid, sector_codes, n_sectors, bp, pp, account, counters,
+                positions, legs, stats, fills, breaches, ws, pre,
+            )  # fmt: skip
+            k = counters[C_OPEN]
+            equity = account[A_CASH]
+            for i in range(k):
+                equity += book_f[BF_MV, i]
     k = enter_nb(
         bar, t, ts, day, close, iv, valid, sector_codes, n_sectors, signal, confidence,
         templates, strat_capacity, bp, pp, account, counters, positions, legs, stats, fills,
@@ -418,6 +432,12 @@ def step_nb(
     for i in range(k):
         equity += book_f[BF_MV, i]
     book_exposures_into_nb(book_i, book_f, k, equity, n_sectors, close, pm, ws, exposures)
+    if pm and pp[PP_BREACH_POLICY] != BREACH_BLOCK and any_breach_nb(exposures, pp):
+        # the entries' costs shrank equity (or an entry moved another limit): act again
+        breach_pass_nb(
+            bar, t, close, valid, sector_codes, n_sectors, bp, pp, account, counters, positions,
+            legs, stats, fills, breaches, ws, exposures,
+        )  # fmt: skip
     return record_equity_nb(
         bar, row, positions, account, counters, stats, exposures, pre, equity_rec, strat_pnl,
         open_slots,

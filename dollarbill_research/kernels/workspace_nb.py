@@ -57,7 +57,8 @@ WF_CD = 4  # context: (C d)_s per symbol
 WF_VAR = 5  # context: C_ss per symbol
 WF_CONF = 6  # entries: sort key of each candidate (-confidence)
 WF_COMMITTED = 7  # entries: cash committed per strategy
-WF_LEN = 8
+WF_BCD = 8  # breach pass: (C d)_s per held symbol (VaR components)
+WF_LEN = 9
 
 M_EPOCH = 0  # step calls so far
 M_FIRST = 1  # first bar (row) of the window's returns
