@@ -17,7 +17,9 @@ from dollarbill_research.config.portfolio import PortfolioConfig, RiskLimits
 from dollarbill_research.exceptions import ConfigError
 from dollarbill_research.kernels import codes
 
-FREE = {"spread_pct": 0.0, "commission_per_share": 0.0, "slippage_vol_mult": 0.0}
+# no costs and no cash interest (risk-b: the default rate is risk_free_rate), exact cash
+FREE = {"spread_pct": 0.0, "commission_per_share": 0.0, "slippage_vol_mult": 0.0,
+        "cash_interest_rate": 0.0}  # fmt: skip
 NO_EXITS = {"stop_loss_pct": None, "take_profit_pct": None, "max_days_hold": 0}
 
 
@@ -186,7 +188,10 @@ def test_with_reduce_no_bar_ends_above_a_limit_unless_recorded_why(
         breach_policy=policy,
     )
     config = BacktestConfig(
-        use_portfolio_management=True, commission_per_share=0.005, slippage_vol_mult=0.1
+        use_portfolio_management=True,
+        commission_per_share=0.005,
+        slippage_vol_mult=0.1,
+        cash_interest_rate=0.0,  # the cash identity below is exact without interest
     )
     res = BacktestEngine(config, PortfolioConfig(risk_limits=lim)).run(panel, signals)
     limits = {
