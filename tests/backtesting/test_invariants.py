@@ -94,7 +94,9 @@ def test_equity_is_cash_plus_independently_marked_positions(case):
         for f in raw.fills[raw.fills["bar"] == t]:
             key = (int(f["strategy"]), int(f["symbol"]))
             if f["side"] > 0:
-                open_[key] = f
+                open_[key] = f.copy()
+            elif f["qty"] < open_[key]["qty"]:  # a partial trim (breach policy "reduce")
+                open_[key]["qty"] -= f["qty"]
             else:
                 del open_[key]
         value = 0.0
