@@ -157,8 +157,9 @@ def simulate(
     """
     n_strat = len(signals.strategies)
     n_sym = panel.n_symbols
+    hedge = bp[records.BP_USE_PM] > 0 and pp[codes.PP_BREACH_POLICY] == codes.BREACH_HEDGE
     account, counters, positions, legs, stats = records.new_state(
-        n_strat, n_sym, float(bp[records.BP_INITIAL_CAPITAL])
+        n_strat, n_sym, float(bp[records.BP_INITIAL_CAPITAL]), hedge_slots=bool(hedge)
     )
     cap = 1024 + int(np.count_nonzero(signals.signal))
     fills = np.zeros(cap, dtype=records.FILL_DTYPE)
@@ -171,7 +172,7 @@ def simulate(
     valid = np.ascontiguousarray(panel.valid, dtype=np.bool_)
     sectors = np.ascontiguousarray(panel.sector_codes, dtype=np.int64)
     days = np.ascontiguousarray(panel.days, dtype=np.float64)
-    ws = new_workspace(n_strat, n_sym, int(pp[codes.PP_VAR_WINDOW]))
+    ws = new_workspace(n_strat, n_sym, int(pp[codes.PP_VAR_WINDOW]), hedge_slots=bool(hedge))
     if alloc is None:  # no custom weights, bounds [0, 1]
         alloc = np.zeros((3, n_strat))
         alloc[2] = 1.0
@@ -190,8 +191,9 @@ def simulate(
         )  # fmt: skip
         if t < panel.n_bars:
             need = int(counters[records.C_OPEN]) + int(np.count_nonzero(signals.signal[:, t]))
-            # with portfolio management the breach passes may add 2 n_open + n_signals + 12
-            fills = _grown(fills, int(counters[records.C_FILLS]), 3 * need + 12)
+            # with portfolio management the breach passes (and hedge unwinds) may add
+            # 3 n_open + n_signals + 12
+            fills = _grown(fills, int(counters[records.C_FILLS]), 4 * need + 12)
             rejections = _grown(rejections, int(counters[records.C_REJECTIONS]), need)
             breaches = _grown(breaches, int(counters[records.C_BREACHES]), 2 * BREACH_ROWS_PER_PASS)
     return RawRecords(

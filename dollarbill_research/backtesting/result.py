@@ -307,21 +307,27 @@ def attribution_frame(
     from dollarbill_research.portfolio.attribution import attribution_frame as attribution
 
     fills = raw.fills
-    entry_bar: dict[tuple[int, int], list[float]] = {}  # (strategy, symbol) -> [bar, open qty]
+    # (strategy, symbol, kind) -> [entry bar, open qty]: the kind tells a strategy's position
+    # from the share hedge booked to it (breach policy "hedge"), which may be added to
+    entry_bar: dict[tuple[int, int, int], list[float]] = {}
     entries, exits = [], []
-    for bar, strat, sym, side, qty in zip(
+    for bar, strat, sym, kind, side, qty in zip(
         fills["bar"].tolist(), fills["strategy"].tolist(), fills["symbol"].tolist(),
-        fills["side"].tolist(), fills["qty"].tolist(), strict=True,
+        fills["kind"].tolist(), fills["side"].tolist(), fills["qty"].tolist(), strict=True,
     ):  # fmt: skip
+        key = (strat, sym, kind)
         if side > 0:
-            entry_bar[(strat, sym)] = [bar, qty]
+            if key in entry_bar:
+                entry_bar[key][1] += qty
+            else:
+                entry_bar[key] = [bar, qty]
         else:  # a risk_reduce trim closes part of the quantity; the position stays open
-            held = entry_bar[(strat, sym)]
+            held = entry_bar[key]
             entries.append(int(held[0]))
             exits.append(bar)
             held[1] -= qty
             if held[1] <= 0.0:
-                del entry_bar[(strat, sym)]
+                del entry_bar[key]
     closed = fills[fills["side"] < 0]
     cum = raw.strat_pnl
     daily = np.diff(cum, axis=0, prepend=np.zeros((1, cum.shape[1])))

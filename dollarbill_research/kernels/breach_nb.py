@@ -15,7 +15,14 @@ policy ``pp[PP_BREACH_POLICY]`` acts on it:
   inside. Fills have exit reason ``EXIT_RISK_REDUCE`` (a trim is a fill with ``qty`` below the
   open quantity; the position keeps the rest, with its entry costs and reserved cash in
   proportion).
-* ``BREACH_HEDGE``: like reduce (delta hedging with shares is :mod:`.hedge_nb`'s, when built).
+* ``BREACH_HEDGE``: a delta breach whose largest contributor is an option position is hedged
+  with shares of its underlying, in the hedge slot of that symbol (``records.new_state`` with
+  ``hedge_slots``): bought or sold (fill reason ``risk_hedge``) by the shares needed to bring
+  dollar delta inside, booked to the contributor's strategy (its P&L, capacity and exits: max
+  hold, stops and its exit signal apply as to shares). Share contributors, including a hedge
+  that itself became the largest contributor, are trimmed as under reduce; other breaches are
+  reduced. A hedge is unwound (sold back, ``risk_hedge``) on the first bar, with a price, after
+  its strategy no longer holds the position it hedged (:func:`unwind_hedges_nb`).
 
 Contribution of an open position to each exposure (the largest goes first):
 
@@ -37,7 +44,8 @@ record), so float residue or cost effects only ever cause one more unit.
 
 A row's action is ``BA_UNREDUCIBLE`` when the exposure is still above its limit afterwards, with
 a note: the remaining contributors have no bar (no price to trade at), the bar's cap of
-``n_open + 6`` risk trades per pass was reached, or no position contributes.
+``n_open + 6`` risk trades per pass was reached, no position contributes, or bringing another
+limit inside pushed this one out again within the pass's rounds.
 """
 
 from __future__ import annotations
@@ -51,13 +59,16 @@ from dollarbill_research.kernels.approval_nb import exceeds_nb
 from dollarbill_research.kernels.book_nb import book_exposures_into_nb, flatten_book_nb
 from dollarbill_research.kernels.codes import (
     BA_BLOCK,
+    BA_HEDGE,
     BA_REDUCE,
     BA_UNREDUCIBLE,
     BN_ACTION_CAP,
+    BN_CONFLICT,
     BN_NO_BAR,
     BN_NO_CONTRIBUTOR,
     BN_NONE,
     BREACH_BLOCK,
+    BREACH_HEDGE,
     EXIT_RISK_REDUCE,
     EXP_CONCENTRATION,
     EXP_DELTA,
@@ -65,6 +76,9 @@ from dollarbill_research.kernels.codes import (
     EXP_SECTOR,
     EXP_VAR95,
     EXP_VEGA,
+    FILL_RISK_HEDGE,
+    KIND_SHARES,
+    LEG_STOCK,
     PP_BREACH_POLICY,
     PP_MAX_CONCENTRATION_PCT,
     PP_MAX_DELTA,
@@ -72,6 +86,7 @@ from dollarbill_research.kernels.codes import (
     PP_MAX_SECTOR_PCT,
     PP_MAX_VAR_PCT,
     PP_MAX_VEGA,
+    PP_STOP_DISTANCE,
     R_CONCENTRATION,
     R_DELTA,
     R_GAMMA,
@@ -99,6 +114,7 @@ from dollarbill_research.kernels.workspace_nb import (
     WI_OPEN,
     cov_nb,
     held_deltas_nb,
+    open_insert_nb,
 )
 
 BREACH_ROUNDS = 3  # passes over the six limits (a trim for one limit can move another)
@@ -182,6 +198,7 @@ def trim_position_nb(
     bar: int,
     slot: int,
     n: float,
+    reason: int,
     positions: np.ndarray,
     legs: np.ndarray,
     account: np.ndarray,
@@ -220,7 +237,7 @@ def trim_position_nb(
         positions,
         slot,
         legs,
-        np.int64(EXIT_RISK_REDUCE),
+        reason,
         -1.0,
         n,
         p.value,
@@ -405,6 +422,7 @@ def breach_pass_nb(
     breaches: np.ndarray,
     ws: tuple,
     exposures: np.ndarray,
+    day: float,
 ) -> None:
     """Record every limit the book is above and act by the breach policy (module docstring).
 
@@ -417,6 +435,8 @@ def breach_pass_nb(
     wf = ws[3]
     policy = int(pp[PP_BREACH_POLICY])
     rounds = 1 if policy == BREACH_BLOCK else BREACH_ROUNDS
+    hedge_base = stats.shape[0] * close.shape[1]  # first hedge slot (records.new_state)
+    first_row = counters[C_BREACHES]
     cap = counters[C_OPEN] + ACTIONS_EXTRA
     trades = 0
     equity = refresh_nb(positions, sector_codes, n_sectors, close, account, counters, ws, exposures)
@@ -476,19 +496,85 @@ def breach_pass_nb(
                     rec.note = BN_ACTION_CAP
                     break
                 p = positions[best]
-                n = units_to_trim_nb(
-                    bit, p, best, legs, bp, equity, limit, total, best_score, q_form, close, ws
-                )
                 _add_symbol(rec, p.symbol)
                 trades += 1
-                if n >= p.qty:
-                    _close_for_risk_nb(
-                        bar, best, positions, legs, account, counters, stats, fills, bp, wi
+                hedged = 0.0
+                if (
+                    policy == BREACH_HEDGE
+                    and bit == R_DELTA
+                    and best < hedge_base
+                    and positions.shape[0] > hedge_base
+                    and p.kind != KIND_SHARES
+                ):
+                    # hedge an option position's delta with shares of its underlying
+                    hedged = hedge_nb(
+                        bar,
+                        t,
+                        day,
+                        best,
+                        -sign,
+                        equity,
+                        limit,
+                        total,
+                        close,
+                        positions,
+                        legs,
+                        account,
+                        counters,
+                        stats,
+                        fills,
+                        bp,
+                        pp,
+                        wi,
+                        hedge_base,
+                        sector_codes,
                     )
-                else:
-                    trim_position_nb(
-                        bar, best, n, positions, legs, account, counters, stats, fills, bp
+                    if hedged > 0.0:
+                        rec.action = BA_HEDGE
+                if hedged == 0.0:
+                    n = units_to_trim_nb(
+                        bit,
+                        p,
+                        best,
+                        legs,
+                        bp,
+                        equity,
+                        limit,
+                        total,
+                        best_score,
+                        q_form,
+                        close,
+                        ws,
                     )
+                    reason = FILL_RISK_HEDGE if best >= hedge_base else EXIT_RISK_REDUCE
+                    if n >= p.qty:
+                        _close_for_risk_nb(
+                            bar,
+                            best,
+                            np.int64(reason),
+                            positions,
+                            legs,
+                            account,
+                            counters,
+                            stats,
+                            fills,
+                            bp,
+                            wi,
+                        )
+                    else:
+                        trim_position_nb(
+                            bar,
+                            best,
+                            n,
+                            np.int64(reason),
+                            positions,
+                            legs,
+                            account,
+                            counters,
+                            stats,
+                            fills,
+                            bp,
+                        )
                 equity = refresh_nb(
                     positions, sector_codes, n_sectors, close, account, counters, ws, exposures
                 )
@@ -497,12 +583,29 @@ def breach_pass_nb(
                 rec.action = BA_UNREDUCIBLE
         if not found:
             break
+    if policy == BREACH_BLOCK:
+        return
+    # still above after the last round (bringing one limit inside pushed another out): the
+    # last row of that exposure says so
+    for bit, e in _LIMITED:
+        limit = limit_of_nb(bit, pp)
+        if not exceeds_nb(abs(exposures[e]), limit):
+            continue
+        for r in range(counters[C_BREACHES] - 1, first_row - 1, -1):
+            rec = breaches[r]
+            if rec.exposure == bit:
+                rec.action = BA_UNREDUCIBLE
+                if rec.note == BN_NONE:
+                    rec.note = BN_CONFLICT
+                rec.value_after = abs(exposures[e])
+                break
 
 
 @jit_inner
 def _close_for_risk_nb(
     bar: int,
     slot: int,
+    reason: int,
     positions: np.ndarray,
     legs: np.ndarray,
     account: np.ndarray,
@@ -514,9 +617,7 @@ def _close_for_risk_nb(
 ) -> None:
     """Close a whole position for risk (exit reason ``risk_reduce``) and drop its open slot."""
     n_open = counters[C_OPEN]
-    _step.close_position_nb(
-        bar, slot, np.int64(EXIT_RISK_REDUCE), positions, legs, account, counters, stats, fills, bp
-    )
+    _step.close_position_nb(bar, slot, reason, positions, legs, account, counters, stats, fills, bp)
     open_remove_nb(wi, n_open, slot)
 
 
@@ -553,6 +654,161 @@ def _list_contributors(
             return
         taken[r] = best
         _add_symbol(rec, positions[best].symbol)
+
+
+@jit_inner
+def hedge_nb(
+    bar: int,
+    t: int,
+    day: float,
+    owner_slot: int,
+    direction: float,
+    equity: float,
+    limit: float,
+    total: float,
+    close: np.ndarray,
+    positions: np.ndarray,
+    legs: np.ndarray,
+    account: np.ndarray,
+    counters: np.ndarray,
+    stats: np.ndarray,
+    fills: np.ndarray,
+    bp: np.ndarray,
+    pp: np.ndarray,
+    wi: np.ndarray,
+    hedge_base: int,
+    sector_codes: np.ndarray,
+) -> float:
+    """Trade shares of the owner's underlying (``direction`` +1 buy / -1 sell) against delta.
+
+    Shares needed: ``n = ceil((|D| - L E) / (s - L c))`` for spot ``s`` and per-share costs
+    ``c``, at most what keeps the hedge within the concentration limit and its sector within
+    the sector limit, and what free cash pays for. An open hedge in the other direction is
+    trimmed (or closed) first; one in the same direction is added to (average entry value).
+    Returns the shares traded (0: no hedge fits; the caller reduces instead).
+    """
+    owner = positions[owner_slot]
+    j = owner.symbol
+    h = hedge_base + j
+    s = close[t, j]
+    hp = positions[h]
+    if hp.active == 1 and hp.direction != direction:  # the hedge is on the breached side
+        n = min(hp.qty, max(1.0, math.ceil((total - limit * equity) / s - 1e-9)))
+        if n >= hp.qty:
+            _close_for_risk_nb(bar, h, np.int64(FILL_RISK_HEDGE), positions, legs, account,
+                               counters, stats, fills, bp, wi)  # fmt: skip
+        else:
+            trim_position_nb(bar, h, n, np.int64(FILL_RISK_HEDGE), positions, legs, account,
+                             counters, stats, fills, bp)  # fmt: skip
+        return n
+    if hp.active == 0:
+        legs[h, 0].type = LEG_STOCK
+        legs[h, 0].strike = 0.0
+        legs[h, 0].ratio = direction
+        legs[h, 0].price = s
+        for leg in range(1, legs.shape[1]):
+            legs[h, leg].type = 0
+            legs[h, leg].strike = 0.0
+            legs[h, leg].ratio = 0.0
+            legs[h, leg].price = 0.0
+    c1 = costs_nb(legs, h, np.int64(1), 1.0, owner.sigma, bp)
+    denom = s - limit * c1
+    n = 1.0
+    if denom > 0.0:
+        n = max(1.0, float(math.ceil((total - limit * equity) / denom - 1e-9)))
+    free = account[A_CASH] - account[A_RESERVED]
+    per_share = s + c1  # free cash used per share, long (paid) or short (2 s reserved - s)
+    n = min(n, math.floor(free / per_share)) if per_share > 0.0 else 0.0
+    # the hedge must not breach concentration or its sector's limit (one limit for another)
+    held = hp.qty * s if hp.active == 1 else 0.0
+    n = min(n, math.floor((pp[PP_MAX_CONCENTRATION_PCT] / 100.0 * equity - held) / s))
+    sector = sector_codes[j]
+    gross = 0.0
+    for i in range(counters[C_OPEN]):
+        q = positions[wi[WI_OPEN, i]]
+        if sector_codes[q.symbol] == sector:
+            gross += abs(q.mv)
+    n = min(n, math.floor((pp[PP_MAX_SECTOR_PCT] / 100.0 * equity - gross) / s))
+    if not (n >= 1.0):
+        return 0.0
+    costs = costs_nb(legs, h, np.int64(1), n, owner.sigma, bp)
+    value = direction * s
+    account[A_CASH] -= value * n + costs
+    reserved = (s - value) * n
+    account[A_RESERVED] += reserved
+    st = stats[owner.strategy]
+    st.costs += costs
+    if hp.active == 0:
+        hp.active = 1
+        hp.symbol = j
+        hp.strategy = owner.strategy
+        hp.kind = KIND_SHARES
+        hp.n_legs = 1
+        hp.entry_bar = bar
+        hp.defined_risk = 0
+        hp.direction = direction
+        hp.entry_day = day
+        hp.expiry_day = np.inf
+        hp.qty = n
+        hp.entry_value = value
+        hp.entry_costs = costs
+        hp.reserved = reserved
+        hp.committed = s * n
+        hp.unit_max_loss = s * pp[PP_STOP_DISTANCE]
+        open_insert_nb(wi, counters[C_OPEN], h)
+        counters[C_OPEN] += 1
+    else:
+        q = hp.qty
+        hp.entry_value = (hp.entry_value * q + value * n) / (q + n)
+        hp.entry_costs += costs
+        hp.reserved += reserved
+        hp.committed += s * n
+        hp.qty = q + n
+    hp.value = value
+    hp.spot = s
+    hp.sigma = owner.sigma
+    hp.mv = value * hp.qty
+    hp.delta_d = value * hp.qty
+    hp.gamma_d = 0.0
+    hp.vega10 = 0.0
+    hp.theta = 0.0
+    hp.conc = abs(hp.mv)
+    record_fill_nb(fills, counters, bar, positions, h, legs, np.int64(FILL_RISK_HEDGE), 1.0, n,
+                   value, -value * n, costs, 0.0, np.int64(0))  # fmt: skip
+    return n
+
+
+@jit_inner
+def unwind_hedges_nb(
+    bar: int,
+    t: int,
+    valid: np.ndarray,
+    positions: np.ndarray,
+    legs: np.ndarray,
+    account: np.ndarray,
+    counters: np.ndarray,
+    stats: np.ndarray,
+    fills: np.ndarray,
+    bp: np.ndarray,
+    wi: np.ndarray,
+    n_strategies: int,
+    n_symbols: int,
+) -> None:
+    """Sell back every hedge whose strategy no longer holds a position in its symbol."""
+    base = n_strategies * n_symbols
+    if positions.shape[0] <= base:
+        return
+    i = 0
+    while i < counters[C_OPEN]:
+        slot = wi[WI_OPEN, i]
+        if slot >= base:
+            p = positions[slot]
+            owner = positions[p.strategy * n_symbols + p.symbol]
+            if owner.active == 0 and valid[t, p.symbol]:
+                _close_for_risk_nb(bar, slot, np.int64(FILL_RISK_HEDGE), positions, legs,
+                                   account, counters, stats, fills, bp, wi)  # fmt: skip
+                continue  # the list shifted left
+        i += 1
 
 
 # At the bottom: step_nb imports this module's kernels; numba resolves ``_step.close_position_nb``

@@ -101,13 +101,13 @@ PP_SCALE_TO_FIT = 17  # 1.0 = scale a trade down to fit the limits instead of re
 PP_MAX_POSITIONS = 18  # 0 = unlimited
 PP_VAR_WINDOW = 19  # bars in the rolling covariance for VaR
 PP_ALLOCATION_METHOD = 20  # ALLOC_* code
-# --- breach policy and allocation through time (issue 11 items 1, 6) ---
-PP_BREACH_POLICY = 21  # BREACH_* code (RiskLimits.breach_policy)
-PP_REBALANCE_BARS = 22  # bars between recomputations of the strategy capacities
 # --- risk-b (issue 11): Kelly that learns ------------------------------------------------------
-PP_KELLY_WINDOW = 23  # closed trades in Kelly's rolling window (default 50)
-PP_KELLY_PRIOR = 24  # pseudo-trades of shrinkage toward no edge (default 10)
-PP_KELLY_PROBE = 25  # units Kelly trades while its estimate is <= 0 (default 1)
+PP_KELLY_WINDOW = 21  # closed trades in Kelly's rolling window (default 50)
+PP_KELLY_PRIOR = 22  # pseudo-trades of shrinkage toward no edge (default 10)
+PP_KELLY_PROBE = 23  # units Kelly trades while its estimate is <= 0 (default 1)
+# --- risk-a (issue 11 items 1, 6): breach policy and allocation through time ------------------
+PP_BREACH_POLICY = 24  # BREACH_* code (RiskLimits.breach_policy)
+PP_REBALANCE_BARS = 25  # bars between recomputations of the strategy capacities
 PP_LEN = 26
 
 # ---------------------------------------------------------------------------------------------
@@ -171,6 +171,7 @@ BN_NONE = 0
 BN_NO_BAR = 1  # the remaining contributors have no bar (no price to trade at) this bar
 BN_ACTION_CAP = 2  # the bar's cap on risk trades was reached
 BN_NO_CONTRIBUTOR = 3  # no open position contributes to the exposure
+BN_CONFLICT = 4  # bringing another limit inside pushed this one out again
 
 # ---------------------------------------------------------------------------------------------
 # Fill / exit reasons (trades frame)
@@ -306,6 +307,7 @@ BREACH_NOTE_TEXT: dict[int, str] = {
     BN_NO_BAR: "contributors have no bar to trade at",
     BN_ACTION_CAP: "cap on risk trades per bar reached",
     BN_NO_CONTRIBUTOR: "no open position contributes",
+    BN_CONFLICT: "reducing another limit pushed this one out again",
 }
 
 

@@ -94,14 +94,16 @@ def run_bars_nb(
         used = max(counters[C_FILLS], counters[C_REJECTIONS])
         bound = min(fills.shape[0], rejections.shape[0])
         # breach passes (portfolio management on): two per bar, each at most n_open + extra
-        # fills (the second after the entries) and BREACH_ROWS_PER_PASS rows
-        extra = 2 * (counters[C_OPEN] + most + ACTIONS_EXTRA) if pm else 0
+        # fills (the second after the entries) and BREACH_ROWS_PER_PASS rows; hedge unwinds
+        # at most n_open fills
+        extra = 3 * (counters[C_OPEN] + most + ACTIONS_EXTRA) if pm else 0
         if pm and counters[C_BREACHES] + 2 * BREACH_ROWS_PER_PASS > breaches.shape[0]:
             return t
         # the exact count (a scan of the bar's signals) only when the cheap bound does not fit
         if used + counters[C_OPEN] + most + extra > bound:
             need = records_needed_nb(signal, t, counters[C_OPEN])
-            need_fills = need + (need + counters[C_OPEN] + 2 * ACTIONS_EXTRA if pm else 0)
+            # + hedge unwinds (<= n_open) + two breach passes (n_open + n_signals + extra)
+            need_fills = need + (need + 2 * counters[C_OPEN] + 2 * ACTIONS_EXTRA if pm else 0)
             if (
                 counters[C_FILLS] + need_fills > fills.shape[0]
                 or counters[C_REJECTIONS] + need > rejections.shape[0]

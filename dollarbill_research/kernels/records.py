@@ -248,9 +248,13 @@ EQUITY_DTYPE = np.dtype(
 
 
 def new_state(
-    n_strategies: int, n_symbols: int, initial_capital: float
+    n_strategies: int, n_symbols: int, initial_capital: float, hedge_slots: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Allocate an empty portfolio state.
+
+    ``hedge_slots`` (breach policy ``hedge``) adds one slot per symbol after the strategies'
+    slots, ``slot = n_strategies * n_symbols + symbol``, for the share hedges of
+    :mod:`~dollarbill_research.kernels.breach_nb`.
 
     Returns
     -------
@@ -262,7 +266,7 @@ def new_state(
     account[A_CASH] = initial_capital
     account[A_LAST_DAY] = np.nan
     counters = np.zeros(CNT_LEN, dtype=np.int64)
-    n_slots = n_strategies * n_symbols
+    n_slots = n_strategies * n_symbols + (n_symbols if hedge_slots else 0)
     positions = np.zeros(n_slots, dtype=POSITION_DTYPE)
     legs = np.zeros((n_slots, MAX_LEGS), dtype=LEG_DTYPE)
     stats = np.zeros(n_strategies, dtype=STATS_DTYPE)

@@ -19,9 +19,10 @@ import numpy as np
 
 from dollarbill_research.kernels._jit import jit, jit_inner
 from dollarbill_research.kernels.book_nb import book_exposures_into_nb, flatten_book_nb
-from dollarbill_research.kernels.breach_nb import any_breach_nb, breach_pass_nb
+from dollarbill_research.kernels.breach_nb import any_breach_nb, breach_pass_nb, unwind_hedges_nb
 from dollarbill_research.kernels.codes import (
     BREACH_BLOCK,
+    BREACH_HEDGE,
     EXIT_EXPIRY,
     EXIT_EXPIRY_NO_DATA,
     EXIT_MAX_HOLD,
@@ -406,6 +407,9 @@ def step_nb(
         bar, t, ts, day, valid, signal, positions, legs, account, counters, stats, fills, bp,
         open_slots,
     )  # fmt: skip
+    if pm and pp[PP_BREACH_POLICY] == BREACH_HEDGE:  # hedges of positions closed: sell back
+        unwind_hedges_nb(bar, t, valid, positions, legs, account, counters, stats, fills, bp, wi,
+                         signal.shape[0], signal.shape[2])  # fmt: skip
     k = flatten_book_nb(positions, sector_codes, wi, counters[C_OPEN], book_i, book_f)
     pre = np.full(N_EXPOSURES, np.nan)
     equity = account[A_CASH]
@@ -416,7 +420,7 @@ def step_nb(
         if any_breach_nb(pre, pp):  # limits that hold (breach_nb): record, then act by policy
             breach_pass_nb(
                 bar, t, close, valid, sector_codes, n_sectors, bp, pp, account, counters,
-                positions, legs, stats, fills, breaches, ws, pre,
+                positions, legs, stats, fills, breaches, ws, pre, day,
             )  # fmt: skip
             k = counters[C_OPEN]
             equity = account[A_CASH]
@@ -436,7 +440,7 @@ def step_nb(
         # the entries' costs shrank equity (or an entry moved another limit): act again
         breach_pass_nb(
             bar, t, close, valid, sector_codes, n_sectors, bp, pp, account, counters, positions,
-            legs, stats, fills, breaches, ws, exposures,
+            legs, stats, fills, breaches, ws, exposures, day,
         )  # fmt: skip
     return record_equity_nb(
         bar, row, positions, account, counters, stats, exposures, pre, equity_rec, strat_pnl,

@@ -145,8 +145,12 @@ class LivePortfolio:
         self.capacity = np.array(self.capacity, dtype=np.float64)
         self.alloc_last = np.zeros(2 * n_strat)  # last close: cumulative P&L, committed $
         self.strategy_returns = np.full((0, n_strat), np.nan)  # one row per bar so far
+        hedge = bool(
+            self.bp[records.BP_USE_PM] > 0
+            and self.pp[codes.PP_BREACH_POLICY] == codes.BREACH_HEDGE
+        )  # fmt: skip
         self.account, self.counters, self.positions, self.legs, self.stats = records.new_state(
-            n_strat, n_sym, backtest_config.initial_capital
+            n_strat, n_sym, backtest_config.initial_capital, hedge_slots=hedge
         )
         rows = int(self.pp[codes.PP_VAR_WINDOW]) + 1
         self.close_buf = np.full((rows, n_sym), np.nan)
@@ -154,7 +158,7 @@ class LivePortfolio:
         self.valid_buf = np.zeros((rows, n_sym), dtype=np.bool_)
         self.n_bars = 0
         self.last_timestamp: np.datetime64 | None = None
-        self._ws = new_workspace(n_strat, n_sym, int(self.pp[codes.PP_VAR_WINDOW]))
+        self._ws = new_workspace(n_strat, n_sym, int(self.pp[codes.PP_VAR_WINDOW]), hedge)
 
     # ------------------------------------------------------------------------------------------
     def _push(self, close: FloatArray, iv: FloatArray, valid: BoolArray) -> int:
@@ -217,8 +221,8 @@ class LivePortfolio:
         conf = np.ascontiguousarray(conf.reshape(n_strat, 1, n_sym))
         t = self._push(close, iv, valid)
         need = int(self.counters[records.C_OPEN]) + int(np.count_nonzero(sig))
-        # room for the breach passes too (breach_nb): 2 n_open + n_signals + 12 more fills
-        fills = np.zeros(3 * need + 13, dtype=records.FILL_DTYPE)
+        # room for the breach passes and hedge unwinds too (breach_nb): 3 n_open + n_signals + 12
+        fills = np.zeros(4 * need + 13, dtype=records.FILL_DTYPE)
         rej = np.zeros(need + 1, dtype=records.REJECTION_DTYPE)
         brs = np.zeros(2 * BREACH_ROWS_PER_PASS, dtype=records.BREACH_DTYPE)
         eq = np.zeros(1, dtype=records.EQUITY_DTYPE)

@@ -172,9 +172,10 @@ LIMITED = (
     st.lists(st.integers(0, len(TEMPLATES) - 1), min_size=1, max_size=3),
     st.floats(0.05, 0.4),
     st.floats(3.0, 30.0),
+    st.sampled_from(["reduce", "hedge"]),
 )
 def test_with_reduce_no_bar_ends_above_a_limit_unless_recorded_why(
-    seed, n_sym, n_bars, kinds, max_delta, max_conc
+    seed, n_sym, n_bars, kinds, max_delta, max_conc, policy
 ):
     panel, signals = scenario(seed, n_sym, n_bars, kinds)
     lim = RiskLimits(
@@ -184,6 +185,7 @@ def test_with_reduce_no_bar_ends_above_a_limit_unless_recorded_why(
         max_concentration_pct=max_conc,
         max_var_pct=max_conc / 4,
         max_sector_exposure_pct=2 * max_conc,
+        breach_policy=policy,
     )
     config = BacktestConfig(
         use_portfolio_management=True, commission_per_share=0.005, slippage_vol_mult=0.1
@@ -216,3 +218,45 @@ def test_with_reduce_no_bar_ends_above_a_limit_unless_recorded_why(
     assert res.raw.equity["cash"][-1] == pytest.approx(
         100_000.0 + f["cash_flow"].sum() - f["costs"].sum() + interest, rel=1e-9, abs=1e-6
     )
+
+
+def test_hedge_sells_shares_against_an_option_delta_and_unwinds_at_expiry():
+    n = 8
+    close = np.array([100.0, 100.0, 110.0, 112.0, 112.0, 112.0, 112.0, 112.0]).reshape(n, 1)
+    sig = np.zeros((1, n, 1))
+    sig[0, 0, 0] = codes.SIG_LONG
+    pc = PortfolioConfig(
+        sizing_method="FixedFractional",
+        fixed_fraction_pct=2.0,
+        max_risk_per_trade=100.0,
+        scale_to_fit=True,  # enters at the delta limit; the rally takes the book above it
+        risk_limits=RiskLimits(max_portfolio_delta=0.30, max_portfolio_gamma=10.0,
+                               max_portfolio_vega=10.0, max_concentration_pct=100.0,
+                               max_var_pct=100.0, max_sector_exposure_pct=100.0,
+                               breach_policy="hedge"),
+    )  # fmt: skip
+    config = BacktestConfig(use_portfolio_management=True, risk_free_rate=0.0, **FREE, **NO_EXITS)
+    res = BacktestEngine(config, pc).run(
+        make_panel(close), make_signals(sig, [template(codes.KIND_CALL, dte=5)])
+    )
+    hedges = res.trades.filter(res.trades["reason"] == "risk_hedge")
+    first = hedges.row(0, named=True)
+    assert (first["instrument"], first["side"], first["direction"]) == ("shares", "open", -1.0)
+    b = res.breaches.row(0, named=True)
+    assert (b["exposure"], b["action"]) == ("delta", "hedge")
+    bar = res.equity["timestamp"].to_list().index(b["timestamp"])
+    equity = res.equity["equity"][bar]
+    assert first["qty"] == math.ceil((b["value"] - 0.30) * equity / close[bar, 0] - 1e-9)
+    assert abs(res.equity["delta_exposure"][bar]) <= 0.30  # inside after the hedge
+    assert res.equity["delta_exposure"][bar] > 0.30 - close[bar, 0] / equity  # not over-hedged
+    # the call expires on bar 5; its hedge is bought back on the same bar
+    expiry = res.trades.filter(res.trades["reason"] == "expiry")
+    last = hedges.row(hedges.height - 1, named=True)
+    assert (last["side"], last["timestamp"]) == ("close", expiry["timestamp"][0])
+    assert res.equity["n_positions"][-1] == 0
+    # every dollar is accounted for: cash = initial + cash flows - costs
+    f = res.raw.fills
+    assert res.raw.equity["cash"][-1] == pytest.approx(
+        100_000 + f["cash_flow"].sum() - f["costs"].sum()
+    )
+    assert res.attribution.height == 2  # the hedge's trades pair with their entries

@@ -61,6 +61,8 @@ CASES = [
     ("fixed_fractional_scale", True, "FixedFractional", VolatilityMeanReversion()),
     ("block_combined", True, "FixedFractional", Combined((Momentum(), IronCondor()))),
     ("reduce_tight_combined", True, "FixedFractional", Combined((Momentum(), IronCondor()))),
+    ("hedge_tight_combined", True, "VolatilityBased",
+     Combined((VolatilityMeanReversion(), CashSecuredPuts(), Momentum()))),
 ]  # fmt: skip
 
 
@@ -71,13 +73,14 @@ def test_live_replay_equals_backtest(real, name, pm, method, strategy):
     config = BacktestConfig(use_portfolio_management=pm, max_positions=8)
     portfolio = None
     if pm:
-        tight = name.startswith("reduce_tight")
+        tight = "_tight" in name
         portfolio = PortfolioConfig(
             sizing_method=method, kelly_min_trades=5, scale_to_fit=name.endswith("scale"),
             risk_limits=RiskLimits(
                 max_portfolio_delta=0.1 if tight else 0.2, max_concentration_pct=15.0,
                 max_var_pct=1.0 if tight else 10.0,
-                breach_policy="block" if name.startswith("block") else "reduce",
+                breach_policy=name.split("_")[0] if "_tight" in name or "block" in name
+                else "reduce",
             ),
         )  # fmt: skip
     signals = check_signals(strategy.signals(frame, panel), panel)
@@ -90,10 +93,12 @@ def test_live_replay_equals_backtest(real, name, pm, method, strategy):
     assert_records_equal(result.raw.breaches, replay.breaches)
     if pm:
         assert len(result.raw.rejections) > 0  # limits were exercised
-    if name.startswith(("block", "reduce")):
+    if name.startswith(("block", "reduce", "hedge")):
         assert len(result.raw.breaches) > 0  # the breach policy acted (or recorded)
         reduced = int((result.raw.fills["reason"] == codes.EXIT_RISK_REDUCE).sum())
-        assert (reduced > 0) == name.startswith("reduce")
+        assert (reduced > 0) == (not name.startswith("block"))
+        hedged = int((result.raw.fills["reason"] == codes.FILL_RISK_HEDGE).sum())
+        assert (hedged > 0) == name.startswith("hedge")
 
 
 @pytest.mark.realdata
