@@ -215,10 +215,11 @@ def test_with_reduce_no_bar_ends_above_a_limit_unless_recorded_why(
         above = np.flatnonzero(values > limits[name] * (1 + 1e-9))
         for bar in above:
             assert (int(bar), name) in unreducible, (name, bar, values[bar], limits[name])
-    # the trims are fills like any other: cash = initial + cash flows - costs
+    # the trims are fills like any other: cash = initial + cash flows - costs (+ interest)
     f = res.raw.fills
+    interest = res.raw.equity["interest"].sum()
     assert res.raw.equity["cash"][-1] == pytest.approx(
-        100_000.0 + f["cash_flow"].sum() - f["costs"].sum(), rel=1e-9, abs=1e-6
+        100_000.0 + f["cash_flow"].sum() - f["costs"].sum() + interest, rel=1e-9, abs=1e-6
     )
 
 

@@ -88,21 +88,21 @@ def test_equity_is_cash_plus_independently_marked_positions(case):
     seed, n_sym, n_bars, kinds, pm = case
     panel, signals = scenario(seed, n_sym, n_bars, kinds)
     raw = run(panel, signals, pm).raw
-    open_: dict[tuple[int, int], list] = {}  # (strategy, symbol) -> [entry fill, open qty]
+    open_: dict[tuple[int, int], np.void] = {}
     days = panel.days
     for t in range(n_bars):
         for f in raw.fills[raw.fills["bar"] == t]:
             key = (int(f["strategy"]), int(f["symbol"]))
             if f["side"] > 0:
-                open_[key] = [f, f["qty"]]
-            else:  # a risk_reduce trim sells part of the quantity back
-                open_[key][1] -= f["qty"]
-                if open_[key][1] <= 0.0:
-                    del open_[key]
+                open_[key] = f.copy()
+            elif f["qty"] < open_[key]["qty"]:  # a partial trim (breach policy "reduce")
+                open_[key]["qty"] -= f["qty"]
+            else:
+                del open_[key]
         value = 0.0
-        for (_s, j), (f, qty) in open_.items():
+        for (_s, j), f in open_.items():
             t_years = max(f["expiry_day"] - days[t], 0.0) / 365.0
-            value += qty * unit_value(f, panel.close[t, j], t_years, panel.iv[t, j])
+            value += f["qty"] * unit_value(f, panel.close[t, j], t_years, panel.iv[t, j])
         e = raw.equity[t]
         assert e["positions_value"] == pytest.approx(value, rel=1e-9, abs=1e-6)
         assert e["equity"] == pytest.approx(e["cash"] + value, rel=1e-9, abs=1e-6)

@@ -106,7 +106,8 @@ def test_a_strategy_whose_edge_turns_positive_again_resumes_normal_sizing():
         dollars.append(float(x["pnl"]))
     assert whys[:3] == ["fb"] * 3
     assert "probe" in whys[3:8]
-    assert whys[-1] == "kelly" and entries["qty"][-1] > 10 * cfg.kelly_probe_units
+    assert whys[-1] == "kelly"
+    assert entries["qty"][-1] > 10 * cfg.kelly_probe_units
     assert differs_in_dollars
 
 
@@ -123,5 +124,6 @@ def test_unit_larger_than_the_caps_is_a_recorded_reason():
     )
     assert res.raw.fills.shape[0] == 0
     reasons = res.rejections["reasons"].to_list()
-    assert reasons and all(r == ["unit_too_large"] for r in reasons)
+    assert reasons
+    assert all(r == ["unit_too_large"] for r in reasons)
     assert "does not fit the sizing caps" in res.rejections["text"][0]
