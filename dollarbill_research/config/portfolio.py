@@ -418,19 +418,11 @@ class PortfolioConfig:
         pp[codes.PP_MAX_POSITIONS] = self.max_positions
         pp[codes.PP_VAR_WINDOW] = self.var_window
         pp[codes.PP_ALLOCATION_METHOD] = self.allocation_method.code
-<<<<<<< HEAD
-        pp[codes.PP_BREACH_POLICY] = lim.breach_policy.code
-        pp[codes.PP_REBALANCE_BARS] = self.rebalance_bars
-        pp[codes.PP_KELLY_WINDOW] = self.kelly_window
-        pp[codes.PP_KELLY_PRIOR] = self.kelly_shrinkage_trades
-        pp[codes.PP_KELLY_PROBE] = self.kelly_probe_units
-=======
         pp[codes.PP_KELLY_WINDOW] = self.kelly_window
         pp[codes.PP_KELLY_PRIOR] = self.kelly_shrinkage_trades
         pp[codes.PP_KELLY_PROBE] = self.kelly_probe_units
         pp[codes.PP_BREACH_POLICY] = lim.breach_policy.code
         pp[codes.PP_REBALANCE_BARS] = self.rebalance_bars
->>>>>>> risk-b
         return pp
 
     def to_dict(self) -> dict[str, Any]:

@@ -101,15 +101,6 @@ PP_SCALE_TO_FIT = 17  # 1.0 = scale a trade down to fit the limits instead of re
 PP_MAX_POSITIONS = 18  # 0 = unlimited
 PP_VAR_WINDOW = 19  # bars in the rolling covariance for VaR
 PP_ALLOCATION_METHOD = 20  # ALLOC_* code
-<<<<<<< HEAD
-# --- breach policy and allocation through time (issue 11 items 1, 6) ---
-PP_BREACH_POLICY = 21  # BREACH_* code (RiskLimits.breach_policy)
-PP_REBALANCE_BARS = 22  # bars between recomputations of the strategy capacities
-# --- risk-b (issue 11): Kelly that learns ------------------------------------------------------
-PP_KELLY_WINDOW = 23  # closed trades in Kelly's rolling window (default 50)
-PP_KELLY_PRIOR = 24  # pseudo-trades of shrinkage toward no edge (default 10)
-PP_KELLY_PROBE = 25  # units Kelly trades while its estimate is <= 0 (default 1)
-=======
 # --- risk-b (issue 11): Kelly that learns ------------------------------------------------------
 PP_KELLY_WINDOW = 21  # closed trades in Kelly's rolling window (default 50)
 PP_KELLY_PRIOR = 22  # pseudo-trades of shrinkage toward no edge (default 10)
@@ -117,7 +108,6 @@ PP_KELLY_PROBE = 23  # units Kelly trades while its estimate is <= 0 (default 1)
 # --- risk-a (issue 11 items 1, 6): breach policy and allocation through time ------------------
 PP_BREACH_POLICY = 24  # BREACH_* code (RiskLimits.breach_policy)
 PP_REBALANCE_BARS = 25  # bars between recomputations of the strategy capacities
->>>>>>> risk-b
 PP_LEN = 26
 
 # ---------------------------------------------------------------------------------------------
