@@ -28,6 +28,7 @@ from dollarbill_research.config.portfolio import AllocationMethod, PortfolioConf
 from dollarbill_research.data import Panel, load_bars, panel_to_frame, to_panel
 from dollarbill_research.exceptions import ConfigError, DataError
 from dollarbill_research.kernels import codes, records
+from dollarbill_research.kernels.alloc_time_nb import rebalance_due_nb, rebalance_nb
 from dollarbill_research.kernels.allocation_nb import bounded_targets_nb, raw_weights_nb
 from dollarbill_research.kernels.breach_nb import BREACH_ROWS_PER_PASS
 from dollarbill_research.kernels.driver_nb import run_bars_nb
@@ -182,13 +183,17 @@ def simulate(
     targets = np.zeros((panel.n_bars, n_strat))
     committed_prev = np.zeros(n_strat)
     t = 0
+    rebalanced = -1
     while t < panel.n_bars:
         t = run_bars_nb(
             t, panel.n_bars, days, close, iv, valid, sectors, max(len(panel.sectors), 1),
             signals.signal, signals.confidence, signals.templates, capacity, bp, pp,
             account, counters, positions, legs, stats, fills, rejections, breaches, equity,
-            strat_pnl, ws, alloc, strat_returns, targets, committed_prev,
+            strat_pnl, ws, alloc, strat_returns, targets, committed_prev, rebalanced,
         )  # fmt: skip
+        if t < panel.n_bars and t != rebalanced and rebalance_due_nb(t, n_strat, bp, pp):
+            rebalance_nb(t, strat_returns, alloc, bp, pp, capacity)  # from bars < t only
+            rebalanced = t
         if t < panel.n_bars:
             need = int(counters[records.C_OPEN]) + int(np.count_nonzero(signals.signal[:, t]))
             # with portfolio management the breach passes (and hedge unwinds) may add

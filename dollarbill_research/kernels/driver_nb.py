@@ -14,7 +14,7 @@ import numpy as np
 from dollarbill_research.kernels._jit import jit, jit_inner
 from dollarbill_research.kernels.alloc_time_nb import (
     committed_nb,
-    rebalance_nb,
+    rebalance_due_nb,
     strategy_returns_nb,
 )
 from dollarbill_research.kernels.breach_nb import ACTIONS_EXTRA, BREACH_ROWS_PER_PASS
@@ -71,12 +71,15 @@ def run_bars_nb(
     strat_returns: np.ndarray,
     targets_rec: np.ndarray,
     committed_prev: np.ndarray,
+    rebalanced_at: int,
 ) -> int:
     """Run bars ``t0 .. t1-1`` (bar number = panel row = signal row = record row).
 
     ``ws`` is the step workspace (:func:`~.workspace_nb.new_workspace`). Allocation through
-    time (:mod:`.alloc_time_nb`): ``strat_capacity`` is updated in place from
-    ``strat_returns[:t]`` when a rebalance is due, the targets in force on each bar go to
+    time (:mod:`.alloc_time_nb`): at a bar where a rebalance is due (other than
+    ``rebalanced_at``, the bar the caller just rebalanced) the driver returns that bar and the
+    caller updates ``strat_capacity`` with ``rebalance_nb`` from ``strat_returns[:t]`` (so the
+    allocation kernels compile only for runs that use them); the targets in force on each bar go to
     ``targets_rec`` and each bar's strategy returns to ``strat_returns`` (both
     ``(n_bars, n_strategies)``); ``alloc`` holds the custom weights and bounds;
     ``committed_prev`` (``(n_strategies,)``, state kept across calls) each strategy's
@@ -85,7 +88,8 @@ def run_bars_nb(
     Returns
     -------
     int
-        ``t1`` when every bar ran, else the first bar that did not run for lack of record room.
+        ``t1`` when every bar ran, else the first bar that did not run (lack of record room,
+        or a rebalance is due).
     """
     sync_open_nb(positions, counters, ws[2])
     most = signal.shape[0] * signal.shape[2]  # every (strategy, symbol) signals
@@ -109,7 +113,8 @@ def run_bars_nb(
                 or counters[C_REJECTIONS] + need > rejections.shape[0]
             ):
                 return t
-        rebalance_nb(t, strat_returns, alloc, bp, pp, strat_capacity)
+        if t != rebalanced_at and rebalance_due_nb(t, strat_capacity.shape[0], bp, pp):
+            return t  # the caller recomputes the capacities (rebalance_nb) and calls again
         targets_rec[t, :] = strat_capacity
         step_nb(
             t,
