@@ -11,6 +11,8 @@ Frames
 ``rejections``  one row per rejected entry: ``timestamp, symbol, strategy, reasons`` (list of
                 reason names), ``text`` (rendered from ``codes.REASON_TEXT``), ``warnings``.
 ``attribution`` one row per strategy (trades, win rate, P&L, contribution, Sharpe, ...).
+``breaches``    one row per limit found breached on a bar and what the breach policy did
+                (:func:`breaches_frame`; empty with portfolio management off).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import pyarrow as pa
 from dollarbill_research._typing import FloatArray, PathLike
 from dollarbill_research.backtesting.metrics import Metrics, compute_metrics
 from dollarbill_research.data.panel import with_input_timestamps
-from dollarbill_research.kernels import codes
+from dollarbill_research.kernels import codes, records
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -53,6 +55,9 @@ class RawRecords:
     strat_pnl: FloatArray
     stats: np.ndarray
     positions: np.ndarray
+    breaches: np.ndarray | None = None  # BREACH_DTYPE rows (portfolio management on)
+    targets: FloatArray | None = None  # (n_bars, n_strat) allocation targets in force per bar
+    strategy_returns: FloatArray | None = None  # (n_bars, n_strat) return on allocated capital
 
 
 def _legs_texts(fills: np.ndarray) -> list[str]:
@@ -224,6 +229,43 @@ def rejections_frame(
     )
 
 
+def breaches_frame(
+    rec: np.ndarray | None, timestamps: np.ndarray, symbols: tuple[str, ...], bar_offset: int = 0
+) -> pl.DataFrame:
+    """The breaches frame: one row per limit found breached on a bar and the policy's action.
+
+    Columns ``timestamp, exposure`` (``delta``, ``gamma``, ``vega``, ``concentration``,
+    ``sector``, ``var``), ``value, limit, value_after`` (fractions of equity; absolute values),
+    ``action`` (``block``, ``reduce``, ``hedge``, ``unreducible``), ``symbols`` (the symbols
+    traded, largest contributor first; under ``block`` the largest contributors) and ``note``
+    (why an ``unreducible`` breach could not be brought inside).
+    """
+    if rec is None:
+        rec = np.zeros(0, dtype=records.BREACH_DTYPE)
+    n_sym = np.minimum(rec["n_symbols"], records.MAX_BREACH_SYMBOLS).tolist()
+    cols = [rec[f"sym{i}"].tolist() for i in range(records.MAX_BREACH_SYMBOLS)]
+    lists = [[symbols[cols[i][row]] for i in range(n)] for row, n in enumerate(n_sym)]
+    return pl.DataFrame(
+        {
+            "timestamp": timestamps[rec["bar"] - bar_offset],
+            "exposure": [codes.REASON_NAMES[e] for e in rec["exposure"].tolist()],
+            "value": rec["value"],
+            "limit": rec["limit"],
+            "action": [codes.BREACH_ACTION_NAMES[a] for a in rec["action"].tolist()],
+            "symbols": _list_column(lists),
+            "value_after": rec["value_after"],
+            "note": [codes.BREACH_NOTE_TEXT[n] for n in rec["note"].tolist()],
+        },
+        schema_overrides={
+            "timestamp": pl.Datetime("ns"),
+            "exposure": pl.String,
+            "action": pl.String,
+            "symbols": pl.List(pl.String),
+            "note": pl.String,
+        },
+    )
+
+
 def equity_frame(eq: np.ndarray, timestamps: np.ndarray) -> pl.DataFrame:
     """The per-bar equity frame (see the module docstring)."""
     equity = eq["equity"]
@@ -247,9 +289,14 @@ def equity_frame(eq: np.ndarray, timestamps: np.ndarray) -> pl.DataFrame:
             "sector_exposure": eq["exp_sector"],
             "gross_exposure": eq["exp_gross"],
             "net_exposure": eq["exp_net"],
+            "interest": eq["interest"],
         }
     )
     return frame.with_columns(pl.col("var_95").fill_nan(None))
+
+
+#: Attribution row of the cash interest (runs with a non-zero ``cash_interest_rate``).
+CASH_INTEREST_ROW = "Cash interest"
 
 
 def attribution_frame(
@@ -259,26 +306,43 @@ def attribution_frame(
 
     Daily P&L per strategy is the bar-to-bar change of the kernel's cumulative per-strategy P&L
     (realised + unrealised, after costs); trades are the exit fills, paired with their entry bar.
+    With a non-zero cash interest rate the interest credited on each bar is a row of its own,
+    :data:`CASH_INTEREST_ROW`.
     """
     from dollarbill_research.portfolio.attribution import attribution_frame as attribution
 
     fills = raw.fills
-    entry_bar: dict[tuple[int, int], int] = {}
+    # (strategy, symbol, kind) -> [entry bar, open qty]: the kind tells a strategy's position
+    # from the share hedge booked to it (breach policy "hedge"), which may be added to
+    entry_bar: dict[tuple[int, int, int], list[float]] = {}
     entries, exits = [], []
-    for bar, strat, sym, side in zip(
+    for bar, strat, sym, kind, side, qty in zip(
         fills["bar"].tolist(), fills["strategy"].tolist(), fills["symbol"].tolist(),
-        fills["side"].tolist(), strict=True,
+        fills["kind"].tolist(), fills["side"].tolist(), fills["qty"].tolist(), strict=True,
     ):  # fmt: skip
+        key = (strat, sym, kind)
         if side > 0:
-            entry_bar[(strat, sym)] = bar
-        else:
-            entries.append(entry_bar.pop((strat, sym)))
+            if key in entry_bar:
+                entry_bar[key][1] += qty
+            else:
+                entry_bar[key] = [bar, qty]
+        else:  # a risk_reduce trim closes part of the quantity; the position stays open
+            held = entry_bar[key]
+            entries.append(int(held[0]))
             exits.append(bar)
+            held[1] -= qty
+            if held[1] <= 0.0:
+                del entry_bar[key]
     closed = fills[fills["side"] < 0]
     cum = raw.strat_pnl
     daily = np.diff(cum, axis=0, prepend=np.zeros((1, cum.shape[1])))
-    return attribution(
-        strategies,
+    names = tuple(strategies)
+    if config.effective_cash_interest_rate != 0.0:
+        # cash interest is its own line (no trades), so the Total row is the whole book
+        names = (*names, CASH_INTEREST_ROW)
+        daily = np.column_stack([daily, raw.equity["interest"]])
+    frame = attribution(
+        names,
         trade_strategy=closed["strategy"],
         trade_pnl=closed["pnl"],
         daily_pnl=daily,
@@ -289,6 +353,11 @@ def attribution_frame(
         bars_per_year=config.bars_per_year,
         risk_free_rate=config.risk_free_rate,
     )
+    if len(names) > len(strategies):  # the interest line just above the Total row
+        last = pl.int_range(pl.len())
+        key = pl.when(pl.col("strategy") == CASH_INTEREST_ROW).then(pl.len() - 1.5).otherwise(last)
+        frame = frame.sort(key)
+    return frame
 
 
 def records_metrics(raw: RawRecords, timestamps: np.ndarray, config: BacktestConfig) -> Metrics:
@@ -331,6 +400,8 @@ class BacktestResult:
         A copy of the run's settings (None for results built by hand).
     portfolio_config : PortfolioConfig or None
         A copy of the portfolio settings the kernels used (the defaults when none was given).
+    breaches : polars.DataFrame
+        Limits found breached and the policy's actions (:func:`breaches_frame`).
     """
 
     equity: pl.DataFrame
@@ -342,6 +413,7 @@ class BacktestResult:
     symbols: tuple[str, ...]
     raw: RawRecords
     limits: dict[str, float]
+    breaches: pl.DataFrame | None = None
     # run settings (for reports, diagnose, save/load); copies, so later edits do not leak in
     config: BacktestConfig | None = None
     portfolio_config: PortfolioConfig | None = None
@@ -365,8 +437,9 @@ class BacktestResult:
         attribution = attribution_frame(raw, tuple(signals.strategies), config)
         # result frames carry the input's timestamp dtype and zone (joins back to the input work)
         zone = panel.timestamp_dtype
-        trades, rejections, equity = (
-            with_input_timestamps(f, zone) for f in (trades, rejections, equity)
+        breaches = breaches_frame(raw.breaches, ts, panel.symbols)
+        trades, rejections, equity, breaches = (
+            with_input_timestamps(f, zone) for f in (trades, rejections, equity, breaches)
         )
         limits: dict[str, float] = {}
         if config.use_portfolio_management:
@@ -378,7 +451,7 @@ class BacktestResult:
             }
         return cls(
             equity, trades, rejections, attribution, metrics, tuple(signals.strategies),
-            tuple(panel.symbols), raw, limits,
+            tuple(panel.symbols), raw, limits, breaches,
             config=copy.deepcopy(config), portfolio_config=copy.deepcopy(portfolio_config),
         )  # fmt: skip
 

@@ -35,6 +35,7 @@ import polars as pl
 from dollarbill_research._typing import BoolArray, FloatArray, PathLike
 from dollarbill_research.backtesting.engine import BacktestEngine
 from dollarbill_research.backtesting.result import (
+    breaches_frame,
     fills_frame,
     max_positions_limit,
     rejections_frame,
@@ -43,13 +44,20 @@ from dollarbill_research.config.backtest import BacktestConfig
 from dollarbill_research.config.portfolio import PortfolioConfig
 from dollarbill_research.exceptions import ConfigError, DataError, StateError
 from dollarbill_research.kernels import codes, records
+from dollarbill_research.kernels.alloc_time_nb import (
+    committed_nb,
+    rebalance_nb,
+    strategy_returns_nb,
+)
+from dollarbill_research.kernels.breach_nb import BREACH_ROWS_PER_PASS
 from dollarbill_research.kernels.step_nb import step_nb
-from dollarbill_research.kernels.workspace_nb import new_workspace, sync_open_nb
+from dollarbill_research.kernels.workspace_nb import WI_OPEN, new_workspace, sync_open_nb
 
 __all__ = ["Decisions", "LivePortfolio", "check_bar_inputs"]
 
-_STATE_VERSION = 1
-_ARRAYS = ("account", "counters", "positions", "legs", "stats", "close_buf", "iv_buf", "valid_buf")
+_STATE_VERSION = 2  # 2: breach counter, allocation state (issue 11)
+_ARRAYS = ("account", "counters", "positions", "legs", "stats", "close_buf", "iv_buf", "valid_buf",
+           "capacity", "alloc_last")  # fmt: skip
 
 
 class Decisions:
@@ -68,12 +76,26 @@ class Decisions:
         The raw kernel records (:data:`~dollarbill_research.kernels.records.FILL_DTYPE`, ...).
     equity : numpy.ndarray
         The bar's :data:`~dollarbill_research.kernels.records.EQUITY_DTYPE` row.
+    breaches : polars.DataFrame
+        Limits found breached on the bar and the breach policy's action (the backtest's
+        ``breaches`` frame); the policy's trades are among ``orders`` (reason ``risk_reduce``).
+    breach_records : numpy.ndarray
+        The raw :data:`~dollarbill_research.kernels.records.BREACH_DTYPE` rows.
 
     The frames are built from the records on first access (a bot that reads only the records
     pays nothing for them).
     """
 
-    __slots__ = ("_args", "_frames", "equity", "fills", "rejection_records", "timestamp")
+    __slots__ = (
+        "_args",
+        "_breach_args",
+        "_frames",
+        "breach_records",
+        "equity",
+        "fills",
+        "rejection_records",
+        "timestamp",
+    )
 
     def __init__(
         self,
@@ -82,18 +104,24 @@ class Decisions:
         rejection_records: np.ndarray,
         equity: np.ndarray,
         args: tuple[object, ...],
+        breach_records: np.ndarray | None = None,
+        breach_args: tuple[object, ...] = (),
     ) -> None:
         self.timestamp = timestamp
         self.fills = fills
         self.rejection_records = rejection_records
         self.equity = equity
         self._args = args
+        self.breach_records = breach_records
+        self._breach_args = breach_args
         self._frames: dict[str, pl.DataFrame] = {}
 
     def _frame(self, name: str) -> pl.DataFrame:
         if name not in self._frames:
             if name == "rejections":
                 self._frames[name] = rejections_frame(self.rejection_records, *self._args)
+            elif name == "breaches":
+                self._frames[name] = breaches_frame(self.breach_records, *self._breach_args)
             else:
                 orders = self._frame("orders") if name == "warnings" else None
                 if orders is None:
@@ -119,11 +147,10 @@ class Decisions:
         """Approved entries that carry warnings."""
         return self._frame("warnings")
 
-    def __repr__(self) -> str:
-        return (
-            f"Decisions({self.timestamp}, {len(self.fills)} fills, "
-            f"{len(self.rejection_records)} rejections)"
-        )
+    @property
+    def breaches(self) -> pl.DataFrame:
+        """Limits breached on the bar and the breach policy's action (``breaches`` frame)."""
+        return self._frame("breaches")
 
     def __repr__(self) -> str:
         from dollarbill_research.live._display import decisions_repr
@@ -183,9 +210,18 @@ class LivePortfolio:
         if self.sector_codes.shape != (n_sym,) or (self.sector_codes < 0).any():
             raise ConfigError("LivePortfolio.sector_codes must be (n_symbols,) codes >= 0")
         engine = BacktestEngine(backtest_config, portfolio_config)
-        self.bp, self.pp, self.capacity = engine.kernel_params(n_strat)
+        self.bp, self.pp, self.capacity = engine.kernel_params(n_strat, self.strategies)
+        # allocation through time (kernels/alloc_time_nb.py): the backtest driver's inputs
+        self._alloc = engine.allocation_arrays(self.strategies)
+        self.capacity = np.array(self.capacity, dtype=np.float64)
+        self.alloc_last = np.zeros(2 * n_strat)  # last close: cumulative P&L, committed $
+        self.strategy_returns = np.full((0, n_strat), np.nan)  # one row per bar so far
+        hedge = bool(
+            self.bp[records.BP_USE_PM] > 0
+            and self.pp[codes.PP_BREACH_POLICY] == codes.BREACH_HEDGE
+        )  # fmt: skip
         self.account, self.counters, self.positions, self.legs, self.stats = records.new_state(
-            n_strat, n_sym, backtest_config.initial_capital
+            n_strat, n_sym, backtest_config.initial_capital, hedge_slots=hedge
         )
         rows = int(self.pp[codes.PP_VAR_WINDOW]) + 1
         self.close_buf = np.full((rows, n_sym), np.nan)
@@ -193,7 +229,7 @@ class LivePortfolio:
         self.valid_buf = np.zeros((rows, n_sym), dtype=np.bool_)
         self.n_bars = 0
         self.last_timestamp: np.datetime64 | None = None
-        self._ws = new_workspace(n_strat, n_sym, int(self.pp[codes.PP_VAR_WINDOW]))
+        self._ws = new_workspace(n_strat, n_sym, int(self.pp[codes.PP_VAR_WINDOW]), hedge)
 
     # ------------------------------------------------------------------------------------------
     def _push(self, close: FloatArray, iv: FloatArray, valid: BoolArray) -> int:
@@ -262,29 +298,43 @@ class LivePortfolio:
         conf = np.ascontiguousarray(conf.reshape(n_strat, 1, n_sym))
         t = self._push(close, iv, valid)
         need = int(self.counters[records.C_OPEN]) + int(np.count_nonzero(sig))
-        fills = np.zeros(need + 1, dtype=records.FILL_DTYPE)
+        # room for the breach passes and hedge unwinds too (breach_nb): 3 n_open + n_signals + 12
+        fills = np.zeros(4 * need + 13, dtype=records.FILL_DTYPE)
         rej = np.zeros(need + 1, dtype=records.REJECTION_DTYPE)
+        brs = np.zeros(2 * BREACH_ROWS_PER_PASS, dtype=records.BREACH_DTYPE)
         eq = np.zeros(1, dtype=records.EQUITY_DTYPE)
         strat_pnl = np.zeros((1, n_strat))
         self.counters[records.C_FILLS] = 0
         self.counters[records.C_REJECTIONS] = 0
+        self.counters[records.C_BREACHES] = 0
         day = float(ts.astype(np.int64)) / 86_400e9
         bar = self.n_bars
         sync_open_nb(self.positions, self.counters, self._ws[2])
+        if self.strategy_returns.shape[0] <= bar:  # grow by doubling (rows past n_bars unused)
+            grown = np.full((max(2 * bar, 64), n_strat), np.nan)
+            grown[: self.strategy_returns.shape[0]] = self.strategy_returns
+            self.strategy_returns = grown
+        rebalance_nb(bar, self.strategy_returns, self._alloc, self.bp, self.pp, self.capacity)
         step_nb(
             bar, t, 0, day, self.close_buf, self.iv_buf, self.valid_buf, self.sector_codes,
             int(self.sector_codes.max()) + 1, sig, conf, self.templates, self.capacity, self.bp,
             self.pp, self.account, self.counters, self.positions, self.legs, self.stats, fills,
-            rej, eq, strat_pnl, 0, self._ws,
+            rej, brs, eq, strat_pnl, 0, self._ws,
         )  # fmt: skip
+        last_pnl, committed = self.alloc_last[:n_strat], self.alloc_last[n_strat:]
+        strategy_returns_nb(strat_pnl[0], last_pnl, committed, self.strategy_returns[bar])
+        last_pnl[:] = strat_pnl[0]
+        committed_nb(self.positions, self._ws[2][WI_OPEN], int(self.counters[records.C_OPEN]),
+                     committed)  # fmt: skip
         fills = fills[: self.counters[records.C_FILLS]].copy()
         rej = rej[: self.counters[records.C_REJECTIONS]].copy()
+        brs = brs[: self.counters[records.C_BREACHES]].copy()
         self.n_bars += 1
         self.last_timestamp = ts
         stamps = np.array([ts])
         maxpos = max_positions_limit(self.backtest_config, self.pp)
         args = (stamps, self.symbols, self.strategies, self.pp, maxpos, bar)
-        return Decisions(ts, fills, rej, eq[0], args)
+        return Decisions(ts, fills, rej, eq[0], args, brs, (stamps, self.symbols, bar))
 
     @property
     def cash(self) -> float:
@@ -327,6 +377,7 @@ class LivePortfolio:
             "last_timestamp": None if self.last_timestamp is None else str(self.last_timestamp),
         }
         arrays = {name: getattr(self, name) for name in _ARRAYS}
+        arrays["strategy_returns"] = self.strategy_returns[: self.n_bars]
         arrays["meta"] = np.array(json.dumps(meta))
         arrays["templates"] = self.templates
         arrays["sector_codes"] = self.sector_codes
@@ -362,7 +413,7 @@ class LivePortfolio:
 
     @classmethod
     def _from_source(cls, source: Path | io.BytesIO, path: str) -> LivePortfolio:
-        names = (*_ARRAYS, "meta", "templates", "sector_codes")
+        names = (*_ARRAYS, "meta", "templates", "sector_codes", "strategy_returns")
         try:
             with np.load(source, allow_pickle=False) as data:
                 arrays = {name: data[name].copy() for name in names}
@@ -399,6 +450,10 @@ class LivePortfolio:
                 raise StateError(f"LivePortfolio state {path}: array {name} does not match")
             setattr(live, name, arrays[name])
         live.n_bars = int(meta["n_bars"])
+        rets = arrays["strategy_returns"]
+        if rets.shape != (live.n_bars, len(live.strategies)):
+            raise StateError(f"LivePortfolio state {path}: array strategy_returns does not match")
+        live.strategy_returns = rets
         stamp = meta["last_timestamp"]
         live.last_timestamp = None if stamp is None else np.datetime64(stamp, "ns")
         return live

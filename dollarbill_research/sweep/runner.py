@@ -70,6 +70,7 @@ class Outcome:
     error: str | None
     equity: np.ndarray | None = None
     returns: np.ndarray | None = None  # float32 per-bar returns (keep_returns)
+    breaches: tuple[int, ...] | None = None  # BREACH_COLUMNS counts
 
 
 def sweep(
@@ -380,10 +381,10 @@ def _run_configuration(
 ) -> Outcome:
     if group.error is not None:
         return Outcome(cfg.index, None, None, None, group.error)
-    from dollarbill_research.sweep._simulate import simulate_configuration
+    from dollarbill_research.sweep._simulate import simulate_configuration_full
 
     try:
-        metrics, equity, reasons = simulate_configuration(
+        metrics, equity, reasons, breaches = simulate_configuration_full(
             group.panel, group.signals, cfg.backtest, cfg.portfolio
         )
     except (ValueError, TypeError) as exc:
@@ -397,6 +398,7 @@ def _run_configuration(
         None,
         equity if keep_curve else None,
         simple_returns32(equity) if keep_returns else None,
+        tuple(int(c) for c in breaches),
     )
 
 
@@ -419,6 +421,12 @@ def results_frame(plan: SweepPlan, outcomes: Sequence[Outcome]) -> pl.DataFrame:
     for j, name in enumerate(REJECTION_COLUMNS):
         columns[name] = pl.Series(
             name, [None if o.rejections is None else o.rejections[j] for o in outcomes], pl.Int64
+        )
+    from dollarbill_research.sweep._simulate import BREACH_COLUMNS
+
+    for j, name in enumerate(BREACH_COLUMNS):
+        columns[name] = pl.Series(
+            name, [None if o.breaches is None else o.breaches[j] for o in outcomes], pl.Int64
         )
     columns["error"] = pl.Series("error", [o.error for o in outcomes], pl.String)
     return pl.DataFrame(list(columns.values()))
