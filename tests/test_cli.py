@@ -95,6 +95,10 @@ def test_sweep_writes_rows_and_report(
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "4 configurations, 0 failed" in out
+    # selection bias (issue 15): one plain sentence each for DSR and PBO, also in the report
+    assert "effectively independent" in out
+    assert "chance of being at or below the median out of sample" in out
+    assert "not computed for this sweep" not in report.read_text()
     saved = load_sweep(rows)
     assert saved.frame.height == 4
     assert saved.param_names == ("sizing_method", "strategy.lookback")

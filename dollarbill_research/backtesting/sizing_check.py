@@ -76,11 +76,14 @@ def _unit_quantities(
     single = kind in (codes.KIND_CALL, codes.KIND_PUT)
     if (single or kind in (codes.KIND_STRADDLE, codes.KIND_STRANGLE)) and direction > 0.0:
         return value, value
-    if kind == codes.KIND_CASH_SECURED_PUT or (kind == codes.KIND_PUT and direction < 0.0):
+    if kind == codes.KIND_CASH_SECURED_PUT:
         k100 = legs[0][1] * codes.OPTION_MULTIPLIER
-        return k100, max(k100 + value, 0.0)
+        return k100 + value, max(k100 + value, 0.0)
+    if kind == codes.KIND_PUT:  # naked short put
+        k100 = legs[0][1] * codes.OPTION_MULTIPLIER
+        return _naked_requirement(legs, spot), max(k100 + value, 0.0)
     if kind in (codes.KIND_CALL, codes.KIND_STRADDLE, codes.KIND_STRANGLE):
-        return notional, notional * stop_distance
+        return _naked_requirement(legs, spot), notional * stop_distance
     if direction < 0.0:
         return value, value
     widths = {codes.LEG_PUT: 0.0, codes.LEG_CALL: 0.0}
@@ -91,6 +94,20 @@ def _unit_quantities(
                     widths[typ] = max(widths.get(typ, 0.0), abs(strike2 - strike))
     loss = max(widths.values()) * codes.OPTION_MULTIPLIER + value
     return loss, loss
+
+
+def _naked_requirement(legs: list[tuple[int, float, float]], spot: float) -> float:
+    """The short legs' broker-style margin (``instruments_nb.naked_requirement_nb``)."""
+    req = 0.0
+    for typ, strike, ratio in legs:
+        if ratio >= 0.0 or typ == codes.LEG_STOCK:
+            continue
+        if typ == codes.LEG_CALL:
+            r = max(0.20 * spot - max(strike - spot, 0.0), 0.10 * spot)
+        else:
+            r = max(0.20 * spot - max(spot - strike, 0.0), 0.10 * strike)
+        req = max(req, r * codes.OPTION_MULTIPLIER * abs(ratio))
+    return req
 
 
 def _floor_within(budget: float, unit: float) -> float:

@@ -63,6 +63,11 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "--ray-timeout", type=positive_float, default=30.0, metavar="SECONDS",
         help="give up connecting to the Ray cluster after this long (default 30)",
     )  # fmt: skip
+    parser.add_argument(
+        "--no-selection-bias", action="store_true",
+        help="skip the deflated Sharpe ratio and the probability of backtest overfitting "
+        "(computed by default from every configuration's kept returns)",
+    )  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(run=run, prog="dollarbill sweep")
     return parser
@@ -95,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
             frame, strategy, grid, backtest_config=backtest, portfolio_config=portfolio,
             mode=mode, keep_best=args.keep_best, metric=args.metric, n_jobs=args.n_jobs,
             progress=not args.no_progress, backend=args.backend, ray_address=args.ray_address,
-            ray_timeout=args.ray_timeout,
+            ray_timeout=args.ray_timeout, keep_returns=not args.no_selection_bias,
         )  # fmt: skip
     except ConfigError as exc:
         text = str(exc)
@@ -106,6 +111,9 @@ def run(args: argparse.Namespace) -> int:
             )
         raise ConfigError(f"--grid {args.grid}: {text}") from None
     print(result_lines(result))
+    if result.returns is not None:
+        for sentence in result.overfitting_summary():
+            print(sentence)
     if out is not None:
         from dollarbill_research.sweep.io import save_sweep
 
