@@ -29,6 +29,7 @@ from dollarbill_research.backtesting.metrics import Metrics, compute_metrics
 from dollarbill_research.kernels import codes
 
 if TYPE_CHECKING:
+    from dollarbill_research.backtesting.streaming import StreamedResult
     from dollarbill_research.config.backtest import BacktestConfig
     from dollarbill_research.data.panel import Panel
     from dollarbill_research.strategies.base import Signals
@@ -361,6 +362,17 @@ class BacktestResult:
             equity, trades, rejections, attribution, metrics, tuple(signals.strategies),
             tuple(panel.symbols), raw, limits,
         )  # fmt: skip
+
+    @staticmethod
+    def open(out_dir: PathLike) -> StreamedResult:
+        """The records a streaming run wrote to ``out_dir``, read lazily.
+
+        See :meth:`BacktestEngine.run_streaming
+        <dollarbill_research.backtesting.BacktestEngine.run_streaming>`.
+        """
+        from dollarbill_research.backtesting.streaming import StreamedResult
+
+        return StreamedResult.open(out_dir)
 
     def plot(self, path: PathLike | None = None, *, title: str = "Backtest") -> Path:
         """Equity, drawdown, exposures vs limits and rejections over time, saved as an image.

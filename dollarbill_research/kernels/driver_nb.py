@@ -54,10 +54,13 @@ def run_bars_nb(
     equity_rec: np.ndarray,
     strat_pnl: np.ndarray,
     ws: tuple,
+    bar_offset: int,
 ) -> int:
-    """Run bars ``t0 .. t1-1`` (bar number = panel row = signal row = record row).
+    """Run rows ``t0 .. t1-1`` (panel row = signal row = record row; bar = row + bar_offset).
 
-    ``ws`` is the step workspace (:func:`~.workspace_nb.new_workspace`).
+    ``ws`` is the step workspace (:func:`~.workspace_nb.new_workspace`). ``bar_offset`` is 0 for
+    a whole history; the streaming driver runs each chunk's rows with the chunk's first global
+    bar minus its history rows (so entry bars, max-hold and records keep global bar numbers).
 
     Returns
     -------
@@ -78,7 +81,7 @@ def run_bars_nb(
             ):
                 return t
         step_nb(
-            t,
+            t + bar_offset,
             t,
             t,
             days[t],
