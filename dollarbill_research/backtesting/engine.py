@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -258,8 +259,8 @@ class BacktestEngine:
             budget = streaming.DEFAULT_MEMORY_BUDGET if memory_budget is None else memory_budget
             if streaming.estimated_memory(data) > budget:  # type: ignore[arg-type]
                 return self.run_streaming(data, strategy, memory_budget=budget)  # type: ignore[return-value,arg-type]
-            if isinstance(data, pl.LazyFrame):
-                data = data.collect()
+            if isinstance(data, pl.LazyFrame) or not any(Path(data).glob("*.parquet")):  # type: ignore[arg-type]
+                data = streaming.open_source(data).scan.collect()  # a LazyFrame or hive folder
         frame, panel = prepare_data(data)  # type: ignore[arg-type]
         if isinstance(strategy, Signals):
             signals = strategy

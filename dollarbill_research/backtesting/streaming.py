@@ -625,6 +625,8 @@ def run_streaming(
     """
     from dollarbill_research.backtesting.engine import check_signals
 
+    if chunk_bars is not None:
+        chunk_bars = _check_chunk_bars(chunk_bars)
     src = open_source(source)
     uni = _universe(src)
     reader = _Reader(src, uni)
