@@ -155,7 +155,7 @@ def open_source(source: StreamSource | pl.LazyFrame | PathLike) -> StreamSource:
         elif p.is_dir():
             if not any(p.rglob("*.parquet")):
                 raise DataError(f"no *.parquet file in folder {p}. Hint: check the path.")
-            scan = pl.scan_parquet(p, hive_partitioning=True)
+            scan = pl.scan_parquet(p / "**" / "*.parquet", hive_partitioning=True)
         else:
             raise DataError(f"no such file or folder: {p}. Hint: check the path.")
         label = path = str(p)
@@ -442,7 +442,9 @@ def _group_panel(frame: pl.DataFrame, reader: _Reader, col0: int, n_cols: int) -
 
 
 def _market_returns(reader: _Reader, chunk_bars: int) -> FloatArray:
-    """:func:`~dollarbill_research.strategies.personality.market_returns` of the universe, by chunks.
+    """:func:`~dollarbill_research.strategies.personality.market_returns` of the universe.
+
+    Computed by time chunks.
 
     Each chunk's closes get one row before them holding each symbol's last usable close, so
     every return (from the symbol's previous usable bar) and every per-bar sum (same symbol
@@ -504,7 +506,8 @@ def _signal_pass(
         block = run_all(units, None, panel)  # type: ignore[arg-type]
         if router is not None:
             block = router.route(  # type: ignore[attr-defined]
-                block, classify_panel(panel, router.window, market=market)  # type: ignore[attr-defined]
+                block,
+                classify_panel(panel, router.window, market=market),  # type: ignore[attr-defined]
             )
         store.names = block.strategies
         store.templates = block.templates
@@ -750,8 +753,9 @@ class _Simulation:
         if self.custom is not None:
             block = self._custom_signals(self._panel(local, ns), n)
             if not self.ready:
-                self.names, self.templates = block.strategies, np.ascontiguousarray(
-                    block.templates, dtype=np.float64
+                self.names, self.templates = (
+                    block.strategies,
+                    np.ascontiguousarray(block.templates, dtype=np.float64),
                 )
                 self._start()
         self._advance(i, g0, g1, h, local, ns, block)
@@ -842,7 +846,7 @@ class _Simulation:
         fills = np.concatenate(self.fills) if self.fills else np.zeros(0, records.FILL_DTYPE)
         equity = np.concatenate(self.equity)
         strat_pnl = np.concatenate(self.strat_pnl) if self.strat_pnl else np.zeros((0, n_strat))
-        account, counters, positions, legs, stats = self.state[:5]
+        positions, stats = self.state[2], self.state[4]  # records.new_state order
         signals = _Names(self.names)
         axes = _Axes(self.uni.ns, self.uni.symbols)
         config = self.engine.config

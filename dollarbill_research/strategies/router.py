@@ -146,7 +146,7 @@ class PersonalityStrategy:
         return self.route(block, classify_panel(panel, self.window))
 
     def route(self, block: Signals, pers: PersonalityPanel) -> Signals:
-        """Drop ``block``'s entries that ``pers`` (a personality panel) does not route (in place)."""
+        """Drop the entries of ``block`` that ``pers`` does not route there (in place)."""
         code = np.where(pers.confidence >= self.min_personality_confidence, pers.code, -1)
         route = self.routing()
         index = {p: i for i, p in enumerate(PERSONALITIES)}

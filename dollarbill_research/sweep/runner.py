@@ -81,6 +81,9 @@ def sweep(
     progress: bool = True,
     backend: Literal["local", "ray"] = "local",
     ray_address: str | None = None,
+    streaming: bool | None = None,
+    chunk_bars: int | None = None,
+    memory_budget: int | None = None,
 ) -> SweepResult:
     """Run one backtest per grid configuration and return one row of metrics per configuration.
 
@@ -116,6 +119,12 @@ def sweep(
         ``"ray"`` runs chunks as Ray tasks (see :mod:`dollarbill_research.sweep.ray_runner`).
     ray_address : str, optional
         Ray cluster address (``backend="ray"``); default: the running/auto-detected cluster.
+    streaming : bool, optional
+        Stream each configuration from a Parquet / LazyFrame source in time chunks
+        (:mod:`dollarbill_research.sweep.streaming`; same rows). Default: when ``data`` is such
+        a source whose in-memory run would exceed ``memory_budget``.
+    chunk_bars, memory_budget : int, optional
+        Streaming settings (see ``BacktestEngine.run_streaming``).
 
     Returns
     -------
@@ -138,6 +147,20 @@ def sweep(
     workers = resolve_n_jobs(n_jobs)
     if backend not in ("local", "ray"):
         raise ConfigError(f"sweep backend={backend!r} must be 'local' or 'ray'")
+    from dollarbill_research.backtesting import streaming as _streaming
+
+    if streaming is None and _streaming.is_stream_source(data):
+        budget = _streaming.DEFAULT_MEMORY_BUDGET if memory_budget is None else memory_budget
+        streaming = _streaming.estimated_memory(data) > budget  # type: ignore[arg-type]
+    if streaming:
+        from dollarbill_research.sweep.streaming import sweep_streaming
+
+        return sweep_streaming(
+            data, strategy, grid, backtest_config=backtest_config,
+            portfolio_config=portfolio_config, mode=mode, n_jobs=workers, keep_best=keep_best,
+            metric=metric, backend=backend, ray_address=ray_address, chunk_bars=chunk_bars,
+            memory_budget=memory_budget,
+        )  # fmt: skip
     start = time.perf_counter()
     plan = plan_sweep(
         data,

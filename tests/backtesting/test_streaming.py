@@ -93,7 +93,8 @@ def _assert_equal(mem: BacktestResult, got: BacktestResult) -> None:
     assert _same_metrics(got.metrics, mem.metrics)
     for name in ("fills", "rejections", "equity"):
         a, b = getattr(mem.raw, name), getattr(got.raw, name)
-        assert a.shape == b.shape and a.tobytes() == b.tobytes(), name
+        assert a.shape == b.shape, name
+        assert a.tobytes() == b.tobytes(), name
     np.testing.assert_array_equal(got.raw.strat_pnl, mem.raw.strat_pnl)
 
 
@@ -233,9 +234,9 @@ def test_chunk_errors_name_symbol_timestamp_and_column(frame: pl.DataFrame,
         .alias("sector")
     )
     mixed.write_parquet(path)
-    with pytest.raises(DataError, match="sector.*SYN000"):  # the symbol-group pass sees it
+    with pytest.raises(DataError, match=r"sector.*SYN000"):  # the symbol-group pass sees it
         _engine(True).run_streaming(path, SHARES_AND_OPTIONS, chunk_bars=10)
-    with pytest.raises(DataError, match="SYN000.*sector"):  # the time chunks see it
+    with pytest.raises(DataError, match=r"SYN000.*sector"):  # the time chunks see it
         _engine(True).run_streaming(path, _Breakout(), chunk_bars=10)
     with pytest.raises(ConfigError, match="chunk_bars"):
         _engine(True).run_streaming(path, SHARES_AND_OPTIONS, chunk_bars=0)
