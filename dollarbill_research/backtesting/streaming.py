@@ -317,15 +317,22 @@ class _Reader:
         """A chunk's sectors must be the symbol's sector in the rest of the source."""
         if S.SECTOR not in frame.columns:
             return
-        sec = frame[S.SECTOR]
-        names = np.asarray(self.uni.sectors, dtype=object)[self.uni.sector_codes[cols]]
-        have = sec.to_numpy()
-        bad = sec.is_not_null().to_numpy() & (have != names)
-        if bad.any():
-            i = int(np.argmax(bad))
+        if not hasattr(self, "_sector_of"):
+            names = np.asarray(self.uni.sectors, dtype=object)[self.uni.sector_codes]
+            self._sector_of = pl.DataFrame(
+                {S.SYMBOL: list(self.uni.symbols), "_sector": list(names)},
+                schema={S.SYMBOL: pl.String, "_sector": pl.String},
+            )
+        pairs = frame.select(S.SYMBOL, S.SECTOR).drop_nulls().unique(maintain_order=True)
+        bad = pairs.join(self._sector_of, on=S.SYMBOL).filter(
+            pl.col(S.SECTOR) != pl.col("_sector")
+        )
+        if bad.height:
+            sym, have, want = bad.row(0)
+            at = frame.filter((pl.col(S.SYMBOL) == sym) & (pl.col(S.SECTOR) == have))
             raise DataError(
-                f"{self.src.label}: symbol {frame[S.SYMBOL][i]!r} has sector {have[i]!r} at "
-                f"{frame[S.TIMESTAMP][i]} and {names[i]!r} elsewhere (column 'sector'); hint: "
+                f"{self.src.label}: symbol {sym!r} has sector {have!r} at "
+                f"{at[S.TIMESTAMP][0]} and {want!r} elsewhere (column 'sector'); hint: "
                 "a symbol has one sector"
             )
 
@@ -479,7 +486,7 @@ def _market_returns(reader: _Reader, chunk_bars: int) -> FloatArray:
 
 
 def _group_size(n_bars: int, n_strat: int, budget: int) -> int:
-    per_symbol = n_bars * (8 * 40 + 9 * n_strat)  # panel, feature caches, signal block
+    per_symbol = n_bars * (8 * 60 + 9 * n_strat)  # frame, panels, feature caches, signals
     size = budget // max(per_symbol, 1)
     return int(max(1, min(512, size // 64 * 64 if size >= 64 else size)))
 
@@ -589,9 +596,13 @@ def _check_chunk_bars(chunk_bars: object) -> int:
 
 
 def default_chunk_bars(n_symbols: int, n_strategies: int, budget: int) -> int:
-    """Bars per chunk so that a chunk's arrays take about a quarter of ``budget``."""
-    per_bar = max(n_symbols, 1) * (8 * 10 + 9 * max(n_strategies, 1))
-    return int(max(1, min(4096, budget // 4 // per_bar)))
+    """Bars per chunk so that a chunk's frame and arrays take about half of ``budget``.
+
+    Per symbol-bar: the frame read, validated and sorted (3 x 9 columns x 8 bytes), the grid
+    arrays and their history-extended copies (3 x 8 x 8 bytes) and the signal arrays.
+    """
+    per_bar = max(n_symbols, 1) * (3 * 9 * 8 + 3 * 8 * 8 + 9 * max(n_strategies, 1))
+    return int(max(1, min(4096, budget // 2 // per_bar)))
 
 
 def run_streaming(
@@ -644,7 +655,7 @@ def run_streaming(
             names, templates = given.strategies, given.templates
         elif isinstance(strategy, Strategy):
             guess = chunk_bars or default_chunk_bars(n_sym, 8, memory_budget)
-            if _signal_pass(strategy, reader, store, guess, memory_budget // 2):
+            if _signal_pass(strategy, reader, store, guess, memory_budget // 4):
                 names, templates = store.names, store.templates
             else:
                 custom = strategy
