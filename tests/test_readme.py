@@ -34,6 +34,14 @@ def test_readme_block_runs(code: str, tmp_path: Path, monkeypatch: pytest.Monkey
         assert "\n0.2\n" in printed
     if "PortfolioManager(" in code:
         assert "False ('Portfolio delta (32.0%) exceeds limit (30.0%)',)" in printed
+        assert (
+            "True ('Portfolio delta (30.0%) at limit (30.0%)', "
+            "'Concentration (27.0%) above limit (20.0%)')" in printed
+        )
+        assert (
+            "True 111 ('Portfolio delta (28.0%) approaching limit (30.0%)', "
+            "'Concentration (18.0%) approaching limit (20.0%)')" in printed
+        )
     if "sweep(" in code:
         assert (tmp_path / "heat.png").stat().st_size > 5_000
         assert (tmp_path / "sizing.png").stat().st_size > 10_000

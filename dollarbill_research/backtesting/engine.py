@@ -26,10 +26,12 @@ import polars as pl
 from dollarbill_research._typing import FloatArray, PathLike
 from dollarbill_research.backtesting.result import BacktestResult, RawRecords
 from dollarbill_research.config.backtest import BacktestConfig
-from dollarbill_research.config.portfolio import PortfolioConfig
+from dollarbill_research.config.portfolio import AllocationMethod, PortfolioConfig
 from dollarbill_research.data import Panel, load_bars, panel_to_frame, to_panel
 from dollarbill_research.exceptions import ConfigError, DataError
 from dollarbill_research.kernels import codes, records
+from dollarbill_research.kernels.allocation_nb import bounded_targets_nb, raw_weights_nb
+from dollarbill_research.kernels.breach_nb import BREACH_ROWS_PER_PASS
 from dollarbill_research.kernels.driver_nb import run_bars_nb
 from dollarbill_research.kernels.workspace_nb import new_workspace
 from dollarbill_research.strategies.base import Signals, Strategy
@@ -96,17 +98,31 @@ def check_signals(signals: Signals, panel: Panel) -> Signals:
     )
 
 
-def strategy_capacity(portfolio: PortfolioConfig, n_strategies: int) -> FloatArray:
-    """Each strategy's allocation target as a fraction of equity, float64 ``(n_strategies,)``.
+def strategy_capacity(
+    portfolio: PortfolioConfig, n_strategies: int, strategies: tuple[str, ...] | None = None
+) -> FloatArray:
+    """Each strategy's allocation target on the first bar, fraction of equity, ``(n,)``.
 
-    Equal weights clipped to ``[min_strategy_allocation_pct, max_strategy_allocation_pct]``.
-    A trade that takes a strategy's committed dollars past ``target x equity`` is rejected with
-    ``Strategy <name> at capacity``.
+    Equal weights clipped to ``[min_strategy_allocation_pct, max_strategy_allocation_pct]``
+    (the per-strategy ``strategy_bounds`` where given); ``allocation_method="Custom"``: the
+    custom weights within the bounds. A trade that takes a strategy's committed dollars past
+    ``target x equity`` is rejected with ``Strategy <name> at capacity``; the learning methods
+    recompute the targets every ``rebalance_bars`` bars (:mod:`~dollarbill_research.kernels.
+    alloc_time_nb`).
     """
-    w = np.full(n_strategies, 1.0 / n_strategies)
-    lo = portfolio.min_strategy_allocation_pct / 100.0
-    hi = portfolio.max_strategy_allocation_pct / 100.0
-    return np.clip(w, lo, hi)
+    if strategies is None and not (portfolio.custom_weights or portfolio.strategy_bounds):
+        w = np.full(n_strategies, 1.0 / n_strategies)
+        lo = portfolio.min_strategy_allocation_pct / 100.0
+        hi = portfolio.max_strategy_allocation_pct / 100.0
+        return np.clip(w, lo, hi)
+    names = tuple(strategies) if strategies is not None else tuple(
+        f"strategy{i}" for i in range(n_strategies)
+    )  # fmt: skip
+    alloc = portfolio.allocation_arrays(names)
+    if portfolio.allocation_method == AllocationMethod.Custom:
+        raw = raw_weights_nb(codes.ALLOC_CUSTOM, np.zeros((0, len(names))), alloc[0], 252.0, 0.0)
+        return bounded_targets_nb(raw, alloc[1], alloc[2])
+    return np.clip(np.full(n_strategies, 1.0 / n_strategies), alloc[1], alloc[2])
 
 
 def _head(rec: np.ndarray, n: int) -> np.ndarray:
@@ -134,8 +150,9 @@ def _grown(rec: np.ndarray, used: int, need: int) -> np.ndarray:
 
 
 def simulate(
-    panel: Panel, signals: Signals, bp: FloatArray, pp: FloatArray, capacity: FloatArray
-) -> RawRecords:
+    panel: Panel, signals: Signals, bp: FloatArray, pp: FloatArray, capacity: FloatArray,
+    alloc: FloatArray | None = None,
+) -> RawRecords:  # fmt: skip
     """Run the compiled driver over every bar of ``panel``; return the raw records.
 
     Record buffers start at one row per non-zero signal (each entry signal makes at most one
@@ -145,12 +162,14 @@ def simulate(
     """
     n_strat = len(signals.strategies)
     n_sym = panel.n_symbols
+    hedge = bp[records.BP_USE_PM] > 0 and pp[codes.PP_BREACH_POLICY] == codes.BREACH_HEDGE
     account, counters, positions, legs, stats = records.new_state(
-        n_strat, n_sym, float(bp[records.BP_INITIAL_CAPITAL])
+        n_strat, n_sym, float(bp[records.BP_INITIAL_CAPITAL]), hedge_slots=bool(hedge)
     )
     cap = 1024 + int(np.count_nonzero(signals.signal))
     fills = np.zeros(cap, dtype=records.FILL_DTYPE)
     rejections = np.zeros(cap, dtype=records.REJECTION_DTYPE)
+    breaches = np.zeros(64, dtype=records.BREACH_DTYPE)
     equity = np.zeros(panel.n_bars, dtype=records.EQUITY_DTYPE)
     strat_pnl = np.zeros((panel.n_bars, n_strat))
     close = np.ascontiguousarray(panel.close, dtype=np.float64)
@@ -158,22 +177,37 @@ def simulate(
     valid = np.ascontiguousarray(panel.valid, dtype=np.bool_)
     sectors = np.ascontiguousarray(panel.sector_codes, dtype=np.int64)
     days = np.ascontiguousarray(panel.days, dtype=np.float64)
-    ws = new_workspace(n_strat, n_sym, int(pp[codes.PP_VAR_WINDOW]))
+    ws = new_workspace(n_strat, n_sym, int(pp[codes.PP_VAR_WINDOW]), hedge_slots=bool(hedge))
+    if alloc is None:  # no custom weights, bounds [0, 1]
+        alloc = np.zeros((3, n_strat))
+        alloc[2] = 1.0
+    alloc = np.ascontiguousarray(alloc, dtype=np.float64)
+    capacity = np.array(capacity, dtype=np.float64)  # updated in place at rebalances
+    strat_returns = np.full((panel.n_bars, n_strat), np.nan)
+    targets = np.zeros((panel.n_bars, n_strat))
+    committed_prev = np.zeros(n_strat)
     t = 0
     while t < panel.n_bars:
         t = run_bars_nb(
             t, panel.n_bars, days, close, iv, valid, sectors, max(len(panel.sectors), 1),
             signals.signal, signals.confidence, signals.templates, capacity, bp, pp,
-            account, counters, positions, legs, stats, fills, rejections, equity, strat_pnl, ws, 0,
+            account, counters, positions, legs, stats, fills, rejections, breaches, equity,
+            strat_pnl, ws, alloc, strat_returns, targets, committed_prev, 0,
         )  # fmt: skip
         if t < panel.n_bars:
             need = int(counters[records.C_OPEN]) + int(np.count_nonzero(signals.signal[:, t]))
-            fills = _grown(fills, int(counters[records.C_FILLS]), need)
+            # with portfolio management the breach passes (and hedge unwinds) may add
+            # 3 n_open + n_signals + 12
+            fills = _grown(fills, int(counters[records.C_FILLS]), 4 * need + 12)
             rejections = _grown(rejections, int(counters[records.C_REJECTIONS]), need)
+            breaches = _grown(breaches, int(counters[records.C_BREACHES]), 2 * BREACH_ROWS_PER_PASS)
     return RawRecords(
         fills=_head(fills, int(counters[records.C_FILLS])),
         rejections=_head(rejections, int(counters[records.C_REJECTIONS])),
         equity=equity,
+        breaches=_head(breaches, int(counters[records.C_BREACHES])),
+        targets=targets,
+        strategy_returns=strat_returns,
         strat_pnl=strat_pnl,
         stats=stats,
         positions=positions,
@@ -211,8 +245,13 @@ class BacktestEngine:
             )
         return cls(dataclasses.replace(config, use_portfolio_management=True), portfolio_config)
 
-    def kernel_params(self, n_strategies: int) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Validate the configs and return ``(bp, pp, strategy capacity)`` for the kernels."""
+    def kernel_params(
+        self, n_strategies: int, strategies: tuple[str, ...] | None = None
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Validate the configs and return ``(bp, pp, strategy capacity)`` for the kernels.
+
+        ``strategies`` (names) are needed for ``custom_weights`` / ``strategy_bounds``.
+        """
         if not isinstance(self.config, BacktestConfig):
             raise ConfigError(
                 f"BacktestEngine.config must be a BacktestConfig, got {type(self.config).__name__}"
@@ -223,10 +262,17 @@ class BacktestEngine:
             portfolio = PortfolioConfig(initial_capital=self.config.initial_capital)
         pp = portfolio.to_kernel()
         if self.config.use_portfolio_management:
-            capacity = strategy_capacity(portfolio, n_strategies)
+            capacity = strategy_capacity(portfolio, n_strategies, strategies)
         else:
             capacity = np.full(n_strategies, np.inf)
         return bp, pp, capacity
+
+    def allocation_arrays(self, strategies: tuple[str, ...]) -> FloatArray:
+        """Custom weights and bounds per strategy, float64 ``(3, n)`` (:mod:`alloc_time_nb`)."""
+        portfolio = self.portfolio_config
+        if portfolio is None:
+            portfolio = PortfolioConfig(initial_capital=self.config.initial_capital)
+        return portfolio.allocation_arrays(strategies)
 
     def run(
         self,
@@ -274,8 +320,9 @@ class BacktestEngine:
                 f"{type(strategy).__name__}"
             )
         signals = check_signals(signals, panel)
-        bp, pp, capacity = self.kernel_params(len(signals.strategies))
-        raw = simulate(panel, signals, bp, pp, capacity)
+        names = tuple(signals.strategies)
+        bp, pp, capacity = self.kernel_params(len(names), names)
+        raw = simulate(panel, signals, bp, pp, capacity, self.allocation_arrays(names))
         return BacktestResult.from_records(raw, panel, signals, self.config, pp)
 
     def run_streaming(

@@ -11,6 +11,8 @@ Frames
 ``rejections``  one row per rejected entry: ``timestamp, symbol, strategy, reasons`` (list of
                 reason names), ``text`` (rendered from ``codes.REASON_TEXT``), ``warnings``.
 ``attribution`` one row per strategy (trades, win rate, P&L, contribution, Sharpe, ...).
+``breaches``    one row per limit found breached on a bar and what the breach policy did
+                (:func:`breaches_frame`; empty with portfolio management off).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import pyarrow as pa
 
 from dollarbill_research._typing import FloatArray, PathLike
 from dollarbill_research.backtesting.metrics import Metrics, compute_metrics
-from dollarbill_research.kernels import codes
+from dollarbill_research.kernels import codes, records
 
 if TYPE_CHECKING:
     from dollarbill_research.backtesting.streaming import StreamedResult
@@ -49,6 +51,9 @@ class RawRecords:
     strat_pnl: FloatArray
     stats: np.ndarray
     positions: np.ndarray
+    breaches: np.ndarray | None = None  # BREACH_DTYPE rows (portfolio management on)
+    targets: FloatArray | None = None  # (n_bars, n_strat) allocation targets in force per bar
+    strategy_returns: FloatArray | None = None  # (n_bars, n_strat) return on allocated capital
 
 
 def _legs_texts(fills: np.ndarray) -> list[str]:
@@ -220,6 +225,43 @@ def rejections_frame(
     )
 
 
+def breaches_frame(
+    rec: np.ndarray | None, timestamps: np.ndarray, symbols: tuple[str, ...], bar_offset: int = 0
+) -> pl.DataFrame:
+    """The breaches frame: one row per limit found breached on a bar and the policy's action.
+
+    Columns ``timestamp, exposure`` (``delta``, ``gamma``, ``vega``, ``concentration``,
+    ``sector``, ``var``), ``value, limit, value_after`` (fractions of equity; absolute values),
+    ``action`` (``block``, ``reduce``, ``hedge``, ``unreducible``), ``symbols`` (the symbols
+    traded, largest contributor first; under ``block`` the largest contributors) and ``note``
+    (why an ``unreducible`` breach could not be brought inside).
+    """
+    if rec is None:
+        rec = np.zeros(0, dtype=records.BREACH_DTYPE)
+    n_sym = np.minimum(rec["n_symbols"], records.MAX_BREACH_SYMBOLS).tolist()
+    cols = [rec[f"sym{i}"].tolist() for i in range(records.MAX_BREACH_SYMBOLS)]
+    lists = [[symbols[cols[i][row]] for i in range(n)] for row, n in enumerate(n_sym)]
+    return pl.DataFrame(
+        {
+            "timestamp": timestamps[rec["bar"] - bar_offset],
+            "exposure": [codes.REASON_NAMES[e] for e in rec["exposure"].tolist()],
+            "value": rec["value"],
+            "limit": rec["limit"],
+            "action": [codes.BREACH_ACTION_NAMES[a] for a in rec["action"].tolist()],
+            "symbols": _list_column(lists),
+            "value_after": rec["value_after"],
+            "note": [codes.BREACH_NOTE_TEXT[n] for n in rec["note"].tolist()],
+        },
+        schema_overrides={
+            "timestamp": pl.Datetime("ns"),
+            "exposure": pl.String,
+            "action": pl.String,
+            "symbols": pl.List(pl.String),
+            "note": pl.String,
+        },
+    )
+
+
 def equity_frame(eq: np.ndarray, timestamps: np.ndarray) -> pl.DataFrame:
     """The per-bar equity frame (see the module docstring)."""
     equity = eq["equity"]
@@ -259,17 +301,27 @@ def attribution_frame(
     from dollarbill_research.portfolio.attribution import attribution_frame as attribution
 
     fills = raw.fills
-    entry_bar: dict[tuple[int, int], int] = {}
+    # (strategy, symbol, kind) -> [entry bar, open qty]: the kind tells a strategy's position
+    # from the share hedge booked to it (breach policy "hedge"), which may be added to
+    entry_bar: dict[tuple[int, int, int], list[float]] = {}
     entries, exits = [], []
-    for bar, strat, sym, side in zip(
+    for bar, strat, sym, kind, side, qty in zip(
         fills["bar"].tolist(), fills["strategy"].tolist(), fills["symbol"].tolist(),
-        fills["side"].tolist(), strict=True,
+        fills["kind"].tolist(), fills["side"].tolist(), fills["qty"].tolist(), strict=True,
     ):  # fmt: skip
+        key = (strat, sym, kind)
         if side > 0:
-            entry_bar[(strat, sym)] = bar
-        else:
-            entries.append(entry_bar.pop((strat, sym)))
+            if key in entry_bar:
+                entry_bar[key][1] += qty
+            else:
+                entry_bar[key] = [bar, qty]
+        else:  # a risk_reduce trim closes part of the quantity; the position stays open
+            held = entry_bar[key]
+            entries.append(int(held[0]))
             exits.append(bar)
+            held[1] -= qty
+            if held[1] <= 0.0:
+                del entry_bar[key]
     closed = fills[fills["side"] < 0]
     cum = raw.strat_pnl
     daily = np.diff(cum, axis=0, prepend=np.zeros((1, cum.shape[1])))
@@ -323,6 +375,8 @@ class BacktestResult:
         The kernel records (exact numbers, for parity and invariant checks).
     limits : dict of str to float
         Exposure limits (fractions) used for plotting; empty with portfolio management off.
+    breaches : polars.DataFrame
+        Limits found breached and the policy's actions (:func:`breaches_frame`).
     """
 
     equity: pl.DataFrame
@@ -334,6 +388,7 @@ class BacktestResult:
     symbols: tuple[str, ...]
     raw: RawRecords
     limits: dict[str, float]
+    breaches: pl.DataFrame | None = None
 
     @classmethod
     def from_records(
@@ -360,7 +415,7 @@ class BacktestResult:
             }
         return cls(
             equity, trades, rejections, attribution, metrics, tuple(signals.strategies),
-            tuple(panel.symbols), raw, limits,
+            tuple(panel.symbols), raw, limits, breaches_frame(raw.breaches, ts, panel.symbols),
         )  # fmt: skip
 
     @staticmethod

@@ -57,6 +57,7 @@ from dollarbill_research.backtesting.result import (
     BacktestResult,
     RawRecords,
     attribution_frame,
+    breaches_frame,
     equity_frame,
     fills_frame,
     max_positions_limit,
@@ -77,6 +78,7 @@ from dollarbill_research.data.panel import Panel, _to_ns, panel_to_frame, to_pan
 from dollarbill_research.data.validate import validate_bars
 from dollarbill_research.exceptions import ConfigError, DataError
 from dollarbill_research.kernels import codes, records
+from dollarbill_research.kernels.breach_nb import BREACH_ROWS_PER_PASS
 from dollarbill_research.kernels.driver_nb import run_bars_nb
 from dollarbill_research.kernels.stream_nb import iv_proxy_carry_nb
 from dollarbill_research.kernels.workspace_nb import new_workspace
@@ -545,9 +547,11 @@ class _Axes:
         return len(self.symbols)
 
 
+# the fill fields the metrics and the attribution read (records_metrics, attribution_frame)
 _COMPACT_FILL = np.dtype(
-    [("bar", np.int64), ("strategy", np.int64), ("symbol", np.int64), ("side", np.int64),
-     ("pnl", np.float64), ("costs", np.float64), ("price", np.float64), ("qty", np.float64)]
+    [(name, records.FILL_DTYPE.fields[name][0]) for name in (
+        "bar", "strategy", "symbol", "kind", "side", "reason", "pnl", "costs", "price", "qty",
+    )]
 )  # fmt: skip
 _COMPACT_EQUITY = np.dtype([("equity", np.float64), ("n_positions", np.int64)])
 
@@ -564,7 +568,7 @@ class _Writer:
 
     def __init__(self, out_dir: Path) -> None:
         self.root = out_dir
-        for sub in ("trades", "rejections", "equity"):
+        for sub in ("trades", "rejections", "breaches", "equity"):
             folder = out_dir / sub
             if folder.exists():
                 shutil.rmtree(folder)
@@ -710,13 +714,28 @@ class _Simulation:
         self.strat_pnl: list[np.ndarray] = []
 
     def _start(self) -> None:
+        """The state :func:`~.engine.simulate` builds, built once and carried over chunks."""
         n_strat, n_sym = len(self.names), self.uni.n_symbols
-        self.bp, self.pp, self.capacity = self.engine.kernel_params(n_strat)
-        self.state = records.new_state(n_strat, n_sym, float(self.bp[records.BP_INITIAL_CAPITAL]))
-        self.ws = new_workspace(n_strat, n_sym, int(self.pp[codes.PP_VAR_WINDOW]))
-        self.hist = int(self.pp[codes.PP_VAR_WINDOW]) + HISTORY_ROWS_EXTRA
+        self.bp, self.pp, capacity = self.engine.kernel_params(n_strat, self.names)
+        hedge = bool(
+            self.bp[records.BP_USE_PM] > 0
+            and self.pp[codes.PP_BREACH_POLICY] == codes.BREACH_HEDGE
+        )
+        initial = float(self.bp[records.BP_INITIAL_CAPITAL])
+        self.state = records.new_state(n_strat, n_sym, initial, hedge_slots=hedge)
+        window = int(self.pp[codes.PP_VAR_WINDOW])
+        self.ws = new_workspace(n_strat, n_sym, window, hedge_slots=hedge)
+        self.hist = window + HISTORY_ROWS_EXTRA
         self.fill_buf = np.zeros(1024, dtype=records.FILL_DTYPE)
         self.rej_buf = np.zeros(1024, dtype=records.REJECTION_DTYPE)
+        self.breach_buf = np.zeros(64, dtype=records.BREACH_DTYPE)
+        # allocation through time: capacity updated in place, per-bar histories of the whole run
+        self.alloc = np.ascontiguousarray(self.engine.allocation_arrays(self.names))
+        self.capacity = np.array(capacity, dtype=np.float64)
+        self.strat_returns = np.full((self.uni.n_bars, n_strat), np.nan)
+        self.targets = np.zeros((self.uni.n_bars, n_strat))
+        self.committed_prev = np.zeros(n_strat)
+        self.breaches: list[np.ndarray] = []
         self.ready = True
 
     @property
@@ -814,19 +833,19 @@ class _Simulation:
             t = run_bars_nb(
                 t, rows_local, days, close, iv, valid, sectors, n_sectors, sig, conf,
                 self.templates, self.capacity, self.bp, self.pp, *self.state, self.fill_buf,
-                self.rej_buf, equity, strat_pnl, self.ws, g0 - hist,
+                self.rej_buf, self.breach_buf, equity, strat_pnl, self.ws, self.alloc,
+                self.strat_returns, self.targets, self.committed_prev, g0 - hist,
             )  # fmt: skip
-            if t < rows_local:
+            if t < rows_local:  # the growth rule of engine.simulate
                 need = int(counters[records.C_OPEN]) + int(np.count_nonzero(sig[:, t]))
-                self.fill_buf = _grown(self.fill_buf, int(counters[records.C_FILLS]), need)
+                self.fill_buf = _grown(self.fill_buf, int(counters[records.C_FILLS]),
+                                       4 * need + 12)  # fmt: skip
                 self.rej_buf = _grown(self.rej_buf, int(counters[records.C_REJECTIONS]), need)
-        nf, nr = int(counters[records.C_FILLS]), int(counters[records.C_REJECTIONS])
-        fills = self.fill_buf[:nf].copy()
-        rej = self.rej_buf[:nr].copy()
-        self.fill_buf[:nf] = np.zeros(1, dtype=records.FILL_DTYPE)
-        self.rej_buf[:nr] = np.zeros(1, dtype=records.REJECTION_DTYPE)
-        counters[records.C_FILLS] = 0
-        counters[records.C_REJECTIONS] = 0
+                self.breach_buf = _grown(self.breach_buf, int(counters[records.C_BREACHES]),
+                                         2 * BREACH_ROWS_PER_PASS)  # fmt: skip
+        fills = self._take("fill_buf", records.C_FILLS)
+        rej = self._take("rej_buf", records.C_REJECTIONS)
+        breaches = self._take("breach_buf", records.C_BREACHES)
         eq = equity[hist:]
         pnl = strat_pnl[hist:]
         keep = max(self.hist, 1)
@@ -835,6 +854,7 @@ class _Simulation:
         if self.writer is None:
             self.fills.append(fills)
             self.rejections.append(rej)
+            self.breaches.append(breaches)
             self.equity.append(eq.copy())
         else:
             stamps = self.uni.ns[g0:g1]
@@ -842,6 +862,8 @@ class _Simulation:
             args = (stamps, self.uni.symbols, self.names, self.pp, maxpos, g0)
             self.writer.write("trades", i, fills_frame(fills, *args))
             self.writer.write("rejections", i, rejections_frame(rej, *args))
+            self.writer.write("breaches", i, breaches_frame(breaches, stamps, self.uni.symbols,
+                                                            g0))  # fmt: skip
             self.writer.equity(i, eq, stamps)
             self.fills.append(_compact(fills, _COMPACT_FILL))
             self.equity.append(_compact(eq, _COMPACT_EQUITY))
@@ -849,6 +871,15 @@ class _Simulation:
 
     equity_tail: np.ndarray | None = None
     pnl_tail: np.ndarray | None = None
+
+    def _take(self, name: str, counter: int) -> np.ndarray:
+        """A copy of the chunk's rows of a record buffer; the buffer is zeroed and reused."""
+        buf = getattr(self, name)
+        n = int(self.counters[counter])
+        out = buf[:n].copy()
+        buf[:n] = np.zeros(1, dtype=buf.dtype)
+        self.counters[counter] = 0
+        return out
 
     def finish(self) -> BacktestResult | StreamedResult:
         n_strat = len(self.names)
@@ -863,10 +894,12 @@ class _Simulation:
         config = self.engine.config
         if self.writer is None:
             rej = np.concatenate(self.rejections)
-            raw = RawRecords(fills, rej, equity, strat_pnl, stats, positions)
+            raw = RawRecords(fills, rej, equity, strat_pnl, stats, positions,
+                             np.concatenate(self.breaches), self.targets,
+                             self.strat_returns)  # fmt: skip
             return BacktestResult.from_records(raw, axes, signals, config, self.pp)  # type: ignore[arg-type]
         raw = RawRecords(fills, np.zeros(0, records.REJECTION_DTYPE), equity, strat_pnl, stats,
-                         positions)  # fmt: skip
+                         positions, None, self.targets, self.strat_returns)  # fmt: skip
         metrics = records_metrics(raw, self.uni.ns, config)
         attribution = attribution_frame(raw, self.names, config)
         assert self.out_dir is not None
@@ -902,7 +935,7 @@ class StreamedResult:
     Attributes
     ----------
     out_dir : pathlib.Path
-    equity, trades, rejections : polars.LazyFrame
+    equity, trades, rejections, breaches : polars.LazyFrame
         The frames of :class:`~dollarbill_research.backtesting.BacktestResult` (same columns,
         same rows), read lazily from ``out_dir``.
     attribution : polars.DataFrame
@@ -915,6 +948,7 @@ class StreamedResult:
     equity: pl.LazyFrame
     trades: pl.LazyFrame
     rejections: pl.LazyFrame
+    breaches: pl.LazyFrame
     attribution: pl.DataFrame
     metrics: Metrics
     strategies: tuple[str, ...]
@@ -955,6 +989,7 @@ class StreamedResult:
             pl.scan_parquet(root / "equity" / "*.parquet"),
             pl.scan_parquet(root / "trades" / "*.parquet"),
             pl.scan_parquet(root / "rejections" / "*.parquet"),
+            pl.scan_parquet(root / "breaches" / "*.parquet"),
             pl.read_parquet(root / "attribution.parquet"),
             Metrics(**meta["metrics"]),
             tuple(meta["strategies"]),

@@ -28,11 +28,20 @@ from dollarbill_research.config._validate import (
     read_json,
     write_json,
 )
+from dollarbill_research.exceptions import ConfigError
 from dollarbill_research.kernels import records
 
 __all__ = ["BacktestConfig"]
 
 INF = math.inf
+# Minimum half-spread per share of an option leg (below $3, at $3 or more), dollars: the
+# exchanges' quoting increments (docs/risk-model.md, "Costs"). "penny" is the Penny Interval
+# Program's ($0.01 below $3, $0.05 above), "nickel_dime" the standard ($0.05 / $0.10).
+TICK_RULES: dict[str, tuple[float, float]] = {
+    "nickel_dime": (0.05, 0.10),
+    "penny": (0.01, 0.05),
+    "none": (0.0, 0.0),
+}
 _OPTIONAL_PCT = (
     "stop_loss_pct",
     "take_profit_pct",
@@ -67,7 +76,8 @@ class BacktestConfig:
         The same for short and credit positions, in % of the credit received (a loss of 100 %
         = the position now costs twice the credit to close).
     risk_free_rate, dividend_yield : float
-        Continuously compounded decimals for option pricing (and the Sharpe ratio's rate).
+        Continuously compounded decimals for option pricing; ``risk_free_rate`` is also the
+        rate Sharpe and Sortino subtract (0 allowed).
     commission_per_share, commission_per_contract : float
         Dollars per share of stock and per option contract (each leg), both sides.
     spread_pct : float
@@ -77,6 +87,21 @@ class BacktestConfig:
         ``slippage_vol_mult x iv / sqrt(bars_per_year)`` of each leg's value (0 = off).
     bars_per_year : int
         Annualisation of the metrics (252 for daily bars).
+    option_tick_rule : str
+        Minimum half-spread per option contract leg, on top of ``spread_pct``: each leg pays
+        ``max(spread_pct / 2 % of its price, tick)`` per share, ``tick`` from the rule:
+        ``"nickel_dime"`` ($0.05 below $3, $0.10 at $3 or more), ``"penny"`` ($0.01 / $0.05)
+        or ``"none"``. Shares are unaffected.
+    max_contracts_per_trade : int
+        Liquidity cap: option contracts one entry may trade (units x contracts per unit, e.g.
+        4 per iron condor); 0 = unlimited. Applied with portfolio management on and off.
+    max_notional_multiple : float
+        Liquidity cap: underlying notional of one entry (units x 100 x spot for options,
+        shares x price for shares) at most this multiple of equity; 0 = unlimited.
+    cash_interest_rate : float or None
+        Annual rate cash (including collateral reserved for short and credit positions) earns,
+        simple, per calendar day between bars; None = ``risk_free_rate``. Set 0.0 to reproduce
+        a run without interest.
     """
 
     initial_capital: float = 100_000.0
@@ -96,6 +121,10 @@ class BacktestConfig:
     spread_pct: float = 1.0
     slippage_vol_mult: float = 0.0
     bars_per_year: int = 252
+    option_tick_rule: str = "nickel_dime"
+    max_contracts_per_trade: int = 100
+    max_notional_multiple: float = 1.0
+    cash_interest_rate: float | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -126,7 +155,22 @@ class BacktestConfig:
         check_range(self, "spread_pct", self.spread_pct, 0.0, 100.0, high_open=True)
         check_range(self, "slippage_vol_mult", self.slippage_vol_mult, 0.0, INF)
         check_int(self, "bars_per_year", self.bars_per_year, 1)
+        if self.option_tick_rule not in TICK_RULES:
+            raise ConfigError(
+                f"BacktestConfig.option_tick_rule={self.option_tick_rule!r} must be one of "
+                f"{sorted(TICK_RULES)}; hint: 'penny' for Penny Program names"
+            )
+        check_int(self, "max_contracts_per_trade", self.max_contracts_per_trade, 0)
+        check_range(self, "max_notional_multiple", self.max_notional_multiple, 0.0, INF)
+        if self.cash_interest_rate is not None:
+            check_range(self, "cash_interest_rate", self.cash_interest_rate, -1.0, 1.0)
         return self
+
+    @property
+    def effective_cash_interest_rate(self) -> float:
+        """The rate cash earns: ``cash_interest_rate``, or ``risk_free_rate`` when None."""
+        rate = self.cash_interest_rate
+        return float(self.risk_free_rate if rate is None else rate)
 
     def to_kernel(self) -> FloatArray:
         """Validate and flatten to the step kernel's vector, float64 ``(BP_LEN,)``.
@@ -160,6 +204,10 @@ class BacktestConfig:
         bp[records.BP_SPREAD_PCT] = self.spread_pct
         bp[records.BP_SLIPPAGE_VOL_MULT] = self.slippage_vol_mult
         bp[records.BP_BARS_PER_YEAR] = self.bars_per_year
+        bp[records.BP_TICK_LOW], bp[records.BP_TICK_HIGH] = TICK_RULES[self.option_tick_rule]
+        bp[records.BP_MAX_CONTRACTS] = self.max_contracts_per_trade
+        bp[records.BP_MAX_NOTIONAL_MULT] = self.max_notional_multiple
+        bp[records.BP_CASH_RATE] = self.effective_cash_interest_rate
         return bp
 
     def to_dict(self) -> dict[str, Any]:

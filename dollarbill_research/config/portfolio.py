@@ -36,9 +36,9 @@ from dollarbill_research.config._validate import (
     write_json,
 )
 from dollarbill_research.exceptions import ConfigError
-from dollarbill_research.kernels import codes
+from dollarbill_research.kernels import codes, records
 
-__all__ = ["AllocationMethod", "PortfolioConfig", "RiskLimits", "SizingMethod"]
+__all__ = ["AllocationMethod", "BreachPolicy", "PortfolioConfig", "RiskLimits", "SizingMethod"]
 
 INF = math.inf
 
@@ -71,6 +71,26 @@ class AllocationMethod(StrEnum):
     def code(self) -> int:
         """The kernel code ``ALLOC_*`` of this method."""
         return _ALLOC_CODES[self]
+
+
+class BreachPolicy(StrEnum):
+    """What the backtest does when the book is above a limit after marking and exits.
+
+    ``block``: record the breach and reject entries that grow the exposure; ``reduce``: also
+    close or trim the largest contributors until the book is back inside (exit reason
+    ``risk_reduce``); ``hedge``: delta breaches are hedged with the underlying's shares, other
+    breaches are reduced. See docs/risk-model.md.
+    """
+
+    block = "block"
+    reduce = "reduce"
+    hedge = "hedge"
+
+    @property
+    def code(self) -> int:
+        """The kernel code ``BREACH_*`` of this policy."""
+        return {"block": codes.BREACH_BLOCK, "reduce": codes.BREACH_REDUCE,
+                "hedge": codes.BREACH_HEDGE}[self.value]  # fmt: skip
 
 
 _SIZE_CODES = {
@@ -109,6 +129,9 @@ class RiskLimits:
         Sum of |market value| in one sector, % of equity.
     warn_fraction : float
         Warn when an exposure passes this fraction of its limit.
+    breach_policy : BreachPolicy or str
+        ``"block"``, ``"reduce"`` (default) or ``"hedge"``: what happens when the book is above
+        a limit after marking and exits (:class:`BreachPolicy`).
     """
 
     max_portfolio_delta: float = 0.30
@@ -118,6 +141,7 @@ class RiskLimits:
     max_var_pct: float = 10.0
     max_sector_exposure_pct: float = 40.0
     warn_fraction: float = 0.8
+    breach_policy: BreachPolicy = BreachPolicy.reduce
 
     def __post_init__(self) -> None:
         self.validate()
@@ -138,11 +162,14 @@ class RiskLimits:
         self.warn_fraction = check_range(
             self, "warn_fraction", self.warn_fraction, 0.0, 1.0, low_open=True
         )
+        self.breach_policy = check_enum(self, "breach_policy", self.breach_policy, BreachPolicy)
         return self
 
-    def to_dict(self) -> dict[str, float]:
-        """Plain JSON-ready dict of the fields."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict of the fields (the policy as its string)."""
+        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["breach_policy"] = self.breach_policy.value
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RiskLimits:
@@ -179,6 +206,15 @@ class PortfolioConfig:
     kelly_min_trades : int
         Closed trades a strategy needs before Kelly applies (FixedFractional at
         ``max_risk_per_trade`` before, with a ``kelly_fallback`` warning).
+    kelly_window : int
+        Kelly's rolling window: the strategy's last closed trades its win rate and payoff
+        ratio (per unit of risk: return on max loss) are measured over, 1 to 1000.
+    kelly_shrinkage_trades : float
+        Pseudo-trades at no edge mixed into the window's win rate, so a small sample is
+        shrunk toward no edge: the Kelly edge is scaled by ``w / (w + n0)`` (0 = no shrinkage).
+    kelly_probe_units : int
+        Minimum units Kelly trades (also while its estimate is <= 0, so the strategy keeps
+        producing the trades that can revive it); 0 = no probe.
     stop_distance : float
         Fraction of price lost at the stop for shares and undefined-risk shorts (their unit max
         loss); 0.05 = a 5 % stop.
@@ -192,6 +228,14 @@ class PortfolioConfig:
         Bounds on each strategy's allocation target, % of capital.
     rebalance_threshold_pct : float
         Drift (points) past which a rebalance is recommended.
+    rebalance_bars : int
+        Bars between recomputations of each strategy's capacity (target x equity) from the
+        strategies' returns so far (``allocation_method``; docs/risk-model.md), >= 1.
+    custom_weights : dict of str to float, optional
+        ``allocation_method="Custom"``: weight per strategy name (normalised; missing = 0).
+    strategy_bounds : dict of str to (float, float), optional
+        Per-strategy (min, max) allocation in % of capital, overriding
+        ``min/max_strategy_allocation_pct`` for the strategies named.
     """
 
     initial_capital: float = 100_000.0
@@ -205,6 +249,9 @@ class PortfolioConfig:
     kelly_fraction: float = 0.5
     kelly_cap: float = 0.25
     kelly_min_trades: int = 20
+    kelly_window: int = 50
+    kelly_shrinkage_trades: float = 10.0
+    kelly_probe_units: int = 1
     stop_distance: float = 0.05
     scale_to_fit: bool = False
     max_positions: int = 0
@@ -212,6 +259,9 @@ class PortfolioConfig:
     min_strategy_allocation_pct: float = 0.0
     max_strategy_allocation_pct: float = 100.0
     rebalance_threshold_pct: float = 5.0
+    rebalance_bars: int = 21
+    custom_weights: dict[str, float] | None = None
+    strategy_bounds: dict[str, tuple[float, float]] | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -246,6 +296,13 @@ class PortfolioConfig:
         for name in ("kelly_fraction", "kelly_cap", "stop_distance"):
             setattr(self, name, check_range(self, name, getattr(self, name), 0, 1, low_open=True))
         self.kelly_min_trades = check_int(self, "kelly_min_trades", self.kelly_min_trades, 0)
+        self.kelly_window = check_int(
+            self, "kelly_window", self.kelly_window, 1, records.KELLY_MAX_WINDOW
+        )
+        self.kelly_shrinkage_trades = check_range(
+            self, "kelly_shrinkage_trades", self.kelly_shrinkage_trades, 0.0, 1e6
+        )
+        self.kelly_probe_units = check_int(self, "kelly_probe_units", self.kelly_probe_units, 0)
         if not isinstance(self.scale_to_fit, bool):
             raise ConfigError(f"PortfolioConfig.scale_to_fit={self.scale_to_fit!r} must be a bool")
         self.max_positions = check_int(self, "max_positions", self.max_positions, 0)
@@ -260,7 +317,80 @@ class PortfolioConfig:
         self.rebalance_threshold_pct = check_range(
             self, "rebalance_threshold_pct", self.rebalance_threshold_pct, 0, 100
         )
+        self.rebalance_bars = check_int(self, "rebalance_bars", self.rebalance_bars, 1)
+        self._validate_allocation()
         return self
+
+    def _validate_allocation(self) -> None:
+        """Check ``custom_weights`` and ``strategy_bounds`` (names are checked per run)."""
+        if self.custom_weights is not None:
+            if not isinstance(self.custom_weights, dict):
+                raise ConfigError(
+                    f"PortfolioConfig.custom_weights={self.custom_weights!r} must be a dict "
+                    "{strategy name: weight}; hint: {'Momentum': 2, 'Iron Condor': 1}"
+                )
+            for name, w in self.custom_weights.items():
+                ok = isinstance(w, int | float) and not isinstance(w, bool)
+                if not isinstance(name, str) or not ok or not math.isfinite(w) or w < 0:
+                    raise ConfigError(
+                        f"PortfolioConfig.custom_weights[{name!r}]={w!r} must be a finite "
+                        "weight >= 0 keyed by a strategy name"
+                    )
+            self.custom_weights = {k: float(v) for k, v in self.custom_weights.items()}
+        if self.allocation_method == AllocationMethod.Custom and not (
+            self.custom_weights and sum(self.custom_weights.values()) > 0
+        ):
+            raise ConfigError(
+                "PortfolioConfig.allocation_method='Custom' needs custom_weights with a "
+                "positive weight; hint: custom_weights={'Momentum': 2, 'Iron Condor': 1}"
+            )
+        if self.strategy_bounds is not None:
+            if not isinstance(self.strategy_bounds, dict):
+                raise ConfigError(
+                    f"PortfolioConfig.strategy_bounds={self.strategy_bounds!r} must be a dict "
+                    "{strategy name: (min_pct, max_pct)}"
+                )
+            out = {}
+            for name, pair in self.strategy_bounds.items():
+                if not isinstance(pair, tuple | list) or len(pair) != 2:
+                    raise ConfigError(
+                        f"PortfolioConfig.strategy_bounds[{name!r}]={pair!r} must be a "
+                        "(min_pct, max_pct) pair; hint: (5.0, 40.0)"
+                    )
+                lo = check_range(self, f"strategy_bounds[{name!r}].min", pair[0], 0, 100)
+                hi = check_range(self, f"strategy_bounds[{name!r}].max", pair[1], 0, 100)
+                if lo > hi:
+                    raise ConfigError(
+                        f"PortfolioConfig.strategy_bounds[{name!r}]: min {lo} > max {hi}"
+                    )
+                out[name] = (float(lo), float(hi))
+            self.strategy_bounds = out
+
+    def allocation_arrays(self, strategies: tuple[str, ...] | list[str]) -> FloatArray:
+        """float64 ``(3, n)``: custom weights, min and max allocation (fractions) per strategy.
+
+        Raises
+        ------
+        ConfigError
+            When ``custom_weights`` or ``strategy_bounds`` name a strategy not in the run.
+        """
+        names = list(strategies)
+        for field_name in ("custom_weights", "strategy_bounds"):
+            unknown = sorted(set(getattr(self, field_name) or {}) - set(names))
+            if unknown:
+                raise ConfigError(
+                    f"PortfolioConfig.{field_name} names unknown strategies {unknown}; "
+                    f"hint: the run's strategies are {names}"
+                )
+        out = np.zeros((3, len(names)))
+        bounds = self.strategy_bounds or {}
+        default = (self.min_strategy_allocation_pct, self.max_strategy_allocation_pct)
+        for i, name in enumerate(names):
+            out[0, i] = (self.custom_weights or {}).get(name, 0.0)
+            lo, hi = bounds.get(name, default)
+            out[1, i] = lo / 100.0
+            out[2, i] = hi / 100.0
+        return out
 
     def to_kernel(self) -> FloatArray:
         """Validate and flatten to the kernels' parameter vector, float64 ``(PP_LEN,)``."""
@@ -288,6 +418,11 @@ class PortfolioConfig:
         pp[codes.PP_MAX_POSITIONS] = self.max_positions
         pp[codes.PP_VAR_WINDOW] = self.var_window
         pp[codes.PP_ALLOCATION_METHOD] = self.allocation_method.code
+        pp[codes.PP_KELLY_WINDOW] = self.kelly_window
+        pp[codes.PP_KELLY_PRIOR] = self.kelly_shrinkage_trades
+        pp[codes.PP_KELLY_PROBE] = self.kelly_probe_units
+        pp[codes.PP_BREACH_POLICY] = lim.breach_policy.code
+        pp[codes.PP_REBALANCE_BARS] = self.rebalance_bars
         return pp
 
     def to_dict(self) -> dict[str, Any]:
@@ -309,6 +444,11 @@ class PortfolioConfig:
         data = dict(check_keys(cls, data))
         if "risk_limits" in data and not isinstance(data["risk_limits"], RiskLimits):
             data["risk_limits"] = RiskLimits.from_dict(data["risk_limits"])
+        if isinstance(data.get("strategy_bounds"), dict):  # JSON pairs come back as lists
+            data["strategy_bounds"] = {
+                k: tuple(v) if isinstance(v, list) else v
+                for k, v in data["strategy_bounds"].items()
+            }
         return cls(**data)
 
     def to_json(self, path: PathLike | None = None) -> str:

@@ -22,6 +22,9 @@ Checks (reason bits ``R_*``, several at once):
 * ``R_DELTA``, ``R_GAMMA``, ``R_VEGA``, ``R_VAR``: the projected ``|exposure|`` exceeds its limit
   *and* exceeds the current ``|exposure|`` (a trade that does not increase the magnitude never
   fires that limit, so hedges are always allowed on it).
+* "Exceeds" is :func:`exceeds_nb`: strictly above the limit with a relative tolerance of
+  ``EXCEED_RTOL`` (1e-9), so a trade landing exactly on a limit is approved (and scale-to-fit
+  returns that size).
 * ``R_CONCENTRATION``: the new position's concentration value / equity exceeds the limit.
 * ``R_SECTOR``: the candidate's sector sum of ``|mv|`` / equity exceeds the limit.
 * ``R_STRATEGY_CAPACITY``: ``strategy_exposure[st] + units x unit_cost > strategy_capacity[st]``
@@ -44,6 +47,7 @@ import numpy as np
 
 from dollarbill_research.kernels._jit import jit, jit_inner
 from dollarbill_research.kernels.codes import (
+    EXCEED_RTOL,
     EXP_CONCENTRATION,
     EXP_DELTA,
     EXP_DIVERSIFICATION,
@@ -111,9 +115,19 @@ def _var_sd(q: float) -> float:
 
 
 @jit_inner
+def exceeds_nb(value: float, limit: float) -> bool:
+    """True when ``value`` is strictly above ``limit`` beyond the relative tolerance.
+
+    "Exceeds" means ``value > limit x (1 + EXCEED_RTOL)`` (1e-9): a trade that lands exactly on
+    a limit (up to float residue such as ``0.27 + 0.03``) is inside it.
+    """
+    return value > limit * (1.0 + EXCEED_RTOL)
+
+
+@jit_inner
 def _grows_past(cur: float, proj: float, limit: float) -> bool:
     """True when ``|proj|`` exceeds ``limit`` and the trade increased the magnitude."""
-    return abs(proj) > limit and abs(proj) > abs(cur)
+    return exceeds_nb(abs(proj), limit) and abs(proj) > abs(cur)
 
 
 @jit_inner
@@ -151,9 +165,11 @@ def _limit_mask(
     v0 = tot[CX_VEGA] / equity
     if _grows_past(v0, v0 + u * unit_vega10 / equity, pp[PP_MAX_VEGA]):
         mask |= 1 << R_VEGA
-    if u * abs(unit_conc) / equity > pp[PP_MAX_CONCENTRATION_PCT] / 100.0:
+    if exceeds_nb(u * abs(unit_conc) / equity, pp[PP_MAX_CONCENTRATION_PCT] / 100.0):
         mask |= 1 << R_CONCENTRATION
-    if (sector_abs[cand_sector] + u * abs(unit_mv)) / equity > pp[PP_MAX_SECTOR_PCT] / 100.0:
+    if exceeds_nb(
+        (sector_abs[cand_sector] + u * abs(unit_mv)) / equity, pp[PP_MAX_SECTOR_PCT] / 100.0
+    ):
         mask |= 1 << R_SECTOR
     x = u * unit_delta_d
     q = tot[CX_DCD] + 2.0 * x * cd[cand_symbol] + x * x * var_sym[cand_symbol]

@@ -13,6 +13,8 @@ import numpy as np
 from dollarbill_research.kernels._jit import jit_inner
 from dollarbill_research.kernels.codes import (
     KIND_SHARES,
+    PP_KELLY_PRIOR,
+    PP_KELLY_WINDOW,
     PP_STOP_DISTANCE,
     T_DIRECTION,
     T_DTE_DAYS,
@@ -22,6 +24,7 @@ from dollarbill_research.kernels.instruments_nb import (
     build_legs_nb,
     costs_nb,
     price_legs_nb,
+    unit_liquidity_nb,
     unit_quantities_nb,
 )
 from dollarbill_research.kernels.records import (
@@ -44,7 +47,9 @@ U_SIGMA = 9
 U_EXPIRY = 10
 U_COST1 = 11  # costs of one unit
 U_DEFINED = 12  # 1.0 = defined risk (concentration value is the max loss)
-U_LEN = 13
+U_NOTIONAL = 13  # underlying notional of one unit (liquidity cap), dollars
+U_CONTRACTS = 14  # option contracts in one unit (liquidity cap)
+U_LEN = 15
 
 
 @jit_inner
@@ -99,23 +104,49 @@ def candidate_nb(
     u[U_EXPIRY] = np.inf if is_shares else day + dte
     u[U_COST1] = costs_nb(legs2, np.int64(0), n_legs, 1.0, sigma, bp)
     u[U_DEFINED] = 1.0 if defined else 0.0
+    u[U_NOTIONAL], u[U_CONTRACTS] = unit_liquidity_nb(legs, n_legs, s)
     return n_legs
 
 
 @jit_inner
-def kelly_inputs_nb(stats: np.ndarray, s: int) -> tuple[float, float, int]:
-    """Win rate, payoff ratio and closed trades of strategy ``s`` (Kelly sizing inputs)."""
+def kelly_inputs_nb(stats: np.ndarray, s: int, pp: np.ndarray) -> tuple[float, float, int]:
+    """Kelly's win rate, payoff ratio and closed-trade count for strategy ``s``.
+
+    Over the last ``w = min(closed trades, kelly_window)`` trades' returns on max loss
+    ``r = pnl / (unit max loss x qty)``: ``p = wins / w`` and ``b = mean(r | r > 0) /
+    mean(-r | r <= 0)`` (``inf`` without a losing trade, 0 without a winning one). The win rate
+    returned is shrunk toward the break-even rate ``p0 = 1 / (1 + b)`` by ``n0 =
+    kelly_shrinkage_trades`` pseudo-trades, ``p_s = (w p + n0 p0) / (w + n0)``, which scales the
+    Kelly edge ``p - (1 - p) / b`` by ``w / (w + n0)`` (docs/risk-model.md, "Kelly").
+    """
     st = stats[s]
     n = st.n_closed
-    if n == 0:
-        return 0.0, 0.0, 0
-    n_loss = n - st.n_wins
-    p = st.n_wins / n
-    if st.n_wins == 0:
+    size = st.k_ret.shape[0]
+    w = min(st.k_n, int(pp[PP_KELLY_WINDOW]))
+    if w <= 0:
+        return 0.0, 0.0, n
+    n_win = 0
+    sum_win = 0.0
+    sum_loss = 0.0
+    for i in range(w):
+        r = st.k_ret[(st.k_head - 1 - i) % size]
+        if r > 0.0:
+            n_win += 1
+            sum_win += r
+        else:
+            sum_loss -= r
+    p = n_win / w
+    if n_win == 0:
         return p, 0.0, n
-    if n_loss == 0 or st.sum_loss <= 0.0:
-        return p, np.inf, n
-    return p, (st.sum_win / st.n_wins) / (st.sum_loss / n_loss), n
+    n_loss = w - n_win
+    if n_loss == 0 or sum_loss <= 0.0:
+        b = np.inf
+        p0 = 0.0
+    else:
+        b = (sum_win / n_win) / (sum_loss / n_loss)
+        p0 = 1.0 / (1.0 + b)
+    n0 = pp[PP_KELLY_PRIOR]
+    return (w * p + n0 * p0) / (w + n0), b, n
 
 
 @jit_inner

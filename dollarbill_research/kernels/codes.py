@@ -101,7 +101,14 @@ PP_SCALE_TO_FIT = 17  # 1.0 = scale a trade down to fit the limits instead of re
 PP_MAX_POSITIONS = 18  # 0 = unlimited
 PP_VAR_WINDOW = 19  # bars in the rolling covariance for VaR
 PP_ALLOCATION_METHOD = 20  # ALLOC_* code
-PP_LEN = 21
+# --- risk-b (issue 11): Kelly that learns ------------------------------------------------------
+PP_KELLY_WINDOW = 21  # closed trades in Kelly's rolling window (default 50)
+PP_KELLY_PRIOR = 22  # pseudo-trades of shrinkage toward no edge (default 10)
+PP_KELLY_PROBE = 23  # units Kelly trades while its estimate is <= 0 (default 1)
+# --- risk-a (issue 11 items 1, 6): breach policy and allocation through time ------------------
+PP_BREACH_POLICY = 24  # BREACH_* code (RiskLimits.breach_policy)
+PP_REBALANCE_BARS = 25  # bars between recomputations of the strategy capacities
+PP_LEN = 26
 
 # ---------------------------------------------------------------------------------------------
 # Exposure vector (projected or current book, normalised by equity; see SPEC 5.3)
@@ -118,6 +125,10 @@ EXP_GROSS = 8  # sum |market value| / equity
 EXP_NET = 9  # sum market value / equity
 EXP_DIVERSIFICATION = 10  # effective number of positions, 1 / sum w^2 over |mv| weights
 N_EXPOSURES = 11
+
+# "Exceeds a limit" = strictly above it with this relative tolerance (approval_nb.exceeds_nb,
+# breach_nb): a value landing exactly on a limit, up to float residue, is inside it.
+EXCEED_RTOL = 1e-9
 
 # ---------------------------------------------------------------------------------------------
 # Rejection reasons and warnings: bit positions in an int64 mask. A rejection may carry several.
@@ -137,7 +148,30 @@ R_ALREADY_OPEN = 10  # the strategy already holds a position in this symbol
 R_NO_PRICE = 11  # missing bar or unusable price/vol for this symbol
 W_KELLY_FALLBACK = 12  # Kelly before its minimum trade count: FixedFractional was used
 W_SCALED_DOWN = 13  # scale-to-fit reduced the size
-N_REASONS = 14
+# --- risk-b (issue 11): liquidity caps and Kelly that learns ----------------------------------
+R_LIQUIDITY = 14  # one unit is above max_contracts_per_trade or the notional cap
+W_LIQUIDITY_CAPPED = 15  # the liquidity caps reduced the size
+R_UNIT_TOO_LARGE = 16  # Kelly's minimum size (one probe) does not fit the sizing caps
+W_KELLY_PROBE = 17  # Kelly estimate <= 0: traded the probe size
+N_REASONS = 18
+
+# ---------------------------------------------------------------------------------------------
+# Breach policy (PP_BREACH_POLICY) and the actions of the breaches record (kernels/breach_nb.py)
+# ---------------------------------------------------------------------------------------------
+BREACH_BLOCK = 0  # record the breach; entries that grow the exposure are rejected
+BREACH_REDUCE = 1  # also close / trim the largest contributors until back inside
+BREACH_HEDGE = 2  # delta: trade the underlying's shares; other exposures: reduce
+
+BA_BLOCK = 0
+BA_REDUCE = 1
+BA_HEDGE = 2
+BA_UNREDUCIBLE = 3  # not (fully) brought back inside; the note says why
+
+BN_NONE = 0
+BN_NO_BAR = 1  # the remaining contributors have no bar (no price to trade at) this bar
+BN_ACTION_CAP = 2  # the bar's cap on risk trades was reached
+BN_NO_CONTRIBUTOR = 3  # no open position contributes to the exposure
+BN_CONFLICT = 4  # bringing another limit inside pushed this one out again
 
 # ---------------------------------------------------------------------------------------------
 # Fill / exit reasons (trades frame)
@@ -149,6 +183,15 @@ EXIT_STOP_LOSS = 3
 EXIT_TAKE_PROFIT = 4
 EXIT_SIGNAL = 5
 EXIT_END = 6  # closed at the last bar (only when the run asks for it)
+# --- risk-b (issue 11): calendar-correct expiry -----------------------------------------------
+EXIT_EXPIRY_NO_DATA = 7  # expired while its symbol had no bar: intrinsic at the last close
+# An option expires on the first bar at or after ``expiry_day - EXPIRY_TOLERANCE_DAYS``: its
+# expiry is a session date, and daily bars stamped at a fixed local time move by an hour in UTC
+# across daylight-saving changes (docs/risk-model.md, "Expiry").
+EXPIRY_TOLERANCE_DAYS = 0.5
+# --- risk-a (issue 11 item 1): breach policy fills --------------------------------------------
+EXIT_RISK_REDUCE = 8  # closed or trimmed by the breach policy "reduce" (partial: qty < open qty)
+FILL_RISK_HEDGE = 9  # share hedge traded by the breach policy "hedge" (opens, adds or trims)
 
 # ---------------------------------------------------------------------------------------------
 # Python-side tables (names and texts). Kernels never touch these.
@@ -181,6 +224,10 @@ REASON_NAMES: dict[int, str] = {
     R_NO_PRICE: "no_price",
     W_KELLY_FALLBACK: "kelly_fallback",
     W_SCALED_DOWN: "scaled_down",
+    R_LIQUIDITY: "liquidity",
+    W_LIQUIDITY_CAPPED: "liquidity_capped",
+    R_UNIT_TOO_LARGE: "unit_too_large",
+    W_KELLY_PROBE: "kelly_probe",
 }
 
 # Texts take keyword fields: value and limit in percent, strategy, symbol.
@@ -199,6 +246,12 @@ REASON_TEXT: dict[int, str] = {
     R_NO_PRICE: "No usable price or volatility for {symbol}",
     W_KELLY_FALLBACK: "Kelly needs more closed trades; sized with FixedFractional",
     W_SCALED_DOWN: "Size scaled down to fit the limits",
+    R_LIQUIDITY: "One unit of {symbol} exceeds max_contracts_per_trade or the notional cap",
+    W_LIQUIDITY_CAPPED: "Size capped by max_contracts_per_trade or the notional cap",
+    R_UNIT_TOO_LARGE: (
+        "One unit of {symbol} does not fit the sizing caps (max_position_pct, max_risk_per_trade)"
+    ),
+    W_KELLY_PROBE: "Kelly estimate <= 0; traded the probe size",
 }
 
 WARNING_TEXT: dict[int, str] = {
@@ -210,6 +263,19 @@ WARNING_TEXT: dict[int, str] = {
     R_VAR: "VaR 95 ({value:.1f}%) approaching limit ({limit:.1f}%)",
     W_KELLY_FALLBACK: REASON_TEXT[W_KELLY_FALLBACK],
     W_SCALED_DOWN: REASON_TEXT[W_SCALED_DOWN],
+    W_LIQUIDITY_CAPPED: REASON_TEXT[W_LIQUIDITY_CAPPED],
+    W_KELLY_PROBE: REASON_TEXT[W_KELLY_PROBE],
+}
+
+# A warning on an exposure that is already past its limit (a hedge that shrinks a breached
+# exposure, or a book above a limit) says "above limit"; one that lands on it (within
+# EXCEED_RTOL) says "at limit"; "approaching" is only ever said below the limit.
+WARNING_ABOVE_TEXT: dict[int, str] = {
+    code: WARNING_TEXT[code].replace("approaching limit", "above limit")
+    for code in (R_DELTA, R_GAMMA, R_VEGA, R_CONCENTRATION, R_SECTOR, R_VAR)
+}
+WARNING_AT_TEXT: dict[int, str] = {
+    code: WARNING_TEXT[code].replace("approaching limit", "at limit") for code in WARNING_ABOVE_TEXT
 }
 
 EXIT_NAMES: dict[int, str] = {
@@ -220,6 +286,28 @@ EXIT_NAMES: dict[int, str] = {
     EXIT_TAKE_PROFIT: "take_profit",
     EXIT_SIGNAL: "signal_exit",
     EXIT_END: "end_of_data",
+    EXIT_EXPIRY_NO_DATA: "expiry_no_data",
+    EXIT_RISK_REDUCE: "risk_reduce",
+    FILL_RISK_HEDGE: "risk_hedge",
+}
+
+BREACH_POLICY_NAMES: dict[int, str] = {
+    BREACH_BLOCK: "block",
+    BREACH_REDUCE: "reduce",
+    BREACH_HEDGE: "hedge",
+}
+BREACH_ACTION_NAMES: dict[int, str] = {
+    BA_BLOCK: "block",
+    BA_REDUCE: "reduce",
+    BA_HEDGE: "hedge",
+    BA_UNREDUCIBLE: "unreducible",
+}
+BREACH_NOTE_TEXT: dict[int, str] = {
+    BN_NONE: "",
+    BN_NO_BAR: "contributors have no bar to trade at",
+    BN_ACTION_CAP: "cap on risk trades per bar reached",
+    BN_NO_CONTRIBUTOR: "no open position contributes",
+    BN_CONFLICT: "reducing another limit pushed this one out again",
 }
 
 
@@ -234,13 +322,20 @@ def render_reason(
 ) -> str:
     """Render one reason (or, with ``warning=True``, warning) text from the tables above.
 
-    ``value`` and ``limit`` are in percent. A breached value is rounded *up* to the shown
-    precision so that a rejection never reads like ``Portfolio delta (30.0%) exceeds limit
-    (30.0%)`` when the projected delta was 30.04%.
+    ``value`` and ``limit`` are in percent. "Above" means :data:`EXCEED_RTOL` past the limit
+    (the kernels' rule): an exposure warning says "approaching" below its limit and "above
+    limit" past it. A value past its limit is rounded *up* to the shown precision so that it
+    never reads like ``Portfolio delta (30.0%) exceeds limit (30.0%)`` when it was 30.04%.
     """
     table = WARNING_TEXT if warning else REASON_TEXT
-    if not warning and value == value and limit == limit and value > limit:
-        value = math.ceil(value * 10.0 - 1e-9) / 10.0
+    above = value == value and limit == limit and abs(value) > limit * (1.0 + EXCEED_RTOL)
+    if warning and code in WARNING_ABOVE_TEXT and value == value and limit == limit:
+        if above:
+            table = WARNING_ABOVE_TEXT
+        elif abs(value) >= limit * (1.0 - EXCEED_RTOL):
+            table = WARNING_AT_TEXT
+    if above:  # away from zero, so a negative delta rounds the same way
+        value = math.copysign(math.ceil(abs(value) * 10.0 - 1e-9) / 10.0, value)
     return table[code].format(value=value, limit=limit, strategy=strategy, symbol=symbol)
 
 

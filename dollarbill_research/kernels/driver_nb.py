@@ -12,9 +12,21 @@ from __future__ import annotations
 import numpy as np
 
 from dollarbill_research.kernels._jit import jit, jit_inner
-from dollarbill_research.kernels.records import C_FILLS, C_OPEN, C_REJECTIONS
+from dollarbill_research.kernels.alloc_time_nb import (
+    committed_nb,
+    rebalance_nb,
+    strategy_returns_nb,
+)
+from dollarbill_research.kernels.breach_nb import ACTIONS_EXTRA, BREACH_ROWS_PER_PASS
+from dollarbill_research.kernels.records import (
+    BP_USE_PM,
+    C_BREACHES,
+    C_FILLS,
+    C_OPEN,
+    C_REJECTIONS,
+)
 from dollarbill_research.kernels.step_nb import step_nb
-from dollarbill_research.kernels.workspace_nb import sync_open_nb
+from dollarbill_research.kernels.workspace_nb import WI_OPEN, sync_open_nb
 
 
 @jit_inner
@@ -51,16 +63,29 @@ def run_bars_nb(
     stats: np.ndarray,
     fills: np.ndarray,
     rejections: np.ndarray,
+    breaches: np.ndarray,
     equity_rec: np.ndarray,
     strat_pnl: np.ndarray,
     ws: tuple,
+    alloc: np.ndarray,
+    strat_returns: np.ndarray,
+    targets_rec: np.ndarray,
+    committed_prev: np.ndarray,
     bar_offset: int,
 ) -> int:
     """Run rows ``t0 .. t1-1`` (panel row = signal row = record row; bar = row + bar_offset).
 
-    ``ws`` is the step workspace (:func:`~.workspace_nb.new_workspace`). ``bar_offset`` is 0 for
-    a whole history; the streaming driver runs each chunk's rows with the chunk's first global
-    bar minus its history rows (so entry bars, max-hold and records keep global bar numbers).
+    ``ws`` is the step workspace (:func:`~.workspace_nb.new_workspace`). Allocation through
+    time (:mod:`.alloc_time_nb`): ``strat_capacity`` is updated in place from
+    ``strat_returns[:bar]`` when a rebalance is due, the targets in force on each bar go to
+    ``targets_rec`` and each bar's strategy returns to ``strat_returns`` (both
+    ``(n_bars, n_strategies)`` of the whole history, indexed by *bar*); ``alloc`` holds the
+    custom weights and bounds; ``committed_prev`` (``(n_strategies,)``, state kept across
+    calls) each strategy's committed dollars at the last close.
+
+    ``bar_offset`` is 0 for a whole history; the streaming driver runs each chunk's rows with
+    the chunk's first global bar minus its history rows (so entry bars, max-hold, rebalances
+    and records keep global bar numbers).
 
     Returns
     -------
@@ -69,19 +94,31 @@ def run_bars_nb(
     """
     sync_open_nb(positions, counters, ws[2])
     most = signal.shape[0] * signal.shape[2]  # every (strategy, symbol) signals
+    pm = bp[BP_USE_PM] > 0.0
     for t in range(t0, t1):
         used = max(counters[C_FILLS], counters[C_REJECTIONS])
         bound = min(fills.shape[0], rejections.shape[0])
+        # breach passes (portfolio management on): two per bar, each at most n_open + extra
+        # fills (the second after the entries) and BREACH_ROWS_PER_PASS rows; hedge unwinds
+        # at most n_open fills
+        extra = 3 * (counters[C_OPEN] + most + ACTIONS_EXTRA) if pm else 0
+        if pm and counters[C_BREACHES] + 2 * BREACH_ROWS_PER_PASS > breaches.shape[0]:
+            return t
         # the exact count (a scan of the bar's signals) only when the cheap bound does not fit
-        if used + counters[C_OPEN] + most > bound:
+        if used + counters[C_OPEN] + most + extra > bound:
             need = records_needed_nb(signal, t, counters[C_OPEN])
+            # + hedge unwinds (<= n_open) + two breach passes (n_open + n_signals + extra)
+            need_fills = need + (need + 2 * counters[C_OPEN] + 2 * ACTIONS_EXTRA if pm else 0)
             if (
-                counters[C_FILLS] + need > fills.shape[0]
+                counters[C_FILLS] + need_fills > fills.shape[0]
                 or counters[C_REJECTIONS] + need > rejections.shape[0]
             ):
                 return t
+        bar = t + bar_offset
+        rebalance_nb(bar, strat_returns, alloc, bp, pp, strat_capacity)
+        targets_rec[bar, :] = strat_capacity
         step_nb(
-            t + bar_offset,
+            bar,
             t,
             t,
             days[t],
@@ -103,9 +140,14 @@ def run_bars_nb(
             stats,
             fills,
             rejections,
+            breaches,
             equity_rec,
             strat_pnl,
             t,
             ws,
         )
+        # committed_prev holds the previous close's committed dollars (zeros before bar 0)
+        pnl_prev = strat_pnl[t - 1] if t > 0 else np.zeros(strat_pnl.shape[1])
+        strategy_returns_nb(strat_pnl[t], pnl_prev, committed_prev, strat_returns[bar])
+        committed_nb(positions, ws[2][WI_OPEN], counters[C_OPEN], committed_prev)
     return t1

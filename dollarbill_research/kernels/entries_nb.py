@@ -6,7 +6,9 @@ is not a rejection). They are taken in order of decreasing confidence, ties brok
 index and then symbol index (a stable sort of the (strategy, symbol)-ordered list).
 
 Portfolio management off: ``units = floor(free cash x position_size_pct% / unit_cost)`` and no
-risk checks beyond cash (costs included) and ``max_positions``. On: the method of
+risk checks beyond cash (costs included), ``max_positions`` and the liquidity caps
+(:func:`~dollarbill_research.kernels.sizing_nb.liquidity_cap_nb`, applied in both modes).
+On: the method of
 ``pp[PP_SIZING_METHOD]`` (risk parity over all of the bar's candidates at the bar's equity),
 then pre-trade approval against the *current* book, which includes the fills made earlier in the
 same bar: :func:`~dollarbill_research.kernels.context_nb.ctx_begin_nb` once per bar,
@@ -27,6 +29,7 @@ from dollarbill_research.kernels.approval_nb import decide_ctx_nb
 from dollarbill_research.kernels.book_nb import book_set_nb
 from dollarbill_research.kernels.candidates_nb import (
     U_CONC,
+    U_CONTRACTS,
     U_COST,
     U_COST1,
     U_DEFINED,
@@ -37,6 +40,7 @@ from dollarbill_research.kernels.candidates_nb import (
     U_LEN,
     U_MAX_LOSS,
     U_MV,
+    U_NOTIONAL,
     U_SIGMA,
     U_THETA,
     U_VEGA,
@@ -52,6 +56,7 @@ from dollarbill_research.kernels.codes import (
     R_CASH,
     R_MAX_POSITIONS,
     R_NO_PRICE,
+    R_UNIT_TOO_LARGE,
     R_ZERO_SIZE,
     SIG_LONG,
     SIG_SHORT,
@@ -87,6 +92,7 @@ from dollarbill_research.kernels.records import (
 )
 from dollarbill_research.kernels.sizing_nb import (
     floor_within_nb,
+    liquidity_cap_nb,
     risk_parity_units_nb,
     simple_units_nb,
     size_units_nb,
@@ -217,11 +223,14 @@ def enter_nb(
             reason = 1 << R_NO_PRICE
         elif not pm:
             units = simple_units_nb(free, bp[BP_POSITION_SIZE_PCT], cost)
+            units, warn, reason = liquidity_cap_nb(
+                units, equity, u[i, U_NOTIONAL], u[i, U_CONTRACTS], bp
+            )
         else:
             if method == SIZE_RISK_PARITY:
                 units = rp_units[i]
             else:
-                p_win, payoff, n_closed = kelly_inputs_nb(stats, s)
+                p_win, payoff, n_closed = kelly_inputs_nb(stats, s, pp)
                 units, warn = size_units_nb(
                     method,
                     equity,
@@ -234,31 +243,39 @@ def enter_nb(
                     payoff,
                     n_closed,
                 )
-            ctx_cd_nb(close, j, wi, wf, win, cov, meta)
-            units, reason, w2, proj = decide_ctx_nb(
-                units,
-                cost,
-                u[i, U_DELTA],
-                u[i, U_GAMMA],
-                u[i, U_VEGA],
-                u[i, U_THETA],
-                u[i, U_MV],
-                u[i, U_CONC],
-                j,
-                sector_codes[j],
-                s,
-                tot,
-                sector_abs,
-                cd,
-                var_sym,
-                equity,
-                free,
-                counters[C_OPEN],
-                committed,
-                capacity,
-                pp,
-            )
-            warn |= w2
+            # a Kelly size whose one unit does not fit the caps comes back as a reason bit
+            too_large = warn & (1 << R_UNIT_TOO_LARGE)
+            warn &= ~too_large
+            units, w3, r3 = liquidity_cap_nb(units, equity, u[i, U_NOTIONAL], u[i, U_CONTRACTS], bp)
+            warn |= w3
+            if too_large | r3:
+                reason = too_large | r3
+            else:
+                ctx_cd_nb(close, j, wi, wf, win, cov, meta)
+                units, reason, w2, proj = decide_ctx_nb(
+                    units,
+                    cost,
+                    u[i, U_DELTA],
+                    u[i, U_GAMMA],
+                    u[i, U_VEGA],
+                    u[i, U_THETA],
+                    u[i, U_MV],
+                    u[i, U_CONC],
+                    j,
+                    sector_codes[j],
+                    s,
+                    tot,
+                    sector_abs,
+                    cd,
+                    var_sym,
+                    equity,
+                    free,
+                    counters[C_OPEN],
+                    committed,
+                    capacity,
+                    pp,
+                )
+                warn |= w2
         if reason == 0:
             if bp[BP_MAX_POSITIONS] > 0.0 and counters[C_OPEN] >= bp[BP_MAX_POSITIONS]:
                 reason |= 1 << R_MAX_POSITIONS

@@ -52,6 +52,8 @@ from dollarbill_research.kernels.records import (
     BP_COMMISSION_PER_SHARE,
     BP_SLIPPAGE_VOL_MULT,
     BP_SPREAD_PCT,
+    BP_TICK_HIGH,
+    BP_TICK_LOW,
 )
 
 
@@ -237,6 +239,26 @@ def price_legs_nb(
 
 
 @jit_inner
+def intrinsic_legs_nb(legs: np.ndarray, row: int, n_legs: int, s: float) -> float:
+    """Settle one unit of ``legs[row, :n_legs]`` at spot ``s``: leg prices become intrinsic.
+
+    Returns the signed dollar value of one unit at expiry (calls ``max(s - K, 0)``, puts
+    ``max(K - s, 0)``, times ratio and multiplier; stock legs at ``s``).
+    """
+    value = 0.0
+    for i in range(n_legs):
+        leg = legs[row, i]
+        if leg.type == LEG_STOCK:
+            leg.price = s
+            value += leg.ratio * s
+            continue
+        intrinsic = max(s - leg.strike, 0.0) if leg.type == LEG_CALL else max(leg.strike - s, 0.0)
+        leg.price = intrinsic
+        value += leg.ratio * OPTION_MULTIPLIER * intrinsic
+    return value
+
+
+@jit_inner
 def traded_value_nb(legs: np.ndarray, row: int, n_legs: int) -> tuple[float, float, float]:
     """Per unit of ``legs[row, :n_legs]``: ``(sum |ratio x mult x price|, shares, contracts)``."""
     gross = 0.0
@@ -259,16 +281,57 @@ def costs_nb(
 ) -> float:
     """Dollar costs of trading ``qty`` units at the current prices of ``legs[row, :n_legs]``.
 
-    Commission per share and per contract, half the bid-ask spread (``spread_pct / 2`` % of each
-    leg's value) and the volatility-scaled slippage
-    ``slippage_vol_mult x sigma / sqrt(bars_per_year)`` of each leg's value.
+    Commission per share and per contract, half the bid-ask spread and the volatility-scaled
+    slippage ``slippage_vol_mult x sigma / sqrt(bars_per_year)`` of each leg's value. The half
+    spread is ``spread_pct / 2`` % of a stock leg's value; an option leg pays per share at least
+    the tick rule's minimum, ``max(price x spread_pct / 200, tick)`` with ``tick =
+    bp[BP_TICK_LOW]`` below $3 and ``bp[BP_TICK_HIGH]`` at $3 or more (docs/risk-model.md).
     """
-    gross, shares, contracts = traded_value_nb(legs, row, n_legs)
-    frac = bp[BP_SPREAD_PCT] / 200.0
+    half = bp[BP_SPREAD_PCT] / 200.0
+    slip = 0.0
     if bp[BP_SLIPPAGE_VOL_MULT] > 0.0 and sigma > 0.0 and bp[BP_BARS_PER_YEAR] > 0.0:
-        frac += bp[BP_SLIPPAGE_VOL_MULT] * sigma / math.sqrt(bp[BP_BARS_PER_YEAR])
+        slip = bp[BP_SLIPPAGE_VOL_MULT] * sigma / math.sqrt(bp[BP_BARS_PER_YEAR])
+    frac = half + slip
+    stock_gross = 0.0
+    shares = 0.0
+    contracts = 0.0
+    option_cost = 0.0
+    for i in range(n_legs):
+        leg = legs[row, i]
+        if leg.type == LEG_STOCK:
+            stock_gross += abs(leg.ratio * leg.price)
+            shares += abs(leg.ratio)
+        else:
+            n = abs(leg.ratio)
+            contracts += n
+            price = abs(leg.price)
+            tick = bp[BP_TICK_LOW] if price < 3.0 else bp[BP_TICK_HIGH]
+            option_cost += n * OPTION_MULTIPLIER * (max(price * half, tick) + price * slip)
     commission = shares * bp[BP_COMMISSION_PER_SHARE] + contracts * bp[BP_COMMISSION_PER_CONTRACT]
-    return qty * (commission + gross * frac)
+    return qty * (commission + stock_gross * frac + option_cost)
+
+
+@jit_inner
+def naked_requirement_nb(legs: np.ndarray, n_legs: int, s: float) -> float:
+    """Broker-style margin of the short option legs of one unit, excluding premium (dollars).
+
+    Per short leg (CBOE/FINRA rule 4210 style): calls ``max(20% x S - OTM, 10% x S)``, puts
+    ``max(20% x S - OTM, 10% x K)``, with ``OTM`` the amount out of the money, times the
+    multiplier and the leg's ratio; a short straddle or strangle needs the larger side only
+    (only one side can finish in the money), so the maximum over the short legs is returned.
+    """
+    req = 0.0
+    for i in range(n_legs):
+        leg = legs[i]
+        if leg.ratio >= 0.0 or leg.type == LEG_STOCK:
+            continue
+        k = leg.strike
+        if leg.type == LEG_CALL:
+            r = max(0.20 * s - max(k - s, 0.0), 0.10 * s)
+        else:
+            r = max(0.20 * s - max(s - k, 0.0), 0.10 * k)
+        req = max(req, r * OPTION_MULTIPLIER * abs(leg.ratio))
+    return req
 
 
 @jit_inner
@@ -281,14 +344,21 @@ def unit_quantities_nb(
     value: float,
     stop_distance: float,
 ) -> tuple[float, float, bool]:
-    """Cash need, max loss and risk type of one unit (docs/architecture.md table).
+    """Buying power, max loss and risk type of one unit (docs/architecture.md table).
+
+    ``unit_cost`` is the buying power one unit takes, i.e. the free cash it needs: the
+    collateral reserved while it is open (``unit_cost - value``) net of any credit received
+    (``value < 0``). The margin rule (docs/risk-model.md, "Margin"): long premium pays the
+    premium; defined-risk credit structures reserve the widest wing (buying power = max
+    loss); a cash-secured put reserves ``strike x 100`` (buying power ``strike x 100 -
+    premium``); naked short calls, puts, straddles and strangles reserve the premium plus
+    :func:`naked_requirement_nb` (buying power = that requirement). Shares: their price.
 
     Returns
     -------
     tuple
-        ``(unit_cost, unit_max_loss, defined_risk)`` in dollars. ``unit_cost`` is the free cash
-        one unit needs; ``defined_risk`` selects max loss (True) or |market value| for the
-        concentration value.
+        ``(unit_cost, unit_max_loss, defined_risk)`` in dollars. ``defined_risk`` selects max
+        loss (True) or |market value| for the concentration value.
     """
     notional = s * OPTION_MULTIPLIER
     if kind == KIND_SHARES:
@@ -296,11 +366,14 @@ def unit_quantities_nb(
     single = kind in (KIND_CALL, KIND_PUT)
     if (single or kind in (KIND_STRADDLE, KIND_STRANGLE)) and direction > 0.0:
         return value, value, True  # long premium
-    if kind == KIND_CASH_SECURED_PUT or (kind == KIND_PUT and direction < 0.0):
+    if kind == KIND_CASH_SECURED_PUT:
         k100 = legs[0].strike * OPTION_MULTIPLIER
-        return k100, max(k100 + value, 0.0), True
+        return k100 + value, max(k100 + value, 0.0), True
+    if kind == KIND_PUT:  # naked short put: max loss if the stock goes to 0
+        k100 = legs[0].strike * OPTION_MULTIPLIER
+        return naked_requirement_nb(legs, n_legs, s), max(k100 + value, 0.0), True
     if kind in (KIND_CALL, KIND_STRADDLE, KIND_STRANGLE):
-        return notional, notional * stop_distance, False
+        return naked_requirement_nb(legs, n_legs, s), notional * stop_distance, False
     # credit spreads, condors, butterflies
     if direction < 0.0:
         return value, value, True  # bought for a debit
@@ -317,3 +390,23 @@ def unit_quantities_nb(
                         call_w = max(call_w, w)
     loss = max(put_w, call_w) * OPTION_MULTIPLIER + value
     return loss, loss, True
+
+
+@jit_inner
+def unit_liquidity_nb(legs: np.ndarray, n_legs: int, s: float) -> tuple[float, float]:
+    """Underlying notional and option contracts of one unit (the liquidity caps' measures).
+
+    Shares: ``|ratio| x s`` and 0 contracts; option structures: ``s x 100`` (one unit controls
+    one lot of the underlying, the largest per-leg ratio times 100 shares) and the sum of
+    ``|ratio|`` over option legs (4 for an iron condor).
+    """
+    contracts = 0.0
+    lot = 0.0
+    shares = 0.0
+    for i in range(n_legs):
+        if legs[i].type == LEG_STOCK:
+            shares += abs(legs[i].ratio)
+        else:
+            contracts += abs(legs[i].ratio)
+            lot = max(lot, abs(legs[i].ratio))
+    return shares * s + lot * OPTION_MULTIPLIER * s, contracts

@@ -55,7 +55,13 @@ BP_COMMISSION_PER_CONTRACT = 13  # dollars per option contract (per leg)
 BP_SPREAD_PCT = 14  # full bid-ask spread, % of price; half is paid on each side
 BP_SLIPPAGE_VOL_MULT = 15  # extra cost: mult x iv / sqrt(bars_per_year) x traded value
 BP_BARS_PER_YEAR = 16
-BP_LEN = 17
+# --- risk-b (issue 11): option spread floor, liquidity caps, cash interest ---------------------
+BP_TICK_LOW = 17  # minimum half-spread per share of an option leg priced below $3 (dollars)
+BP_TICK_HIGH = 18  # ... priced at $3 or more (dollars); 0 and 0 = no floor
+BP_MAX_CONTRACTS = 19  # option contracts per trade (units x contracts per unit); 0 = unlimited
+BP_MAX_NOTIONAL_MULT = 20  # underlying notional per trade, multiple of equity; 0 = unlimited
+BP_CASH_RATE = 21  # cash_interest_rate: annual, simple, accrued per calendar day
+BP_LEN = 22
 
 # ---------------------------------------------------------------------------------------------
 # Account and counters
@@ -67,7 +73,8 @@ ACCT_LEN = 2
 C_FILLS = 0
 C_REJECTIONS = 1
 C_OPEN = 2
-CNT_LEN = 3
+C_BREACHES = 3  # rows of the breaches record written (issue 11 item 1)
+CNT_LEN = 4
 
 # ---------------------------------------------------------------------------------------------
 # Dtypes
@@ -111,6 +118,10 @@ LEG_DTYPE = np.dtype(
     ]
 )
 
+# Kelly's rolling window of closed-trade returns per unit of risk (pnl / (unit max loss x qty))
+# is a ring buffer of this many slots in each strategy's stats row (kelly_window <= this).
+KELLY_MAX_WINDOW = 1000
+
 STATS_DTYPE = np.dtype(
     [
         ("n_entries", np.int64),
@@ -120,6 +131,9 @@ STATS_DTYPE = np.dtype(
         ("sum_loss", np.float64),  # positive dollars
         ("realized_pnl", np.float64),  # after costs
         ("costs", np.float64),
+        ("k_n", np.int64),  # returns in the ring (<= KELLY_MAX_WINDOW)
+        ("k_head", np.int64),  # next slot to write
+        ("k_ret", np.float64, (KELLY_MAX_WINDOW,)),  # return on max loss of each closed trade
     ]
 )
 
@@ -199,6 +213,22 @@ EXPOSURE_FIELDS = (
     "diversification",
 )  # order of EXP_* in codes
 
+# One row per limit found breached on a bar and what the breach policy did (kernels/breach_nb.py)
+MAX_BREACH_SYMBOLS = 8
+BREACH_DTYPE = np.dtype(
+    [
+        ("bar", np.int64),
+        ("exposure", np.int64),  # R_DELTA .. R_VAR
+        ("action", np.int64),  # BA_* code
+        ("note", np.int64),  # BN_* code (why it was not fully reduced)
+        ("value", np.float64),  # |exposure| / equity when found (fraction)
+        ("limit", np.float64),  # fraction
+        ("value_after", np.float64),  # after the action
+        ("n_symbols", np.int64),
+        *[(f"sym{i}", np.int64) for i in range(MAX_BREACH_SYMBOLS)],  # acted on / contributors
+    ]
+)
+
 EQUITY_DTYPE = np.dtype(
     [
         ("bar", np.int64),
@@ -214,9 +244,13 @@ EQUITY_DTYPE = np.dtype(
 
 
 def new_state(
-    n_strategies: int, n_symbols: int, initial_capital: float
+    n_strategies: int, n_symbols: int, initial_capital: float, hedge_slots: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Allocate an empty portfolio state.
+
+    ``hedge_slots`` (breach policy ``hedge``) adds one slot per symbol after the strategies'
+    slots, ``slot = n_strategies * n_symbols + symbol``, for the share hedges of
+    :mod:`~dollarbill_research.kernels.breach_nb`.
 
     Returns
     -------
@@ -227,7 +261,7 @@ def new_state(
     account = np.zeros(ACCT_LEN)
     account[A_CASH] = initial_capital
     counters = np.zeros(CNT_LEN, dtype=np.int64)
-    n_slots = n_strategies * n_symbols
+    n_slots = n_strategies * n_symbols + (n_symbols if hedge_slots else 0)
     positions = np.zeros(n_slots, dtype=POSITION_DTYPE)
     legs = np.zeros((n_slots, MAX_LEGS), dtype=LEG_DTYPE)
     stats = np.zeros(n_strategies, dtype=STATS_DTYPE)

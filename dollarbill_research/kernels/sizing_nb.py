@@ -12,8 +12,13 @@ Methods (``pp[PP_SIZING_METHOD]``, codes ``SIZE_*``):
 * VolatilityBased: ``equity x max_risk% / unit_dollar_vol``; the annualised dollar volatility of
   the position equals the risk budget, so a higher volatility gives fewer units.
 * KellyCriterion: ``f = kelly_fraction x (p - (1 - p) / b)`` clamped to ``[0, kelly_cap]``,
-  ``units = equity x f / unit_max_loss``. Before ``kelly_min_trades`` closed trades it falls back
-  to FixedFractional(``max_risk_per_trade``) and sets the ``W_KELLY_FALLBACK`` warning bit.
+  ``units = max(equity x f / unit_max_loss, kelly_probe_units)``, with ``p`` and ``b`` from
+  the strategy's rolling window of returns on max loss, shrunk toward no edge
+  (:func:`~dollarbill_research.kernels.candidates_nb.kelly_inputs_nb`). While ``f <= 0`` it
+  trades ``kelly_probe_units`` (``W_KELLY_PROBE``) so its statistics can recover. Before
+  ``kelly_min_trades`` closed trades it falls back to FixedFractional(``max_risk_per_trade``),
+  at least the probe size, and sets ``W_KELLY_FALLBACK``. When the caps leave less than one
+  unit of a size of at least one, the mask carries ``R_UNIT_TOO_LARGE`` (a rejection reason).
 * RiskParity: the candidates of one bar share a notional budget
   ``C = equity x max_position_pct% x n`` with inverse-volatility weights on the per-dollar
   volatility ``unit_dollar_vol / unit_cost``, so each contributes the same dollar volatility
@@ -43,8 +48,11 @@ from dollarbill_research.kernels.codes import (
     PP_KELLY_CAP,
     PP_KELLY_FRACTION,
     PP_KELLY_MIN_TRADES,
+    PP_KELLY_PROBE,
     PP_MAX_POSITION_PCT,
     PP_MAX_RISK_PCT,
+    R_LIQUIDITY,
+    R_UNIT_TOO_LARGE,
     SIZE_FIXED_DOLLAR,
     SIZE_FIXED_FRACTIONAL,
     SIZE_KELLY,
@@ -52,7 +60,10 @@ from dollarbill_research.kernels.codes import (
     SIZE_SIMPLE,
     SIZE_VOLATILITY_BASED,
     W_KELLY_FALLBACK,
+    W_KELLY_PROBE,
+    W_LIQUIDITY_CAPPED,
 )
+from dollarbill_research.kernels.records import BP_MAX_CONTRACTS, BP_MAX_NOTIONAL_MULT
 
 
 @jit_inner
@@ -118,6 +129,33 @@ def simple_units_nb(cash: float, position_size_pct: float, unit_cost: float) -> 
     if not _usable(cash) or not _usable(position_size_pct):
         return 0.0
     return floor_within_nb(cash * position_size_pct / 100.0, unit_cost)
+
+
+@jit
+def liquidity_cap_nb(
+    units: float, equity: float, unit_notional: float, unit_contracts: float, bp: np.ndarray
+) -> tuple[float, int, int]:
+    """Apply the liquidity caps (portfolio management on and off) to whole ``units``.
+
+    ``units x unit_contracts <= bp[BP_MAX_CONTRACTS]`` and ``units x unit_notional <=
+    bp[BP_MAX_NOTIONAL_MULT] x equity`` (a cap of 0 is off). Returns ``(units, warn, reason)``:
+    ``W_LIQUIDITY_CAPPED`` when a cap reduced the size, ``R_LIQUIDITY`` when not even one unit
+    fits (both as masks; 0 when the caps did not bind).
+    """
+    if not (math.isfinite(units) and units > 0.0):
+        return units, 0, 0
+    n = units
+    cap_c = bp[BP_MAX_CONTRACTS]
+    if cap_c > 0.0 and unit_contracts > 0.0:
+        n = min(n, floor_within_nb(cap_c, unit_contracts))
+    cap_n = bp[BP_MAX_NOTIONAL_MULT]
+    if cap_n > 0.0 and unit_notional > 0.0:
+        n = min(n, floor_within_nb(cap_n * equity, unit_notional))
+    if n >= units:
+        return units, 0, 0
+    if n < 1.0:
+        return 0.0, 0, 1 << R_LIQUIDITY
+    return n, 1 << W_LIQUIDITY_CAPPED, 0
 
 
 @jit_inner
@@ -191,12 +229,21 @@ def size_units_nb(
         if _usable(unit_dollar_vol):
             raw = equity * pp[PP_MAX_RISK_PCT] / 100.0 / unit_dollar_vol
     elif method == SIZE_KELLY:
+        probe = pp[PP_KELLY_PROBE]
         if n_closed < pp[PP_KELLY_MIN_TRADES]:
             warn |= 1 << W_KELLY_FALLBACK
-            raw = equity * pp[PP_MAX_RISK_PCT] / 100.0 / unit_cost
+            raw = max(equity * pp[PP_MAX_RISK_PCT] / 100.0 / unit_cost, probe)
         elif _usable(unit_max_loss):
             f = kelly_fraction_nb(win_rate, payoff_ratio, pp[PP_KELLY_FRACTION], pp[PP_KELLY_CAP])
-            raw = equity * f / unit_max_loss
+            if f > 0.0:
+                raw = max(equity * f / unit_max_loss, probe)
+            else:
+                warn |= 1 << W_KELLY_PROBE
+                raw = probe
+        units = cap_units_nb(raw, equity, unit_cost, unit_max_loss, pp)
+        if units < 1.0 and raw >= 1.0:
+            warn |= 1 << R_UNIT_TOO_LARGE  # one unit does not fit the caps: a recorded reason
+        return units, warn
     elif method == SIZE_RISK_PARITY:
         raw = equity * pp[PP_MAX_POSITION_PCT] / 100.0 / unit_cost
     return cap_units_nb(raw, equity, unit_cost, unit_max_loss, pp), warn

@@ -19,20 +19,26 @@ import numpy as np
 
 from dollarbill_research.kernels._jit import jit, jit_inner
 from dollarbill_research.kernels.book_nb import book_exposures_into_nb, flatten_book_nb
+from dollarbill_research.kernels.breach_nb import any_breach_nb, breach_pass_nb, unwind_hedges_nb
 from dollarbill_research.kernels.codes import (
+    BREACH_BLOCK,
+    BREACH_HEDGE,
     EXIT_EXPIRY,
+    EXIT_EXPIRY_NO_DATA,
     EXIT_MAX_HOLD,
     EXIT_SIGNAL,
     EXIT_STOP_LOSS,
     EXIT_TAKE_PROFIT,
+    EXPIRY_TOLERANCE_DAYS,
     LEG_STOCK,
     N_EXPOSURES,
+    PP_BREACH_POLICY,
     PP_VAR_WINDOW,
     SIG_EXIT,
 )
 from dollarbill_research.kernels.entries_nb import enter_nb
 from dollarbill_research.kernels.fills_nb import record_fill_nb
-from dollarbill_research.kernels.instruments_nb import costs_nb, price_legs_nb
+from dollarbill_research.kernels.instruments_nb import costs_nb, intrinsic_legs_nb, price_legs_nb
 from dollarbill_research.kernels.records import (
     A_CASH,
     A_RESERVED,
@@ -116,8 +122,8 @@ def exit_reason_nb(
     short_take_profit_pct)``; a record and scalars only (no array arguments), so the
     per-position check costs no reference counting.
     """
-    if day >= p.expiry_day:
-        return EXIT_EXPIRY
+    if day >= p.expiry_day - EXPIRY_TOLERANCE_DAYS:
+        return EXIT_EXPIRY  # the bar of the expiry's session date (any UTC offset)
     if max_hold > 0.0 and bar - p.entry_bar >= max_hold:
         return EXIT_MAX_HOLD
     basis = abs(p.entry_value)
@@ -148,10 +154,19 @@ def close_position_nb(
     fills: np.ndarray,
     bp: np.ndarray,
 ) -> None:
-    """Close a position at its current mark (expiry: intrinsic, no costs) and record the fill."""
+    """Close a position at its current mark and record the fill.
+
+    Expiry (``EXIT_EXPIRY`` / ``EXIT_EXPIRY_NO_DATA``) settles at intrinsic value at the last
+    marked spot (this bar's close, or the last close before expiry when the symbol has no bar)
+    without costs.
+    """
     p = positions[slot]
     qty = p.qty
-    costs = 0.0 if reason == EXIT_EXPIRY else costs_nb(legs, slot, p.n_legs, qty, p.sigma, bp)
+    expiry = reason in (EXIT_EXPIRY, EXIT_EXPIRY_NO_DATA)
+    if expiry:
+        p.value = intrinsic_legs_nb(legs, slot, p.n_legs, p.spot)
+        p.mv = p.value * qty
+    costs = 0.0 if expiry else costs_nb(legs, slot, p.n_legs, qty, p.sigma, bp)
     cash_flow = p.value * qty
     account[A_CASH] += cash_flow - costs
     account[A_RESERVED] -= p.reserved
@@ -167,6 +182,11 @@ def close_position_nb(
         st.sum_win += pnl
     else:
         st.sum_loss -= pnl
+    risk = p.unit_max_loss * qty
+    if risk > 0.0 and math.isfinite(pnl):  # Kelly's window: return on max loss
+        st.k_ret[st.k_head] = pnl / risk
+        st.k_head = (st.k_head + 1) % st.k_ret.shape[0]
+        st.k_n = min(st.k_n + 1, st.k_ret.shape[0])
     record_fill_nb(
         fills,
         counters,
@@ -204,9 +224,12 @@ def exits_nb(
     bp: np.ndarray,
     open_slots: np.ndarray,
 ) -> None:
-    """Close every open position with an exit reason on this bar (only symbols with a bar).
+    """Close every open position with an exit reason on this bar.
 
-    ``open_slots[:counters[C_OPEN]]`` (slot order) is compacted in place.
+    Only symbols with a bar exit, except at expiry: an option whose symbol has no bar on or
+    after its expiry date settles on the first bar of the run past it (``EXIT_EXPIRY_NO_DATA``,
+    intrinsic at its last close). ``open_slots[:counters[C_OPEN]]`` (slot order) is compacted
+    in place.
     """
     n_open = counters[C_OPEN]
     max_hold = bp[BP_MAX_HOLD]
@@ -225,6 +248,8 @@ def exits_nb(
         if valid[t, j]:
             sig = int(signal[p.strategy, ts, j])
             reason = exit_reason_nb(p, bar, day, sig, max_hold, stops)
+        elif day >= p.expiry_day - EXPIRY_TOLERANCE_DAYS:
+            reason = EXIT_EXPIRY_NO_DATA
         if reason != 0:
             close_position_nb(
                 bar, slot, reason, positions, legs, account, counters, stats, fills, bp
@@ -306,6 +331,7 @@ def step_nb(
     stats: np.ndarray,
     fills: np.ndarray,
     rejections: np.ndarray,
+    breaches: np.ndarray,
     equity_rec: np.ndarray,
     strat_pnl: np.ndarray,
     row: int,
@@ -335,9 +361,10 @@ def step_nb(
         Backtest (``BP_*``) and portfolio (``PP_*``) parameter vectors.
     account, counters, positions, legs, stats : numpy.ndarray
         The state (:mod:`.records`), updated in place.
-    fills, rejections : numpy.ndarray
+    fills, rejections, breaches : numpy.ndarray
         Record buffers; ``counters`` says how many rows are used. The caller guarantees room
-        for ``n_open + n_signals`` more rows.
+        for ``n_open + n_signals`` more rows (portfolio management on: ``3 n_open + 2 n_signals
+        + 2 ACTIONS_EXTRA`` fills and ``2 BREACH_ROWS_PER_PASS`` breaches, :mod:`.breach_nb`).
     equity_rec, strat_pnl : numpy.ndarray
         Per-bar records; row ``row`` is written.
     ws : tuple
@@ -358,6 +385,9 @@ def step_nb(
         bar, t, ts, day, valid, signal, positions, legs, account, counters, stats, fills, bp,
         open_slots,
     )  # fmt: skip
+    if pm and pp[PP_BREACH_POLICY] == BREACH_HEDGE:  # hedges of positions closed: sell back
+        unwind_hedges_nb(bar, t, valid, positions, legs, account, counters, stats, fills, bp, wi,
+                         signal.shape[0], signal.shape[2])  # fmt: skip
     k = flatten_book_nb(positions, sector_codes, wi, counters[C_OPEN], book_i, book_f)
     pre = np.full(N_EXPOSURES, np.nan)
     equity = account[A_CASH]
@@ -365,6 +395,15 @@ def step_nb(
         equity += book_f[BF_MV, i]
     if pm:
         book_exposures_into_nb(book_i, book_f, k, equity, n_sectors, close, pm, ws, pre)
+        if any_breach_nb(pre, pp):  # limits that hold (breach_nb): record, then act by policy
+            breach_pass_nb(
+                bar, t, close, valid, sector_codes, n_sectors, bp, pp, account, counters,
+                positions, legs, stats, fills, breaches, ws, pre, day,
+            )  # fmt: skip
+            k = counters[C_OPEN]
+            equity = account[A_CASH]
+            for i in range(k):
+                equity += book_f[BF_MV, i]
     k = enter_nb(
         bar, t, ts, day, close, iv, valid, sector_codes, n_sectors, signal, confidence,
         templates, strat_capacity, bp, pp, account, counters, positions, legs, stats, fills,
@@ -375,6 +414,12 @@ def step_nb(
     for i in range(k):
         equity += book_f[BF_MV, i]
     book_exposures_into_nb(book_i, book_f, k, equity, n_sectors, close, pm, ws, exposures)
+    if pm and pp[PP_BREACH_POLICY] != BREACH_BLOCK and any_breach_nb(exposures, pp):
+        # the entries' costs shrank equity (or an entry moved another limit): act again
+        breach_pass_nb(
+            bar, t, close, valid, sector_codes, n_sectors, bp, pp, account, counters, positions,
+            legs, stats, fills, breaches, ws, exposures, day,
+        )  # fmt: skip
     return record_equity_nb(
         bar, row, positions, account, counters, stats, exposures, pre, equity_rec, strat_pnl,
         open_slots,

@@ -57,7 +57,8 @@ WF_CD = 4  # context: (C d)_s per symbol
 WF_VAR = 5  # context: C_ss per symbol
 WF_CONF = 6  # entries: sort key of each candidate (-confidence)
 WF_COMMITTED = 7  # entries: cash committed per strategy
-WF_LEN = 8
+WF_BCD = 8  # breach pass: (C d)_s per held symbol (VaR components)
+WF_LEN = 9
 
 M_EPOCH = 0  # step calls so far
 M_FIRST = 1  # first bar (row) of the window's returns
@@ -71,9 +72,14 @@ M_LEN = 7
 CACHE_CAP = 512  # symbols per bar whose pair covariances are cached
 
 
-def new_workspace(n_strategies: int, n_symbols: int, window: int) -> tuple[np.ndarray, ...]:
-    """Allocate the step kernel's workspace (see the module docstring) for a ``window``-bar VaR."""
-    n_slots = max(n_strategies * n_symbols, 1)
+def new_workspace(
+    n_strategies: int, n_symbols: int, window: int, hedge_slots: bool = False
+) -> tuple[np.ndarray, ...]:
+    """Allocate the step kernel's workspace (see the module docstring) for a ``window``-bar VaR.
+
+    ``hedge_slots``: the state has one hedge slot per symbol (:func:`~.records.new_state`).
+    """
+    n_slots = max(n_strategies * n_symbols + (n_symbols if hedge_slots else 0), 1)
     cap = max(min(n_symbols, CACHE_CAP), 1)
     return (
         np.zeros((BOOK_I_LEN, n_slots), dtype=np.int64),

@@ -32,6 +32,7 @@ import polars as pl
 from dollarbill_research._typing import BoolArray, FloatArray, PathLike
 from dollarbill_research.backtesting.engine import BacktestEngine
 from dollarbill_research.backtesting.result import (
+    breaches_frame,
     fills_frame,
     max_positions_limit,
     rejections_frame,
@@ -40,13 +41,20 @@ from dollarbill_research.config.backtest import BacktestConfig
 from dollarbill_research.config.portfolio import PortfolioConfig
 from dollarbill_research.exceptions import ConfigError, DataError, StateError
 from dollarbill_research.kernels import codes, records
+from dollarbill_research.kernels.alloc_time_nb import (
+    committed_nb,
+    rebalance_nb,
+    strategy_returns_nb,
+)
+from dollarbill_research.kernels.breach_nb import BREACH_ROWS_PER_PASS
 from dollarbill_research.kernels.step_nb import step_nb
-from dollarbill_research.kernels.workspace_nb import new_workspace, sync_open_nb
+from dollarbill_research.kernels.workspace_nb import WI_OPEN, new_workspace, sync_open_nb
 
 __all__ = ["Decisions", "LivePortfolio"]
 
-_STATE_VERSION = 1
-_ARRAYS = ("account", "counters", "positions", "legs", "stats", "close_buf", "iv_buf", "valid_buf")
+_STATE_VERSION = 2  # 2: breach counter, allocation state (issue 11)
+_ARRAYS = ("account", "counters", "positions", "legs", "stats", "close_buf", "iv_buf", "valid_buf",
+           "capacity", "alloc_last")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +74,11 @@ class Decisions:
         The raw kernel records (:data:`~dollarbill_research.kernels.records.FILL_DTYPE`, ...).
     equity : numpy.ndarray
         The bar's :data:`~dollarbill_research.kernels.records.EQUITY_DTYPE` row.
+    breaches : polars.DataFrame
+        Limits found breached on the bar and the breach policy's action (the backtest's
+        ``breaches`` frame); the policy's trades are among ``orders`` (reason ``risk_reduce``).
+    breach_records : numpy.ndarray
+        The raw :data:`~dollarbill_research.kernels.records.BREACH_DTYPE` rows.
     """
 
     timestamp: np.datetime64
@@ -75,6 +88,8 @@ class Decisions:
     fills: np.ndarray
     rejection_records: np.ndarray
     equity: np.ndarray
+    breaches: pl.DataFrame | None = None
+    breach_records: np.ndarray | None = None
 
 
 class LivePortfolio:
@@ -124,9 +139,18 @@ class LivePortfolio:
         if self.sector_codes.shape != (n_sym,) or (self.sector_codes < 0).any():
             raise ConfigError("LivePortfolio.sector_codes must be (n_symbols,) codes >= 0")
         engine = BacktestEngine(backtest_config, portfolio_config)
-        self.bp, self.pp, self.capacity = engine.kernel_params(n_strat)
+        self.bp, self.pp, self.capacity = engine.kernel_params(n_strat, self.strategies)
+        # allocation through time (kernels/alloc_time_nb.py): the backtest driver's inputs
+        self._alloc = engine.allocation_arrays(self.strategies)
+        self.capacity = np.array(self.capacity, dtype=np.float64)
+        self.alloc_last = np.zeros(2 * n_strat)  # last close: cumulative P&L, committed $
+        self.strategy_returns = np.full((0, n_strat), np.nan)  # one row per bar so far
+        hedge = bool(
+            self.bp[records.BP_USE_PM] > 0
+            and self.pp[codes.PP_BREACH_POLICY] == codes.BREACH_HEDGE
+        )  # fmt: skip
         self.account, self.counters, self.positions, self.legs, self.stats = records.new_state(
-            n_strat, n_sym, backtest_config.initial_capital
+            n_strat, n_sym, backtest_config.initial_capital, hedge_slots=hedge
         )
         rows = int(self.pp[codes.PP_VAR_WINDOW]) + 1
         self.close_buf = np.full((rows, n_sym), np.nan)
@@ -134,7 +158,7 @@ class LivePortfolio:
         self.valid_buf = np.zeros((rows, n_sym), dtype=np.bool_)
         self.n_bars = 0
         self.last_timestamp: np.datetime64 | None = None
-        self._ws = new_workspace(n_strat, n_sym, int(self.pp[codes.PP_VAR_WINDOW]))
+        self._ws = new_workspace(n_strat, n_sym, int(self.pp[codes.PP_VAR_WINDOW]), hedge)
 
     # ------------------------------------------------------------------------------------------
     def _push(self, close: FloatArray, iv: FloatArray, valid: BoolArray) -> int:
@@ -197,23 +221,37 @@ class LivePortfolio:
         conf = np.ascontiguousarray(conf.reshape(n_strat, 1, n_sym))
         t = self._push(close, iv, valid)
         need = int(self.counters[records.C_OPEN]) + int(np.count_nonzero(sig))
-        fills = np.zeros(need + 1, dtype=records.FILL_DTYPE)
+        # room for the breach passes and hedge unwinds too (breach_nb): 3 n_open + n_signals + 12
+        fills = np.zeros(4 * need + 13, dtype=records.FILL_DTYPE)
         rej = np.zeros(need + 1, dtype=records.REJECTION_DTYPE)
+        brs = np.zeros(2 * BREACH_ROWS_PER_PASS, dtype=records.BREACH_DTYPE)
         eq = np.zeros(1, dtype=records.EQUITY_DTYPE)
         strat_pnl = np.zeros((1, n_strat))
         self.counters[records.C_FILLS] = 0
         self.counters[records.C_REJECTIONS] = 0
+        self.counters[records.C_BREACHES] = 0
         day = float(ts.astype(np.int64)) / 86_400e9
         bar = self.n_bars
         sync_open_nb(self.positions, self.counters, self._ws[2])
+        if self.strategy_returns.shape[0] <= bar:  # grow by doubling (rows past n_bars unused)
+            grown = np.full((max(2 * bar, 64), n_strat), np.nan)
+            grown[: self.strategy_returns.shape[0]] = self.strategy_returns
+            self.strategy_returns = grown
+        rebalance_nb(bar, self.strategy_returns, self._alloc, self.bp, self.pp, self.capacity)
         step_nb(
             bar, t, 0, day, self.close_buf, self.iv_buf, self.valid_buf, self.sector_codes,
             int(self.sector_codes.max()) + 1, sig, conf, self.templates, self.capacity, self.bp,
             self.pp, self.account, self.counters, self.positions, self.legs, self.stats, fills,
-            rej, eq, strat_pnl, 0, self._ws,
+            rej, brs, eq, strat_pnl, 0, self._ws,
         )  # fmt: skip
+        last_pnl, committed = self.alloc_last[:n_strat], self.alloc_last[n_strat:]
+        strategy_returns_nb(strat_pnl[0], last_pnl, committed, self.strategy_returns[bar])
+        last_pnl[:] = strat_pnl[0]
+        committed_nb(self.positions, self._ws[2][WI_OPEN], int(self.counters[records.C_OPEN]),
+                     committed)  # fmt: skip
         fills = fills[: self.counters[records.C_FILLS]].copy()
         rej = rej[: self.counters[records.C_REJECTIONS]].copy()
+        brs = brs[: self.counters[records.C_BREACHES]].copy()
         self.n_bars += 1
         self.last_timestamp = ts
         stamps = np.array([ts])
@@ -223,7 +261,10 @@ class LivePortfolio:
         warnings = orders.filter(pl.col("warnings").list.len() > 0).select(
             "symbol", "strategy", "warnings", "warning_text"
         )
-        return Decisions(ts, orders, rejections_frame(rej, *args), warnings, fills, rej, eq[0])
+        return Decisions(
+            ts, orders, rejections_frame(rej, *args), warnings, fills, rej, eq[0],
+            breaches_frame(brs, stamps, self.symbols, bar), brs,
+        )  # fmt: skip
 
     @property
     def cash(self) -> float:
@@ -251,6 +292,7 @@ class LivePortfolio:
             "last_timestamp": None if self.last_timestamp is None else str(self.last_timestamp),
         }
         arrays = {name: getattr(self, name) for name in _ARRAYS}
+        arrays["strategy_returns"] = self.strategy_returns[: self.n_bars]
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
         try:
@@ -281,7 +323,8 @@ class LivePortfolio:
             with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(str(data["meta"]))
                 arrays = {name: data[name].copy() for name in (*_ARRAYS, "templates",
-                                                               "sector_codes")}  # fmt: skip
+                                                               "sector_codes",
+                                                               "strategy_returns")}  # fmt: skip
         except (OSError, ValueError, KeyError) as err:
             raise StateError(f"cannot read LivePortfolio state {path}: {err}") from err
         if meta.get("version") != _STATE_VERSION:
@@ -304,6 +347,10 @@ class LivePortfolio:
                 raise StateError(f"LivePortfolio state {path}: array {name} does not match")
             setattr(live, name, arrays[name])
         live.n_bars = int(meta["n_bars"])
+        rets = arrays["strategy_returns"]
+        if rets.shape != (live.n_bars, len(live.strategies)):
+            raise StateError(f"LivePortfolio state {path}: array strategy_returns does not match")
+        live.strategy_returns = rets
         stamp = meta["last_timestamp"]
         live.last_timestamp = None if stamp is None else np.datetime64(stamp, "ns")
         return live

@@ -38,7 +38,9 @@ class SweepResult:
         effective values; enums by name, symbol subsets joined by ``","``), every
         :class:`~dollarbill_research.backtesting.metrics.Metrics` field (null when the
         configuration failed), ``n_rejections`` and ``rejected_<reason>`` counts (a rejection with
-        several reasons counts once in each), and ``error`` (null, or the error text).
+        several reasons counts once in each), ``n_breaches``, ``breaches_<exposure>`` and
+        ``n_unreducible`` (rows of the run's breaches frame), and ``error`` (null, or the
+        error text).
     curves : dict of int -> polars.DataFrame
         Equity curves (``timestamp``, ``equity``) of the best ``keep_best`` configurations by
         ``metric``, best first, keyed by ``config_id``.

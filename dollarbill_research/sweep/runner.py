@@ -64,6 +64,7 @@ class Outcome:
     n_rejections: int | None
     error: str | None
     equity: np.ndarray | None = None
+    breaches: tuple[int, ...] | None = None  # BREACH_COLUMNS counts
 
 
 def sweep(
@@ -283,10 +284,10 @@ def _failed(cfg: Configuration) -> Outcome:
 def _run_configuration(cfg: Configuration, group: GroupData, keep_curve: bool) -> Outcome:
     if group.error is not None:
         return Outcome(cfg.index, None, None, None, group.error)
-    from dollarbill_research.sweep._simulate import simulate_configuration
+    from dollarbill_research.sweep._simulate import simulate_configuration_full
 
     try:
-        metrics, equity, reasons = simulate_configuration(
+        metrics, equity, reasons, breaches = simulate_configuration_full(
             group.panel, group.signals, cfg.backtest, cfg.portfolio
         )
     except (ValueError, TypeError) as exc:
@@ -299,6 +300,7 @@ def _run_configuration(cfg: Configuration, group: GroupData, keep_curve: bool) -
         int(reasons.size),
         None,
         equity if keep_curve else None,
+        tuple(int(c) for c in breaches),
     )
 
 
@@ -321,6 +323,12 @@ def results_frame(plan: SweepPlan, outcomes: Sequence[Outcome]) -> pl.DataFrame:
     for j, name in enumerate(REJECTION_COLUMNS):
         columns[name] = pl.Series(
             name, [None if o.rejections is None else o.rejections[j] for o in outcomes], pl.Int64
+        )
+    from dollarbill_research.sweep._simulate import BREACH_COLUMNS
+
+    for j, name in enumerate(BREACH_COLUMNS):
+        columns[name] = pl.Series(
+            name, [None if o.breaches is None else o.breaches[j] for o in outcomes], pl.Int64
         )
     columns["error"] = pl.Series("error", [o.error for o in outcomes], pl.String)
     return pl.DataFrame(list(columns.values()))

@@ -49,6 +49,7 @@ def run_configuration(
 ) -> tuple[Any, np.ndarray | None, np.ndarray | None]:  # fmt: skip
     """One configuration streamed from ``source``: ``(Outcome, timestamps, equity)``."""
     from dollarbill_research.backtesting.engine import BacktestEngine
+    from dollarbill_research.sweep._simulate import breach_counts
     from dollarbill_research.sweep.runner import Outcome
 
     src = open_source(source)
@@ -63,8 +64,9 @@ def run_configuration(
         return Outcome(cfg.index, None, None, None, f"{type(exc).__name__}: {exc}"), None, None
     reasons = np.ascontiguousarray(res.raw.rejections["reason"])  # type: ignore[union-attr]
     counts = rejection_counts(reasons)
+    breaches = tuple(int(c) for c in breach_counts(res.raw.breaches))  # type: ignore[union-attr]
     out = Outcome(cfg.index, res.metrics.to_dict(), tuple(int(c) for c in counts),
-                  int(reasons.size), None)  # fmt: skip
+                  int(reasons.size), None, None, breaches)  # fmt: skip
     if not keep_curve:
         return out, None, None
     stamps = res.raw.equity.shape[0]  # type: ignore[union-attr]

@@ -95,13 +95,15 @@ def test_rejection_texts_render_from_reason_table():
     sig[0, 0, :] = codes.SIG_LONG
     config = BacktestConfig(use_portfolio_management=True)
     pc = PortfolioConfig(sizing_method="FixedFractional", fixed_fraction_pct=15.0,
-                         risk_limits=RiskLimits(max_concentration_pct=10.0))  # fmt: skip
+                         risk_limits=RiskLimits(max_concentration_pct=10.0,
+                                                breach_policy="block"))  # fmt: skip
     result = BacktestEngine(config, pc).run(
         make_panel(close), make_signals(sig, [template(codes.KIND_SHARES)])
     )
     # 15% target -> capped by max_position_pct 10% (10 000 / 100 = 100 shares) -> concentration
     # 100 x 100 / equity = 10.0% = limit, accepted; no rejection
     assert result.trades.height == 2
+    assert result.rejections.height == 0
     pc2 = PortfolioConfig(sizing_method="FixedFractional", fixed_fraction_pct=15.0,
                           risk_limits=RiskLimits(max_concentration_pct=5.0))  # fmt: skip
     result2 = BacktestEngine(config, pc2).run(

@@ -28,8 +28,19 @@ def bs(is_call: bool, s: float, k: float, t: float, sigma: float, r: float = R) 
     return k * math.exp(-r * t) * norm.cdf(-d2) - s * norm.cdf(-d1)
 
 
+# The hand computations here use the percentage cost model alone, no liquidity caps and no cash
+# interest; the tick floor, the caps and interest have their own tests (test_costs_margin.py,
+# test_interest.py).
+PLAIN = {
+    "option_tick_rule": "none",
+    "max_contracts_per_trade": 0,
+    "max_notional_multiple": 0.0,
+    "cash_interest_rate": 0.0,
+}
+
+
 def config(**kw) -> BacktestConfig:
-    base = {"risk_free_rate": R, "commission_per_contract": 0.65, "spread_pct": 2.0}
+    base = {"risk_free_rate": R, "commission_per_contract": 0.65, "spread_pct": 2.0, **PLAIN}
     base.update(kw)
     return BacktestConfig(**base)
 

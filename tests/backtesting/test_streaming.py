@@ -90,12 +90,15 @@ def _assert_equal(mem: BacktestResult, got: BacktestResult) -> None:
     assert got.rejections.equals(mem.rejections)
     assert got.equity.equals(mem.equity)
     assert got.attribution.equals(mem.attribution)
+    assert got.breaches.equals(mem.breaches)
     assert _same_metrics(got.metrics, mem.metrics)
-    for name in ("fills", "rejections", "equity"):
+    for name in ("fills", "rejections", "equity", "breaches"):
         a, b = getattr(mem.raw, name), getattr(got.raw, name)
         assert a.shape == b.shape, name
         assert a.tobytes() == b.tobytes(), name
     np.testing.assert_array_equal(got.raw.strat_pnl, mem.raw.strat_pnl)
+    np.testing.assert_array_equal(got.raw.targets, mem.raw.targets)
+    np.testing.assert_array_equal(got.raw.strategy_returns, mem.raw.strategy_returns)
 
 
 SHARES_AND_OPTIONS = Combined(
@@ -177,6 +180,7 @@ def test_out_dir_records_open_lazily(frame: pl.DataFrame, hive: Path, tmp_path: 
     assert opened.trades.collect().equals(mem.trades)
     assert opened.rejections.collect().equals(mem.rejections)
     assert opened.equity.collect().equals(mem.equity)
+    assert opened.breaches.collect().equals(mem.breaches)
     assert opened.attribution.equals(mem.attribution)
     assert _same_metrics(opened.metrics, mem.metrics)
     assert "StreamedResult" in repr(opened)
@@ -272,3 +276,30 @@ def test_real_data_streams_exactly(real_data_dir: Path, tmp_path: Path) -> None:
             got = engine.run_streaming(tmp_path / "real", SHARES_AND_OPTIONS,
                                        chunk_bars=chunk_bars)  # fmt: skip
             _assert_equal(mem, got)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("policy", "sizing", "allocation"),
+    [("hedge", "KellyCriterion", "RiskParity"), ("block", "RiskParity", "Custom")],
+)
+def test_risk_state_streams_exactly(frame: pl.DataFrame, hive: Path, policy: str, sizing: str,
+                                    allocation: str) -> None:  # fmt: skip
+    """Breach policies, Kelly's rolling window and allocation through time carry over chunks."""
+    from dollarbill_research.config.portfolio import RiskLimits
+
+    portfolio = PortfolioConfig(
+        var_window=20, sizing_method=sizing, allocation_method=allocation, rebalance_bars=10,
+        kelly_window=8, min_strategy_allocation_pct=5.0, max_strategy_allocation_pct=95.0,
+        risk_limits=RiskLimits(max_portfolio_delta=0.05, max_concentration_pct=8.0,
+                               breach_policy=policy),
+        custom_weights={"Momentum": 2.0, "Iron Condor": 1.0} if allocation == "Custom" else None,
+    )  # fmt: skip
+    engine = BacktestEngine.with_portfolio(BacktestConfig(), portfolio)
+    mem = engine.run(frame, SHARES_AND_OPTIONS)
+    assert mem.breaches is not None
+    assert mem.breaches.height > 0
+    if allocation != "Custom":
+        assert np.unique(mem.raw.targets, axis=0).shape[0] > 2  # capacities moved over time
+    for chunk_bars in (7, 29):
+        got = engine.run_streaming(hive, SHARES_AND_OPTIONS, chunk_bars=chunk_bars)
+        _assert_equal(mem, got)  # type: ignore[arg-type]

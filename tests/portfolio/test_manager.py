@@ -110,3 +110,44 @@ def test_approved_never_exceeds_limits_on_a_compliant_book(seed, k, scale):
         assert abs(ex.delta) <= lim.max_portfolio_delta + 1e-12
         assert ex.var95 <= lim.max_var_pct / 100 + 1e-12
         assert d.size * c.unit_conc / 1e5 <= lim.max_concentration_pct / 100 + 1e-12
+
+
+# -- edge semantics (issue 11 item 5) ------------------------------------------------------------
+def test_a_trade_landing_exactly_on_the_limit_is_approved():
+    # 27,000 + 3,000 = 30,000 of delta on 100,000: 0.27 + 0.03 is 0.30000000000000004 in floats
+    pm = seed_manager()
+    pm.update_positions([Position.shares("AAPL", "Momentum", 180, 150.0)])
+    d = pm.decide(Candidate.shares("MSFT", "Momentum", 100.0, 0.25), size=30)
+    assert d.approved
+    assert d.size == 30
+    assert d.exposures.delta == pytest.approx(0.30, rel=1e-12)
+    assert "Portfolio delta (30.0%) at limit (30.0%)" in d.warning_texts
+    # one more share is strictly above: rejected
+    d = pm.decide(Candidate.shares("MSFT", "Momentum", 100.0, 0.25), size=31)
+    assert d.reason_texts == ("Portfolio delta (30.1%) exceeds limit (30.0%)",)
+
+
+def test_scale_to_fit_returns_the_size_that_lands_on_the_limit():
+    pm = seed_manager(scale_to_fit=True)
+    pm.update_positions([Position.shares("AAPL", "Momentum", 180, 150.0)])
+    d = pm.decide(Candidate.shares("MSFT", "Momentum", 100.0, 0.25), size=50)
+    assert d.approved
+    assert d.size == 30
+    assert codes.W_SCALED_DOWN in d.warnings
+
+
+def test_warnings_say_above_limit_past_it_and_approaching_only_below():
+    pm = seed_manager()
+    # the book is already above the 20% concentration limit; a short hedge is approved
+    pm.update_positions([Position.shares("AAPL", "Momentum", 180, 150.0)])
+    d = pm.decide(Candidate.shares("MSFT", "Momentum", 100.0, 0.25, direction=-1), size=10)
+    assert d.approved
+    assert "Concentration (27.0%) above limit (20.0%)" in d.warning_texts
+    assert not any("approaching" in t and "Concentration" in t for t in d.warning_texts)
+    for text, (value, limit) in [
+        ("approaching", (29.0, 30.0)), ("at limit", (30.0 + 1e-12, 30.0)),
+        ("above limit", (30.04, 30.0)),
+    ]:  # fmt: skip
+        out = codes.render_reason(codes.R_DELTA, value=value, limit=limit, warning=True)
+        assert text in out, out
+    assert "30.1%" in codes.render_reason(codes.R_DELTA, value=30.04, limit=30.0, warning=True)

@@ -34,13 +34,15 @@ def ref_size(method, equity, unit_cost, unit_max_loss, unit_dollar_vol, cfg, p=0
     elif method == "VolatilityBased":
         raw = equity * cfg["max_risk_per_trade"] / 100 / unit_dollar_vol
     elif method == "KellyCriterion":
+        # at least the probe size: before the minimum trades, and while the estimate is <= 0
+        probe = cfg["kelly_probe_units"]
         if n < cfg["kelly_min_trades"]:
             fallback = True
-            raw = equity * cfg["max_risk_per_trade"] / 100 / unit_cost
+            raw = max(equity * cfg["max_risk_per_trade"] / 100 / unit_cost, probe)
         else:
             f = cfg["kelly_fraction"] * (p - (1 - p) / b) if b > 0 else 0.0
             f = min(max(f, 0.0), cfg["kelly_cap"])
-            raw = equity * f / unit_max_loss
+            raw = max(equity * f / unit_max_loss, probe) if f > 0 else probe
     elif method == "RiskParity":
         raw = equity * cfg["max_position_pct"] / 100 / unit_cost
     else:
