@@ -29,6 +29,7 @@ from dollarbill_research.kernels.metrics_nb import (
     TS_N_TRADES,
     TS_PROFIT_FACTOR,
     TS_WIN_RATE,
+    cagr_nb,
     equity_metrics_matrix_nb,
     equity_metrics_nb,
     trade_stats_nb,
@@ -89,6 +90,12 @@ class Metrics:
         elapsed years. A strategy that buys and sells its whole equity once a year has 2.0.
     avg_win, avg_loss : float
         Mean winning and mean losing closed-trade P&L in dollars (``avg_loss`` is negative).
+    risk_free_rate : float
+        The annual rate Sharpe and Sortino subtract (``risk_free_rate / bars_per_year`` per
+        bar): the config's ``risk_free_rate``, 0 allowed.
+    cagr_count : float
+        CAGR on ``(n_bars - 1) / bars_per_year`` years (count-based, as empyrical computes
+        it), for comparisons with empyrical; ``cagr`` uses elapsed calendar time.
     """
 
     total_return: float
@@ -106,6 +113,8 @@ class Metrics:
     turnover: float
     avg_win: float
     avg_loss: float
+    risk_free_rate: float = 0.0
+    cagr_count: float = math.nan
 
     def to_dict(self) -> dict[str, float | int]:
         """Return the metrics as a plain ``{name: value}`` dict in field order."""
@@ -269,6 +278,8 @@ def compute_metrics(
         turnover=float(turnover),
         avg_win=float(ts[TS_AVG_WIN]),
         avg_loss=float(ts[TS_AVG_LOSS]),
+        risk_free_rate=float(risk_free_rate),
+        cagr_count=float(cagr_nb(curve, (n_bars - 1) / float(bars_per_year))),
     )
 
 

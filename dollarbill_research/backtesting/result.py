@@ -285,9 +285,14 @@ def equity_frame(eq: np.ndarray, timestamps: np.ndarray) -> pl.DataFrame:
             "sector_exposure": eq["exp_sector"],
             "gross_exposure": eq["exp_gross"],
             "net_exposure": eq["exp_net"],
+            "interest": eq["interest"],
         }
     )
     return frame.with_columns(pl.col("var_95").fill_nan(None))
+
+
+#: Attribution row of the cash interest (runs with a non-zero ``cash_interest_rate``).
+CASH_INTEREST_ROW = "Cash interest"
 
 
 def attribution_frame(
@@ -297,6 +302,8 @@ def attribution_frame(
 
     Daily P&L per strategy is the bar-to-bar change of the kernel's cumulative per-strategy P&L
     (realised + unrealised, after costs); trades are the exit fills, paired with their entry bar.
+    With a non-zero cash interest rate the interest credited on each bar is a row of its own,
+    :data:`CASH_INTEREST_ROW`.
     """
     from dollarbill_research.portfolio.attribution import attribution_frame as attribution
 
@@ -325,8 +332,13 @@ def attribution_frame(
     closed = fills[fills["side"] < 0]
     cum = raw.strat_pnl
     daily = np.diff(cum, axis=0, prepend=np.zeros((1, cum.shape[1])))
-    return attribution(
-        strategies,
+    names = tuple(strategies)
+    if config.effective_cash_interest_rate != 0.0:
+        # cash interest is its own line (no trades), so the Total row is the whole book
+        names = (*names, CASH_INTEREST_ROW)
+        daily = np.column_stack([daily, raw.equity["interest"]])
+    frame = attribution(
+        names,
         trade_strategy=closed["strategy"],
         trade_pnl=closed["pnl"],
         daily_pnl=daily,
@@ -337,6 +349,11 @@ def attribution_frame(
         bars_per_year=config.bars_per_year,
         risk_free_rate=config.risk_free_rate,
     )
+    if len(names) > len(strategies):  # the interest line just above the Total row
+        last = pl.int_range(pl.len())
+        key = pl.when(pl.col("strategy") == CASH_INTEREST_ROW).then(pl.len() - 1.5).otherwise(last)
+        frame = frame.sort(key)
+    return frame
 
 
 def records_metrics(raw: RawRecords, timestamps: np.ndarray, config: BacktestConfig) -> Metrics:

@@ -326,9 +326,7 @@ class _Reader:
                 schema={S.SYMBOL: pl.String, "_sector": pl.String},
             )
         pairs = frame.select(S.SYMBOL, S.SECTOR).drop_nulls().unique(maintain_order=True)
-        bad = pairs.join(self._sector_of, on=S.SYMBOL).filter(
-            pl.col(S.SECTOR) != pl.col("_sector")
-        )
+        bad = pairs.join(self._sector_of, on=S.SYMBOL).filter(pl.col(S.SECTOR) != pl.col("_sector"))
         if bad.height:
             sym, have, want = bad.row(0)
             at = frame.filter((pl.col(S.SYMBOL) == sym) & (pl.col(S.SECTOR) == have))
@@ -718,8 +716,7 @@ class _Simulation:
         n_strat, n_sym = len(self.names), self.uni.n_symbols
         self.bp, self.pp, capacity = self.engine.kernel_params(n_strat, self.names)
         hedge = bool(
-            self.bp[records.BP_USE_PM] > 0
-            and self.pp[codes.PP_BREACH_POLICY] == codes.BREACH_HEDGE
+            self.bp[records.BP_USE_PM] > 0 and self.pp[codes.PP_BREACH_POLICY] == codes.BREACH_HEDGE
         )
         initial = float(self.bp[records.BP_INITIAL_CAPITAL])
         self.state = records.new_state(n_strat, n_sym, initial, hedge_slots=hedge)

@@ -6,7 +6,8 @@ hold exactly these arrays, which is why a bar-by-bar replay reproduces a backtes
 
 State
 -----
-``account``   float64 ``(ACCT_LEN,)``: cash and cash reserved by short/credit positions.
+``account``   float64 ``(ACCT_LEN,)``: cash, cash reserved by short/credit positions, the
+              last bar's calendar day and the bar's cash interest.
 ``counters``  int64 ``(CNT_LEN,)``: records written so far, open positions.
 ``positions`` :data:`POSITION_DTYPE` ``(n_strategies * n_symbols,)``: one slot per
               (strategy, symbol) pair, ``slot = strategy * n_symbols + symbol`` (a strategy holds
@@ -68,7 +69,9 @@ BP_LEN = 22
 # ---------------------------------------------------------------------------------------------
 A_CASH = 0
 A_RESERVED = 1  # cash set aside for short shares, short options and credit structures
-ACCT_LEN = 2
+A_LAST_DAY = 2  # calendar day of the last bar (cash interest accrues from it); NaN before
+A_BAR_INTEREST = 3  # cash interest credited on the current bar (dollars)
+ACCT_LEN = 4
 
 C_FILLS = 0
 C_REJECTIONS = 1
@@ -239,6 +242,7 @@ EQUITY_DTYPE = np.dtype(
         ("equity", np.float64),
         *[(f"exp_{name}", np.float64) for name in EXPOSURE_FIELDS],
         *[(f"pre_{name}", np.float64) for name in EXPOSURE_FIELDS],  # after exits, pre-entry
+        ("interest", np.float64),  # cash interest credited on this bar (dollars)
     ]
 )
 
@@ -260,6 +264,7 @@ def new_state(
     """
     account = np.zeros(ACCT_LEN)
     account[A_CASH] = initial_capital
+    account[A_LAST_DAY] = np.nan
     counters = np.zeros(CNT_LEN, dtype=np.int64)
     n_slots = n_strategies * n_symbols + (n_symbols if hedge_slots else 0)
     positions = np.zeros(n_slots, dtype=POSITION_DTYPE)

@@ -1,10 +1,10 @@
 """The one step kernel: advance a portfolio state by one bar for every symbol.
 
-Order within a bar (SPEC 6): mark every open position -> exits (expiry, max hold, stop loss,
-take profit, signal exit) -> entry candidates by confidence (ties: strategy index, then symbol
-index) -> sizing -> approval -> fills with costs -> records. Everything happens at bar ``t``'s
-close: a signal computed on bar ``t`` fills at bar ``t``'s close, never earlier (no look-ahead;
-the kernel reads no row after ``t``).
+Order within a bar (SPEC 6): cash interest since the last bar -> mark every open position ->
+exits (expiry, max hold, stop loss, take profit, signal exit) -> entry candidates by confidence
+(ties: strategy index, then symbol index) -> sizing -> approval -> fills with costs -> records.
+Everything happens at bar ``t``'s close: a signal computed on bar ``t`` fills at bar ``t``'s
+close, never earlier (no look-ahead; the kernel reads no row after ``t``).
 
 The backtest driver (:mod:`~dollarbill_research.kernels.driver_nb`) calls :func:`step_nb` for
 every bar; :class:`~dollarbill_research.live.LivePortfolio` calls it once per ``on_bar`` with
@@ -40,9 +40,12 @@ from dollarbill_research.kernels.entries_nb import enter_nb
 from dollarbill_research.kernels.fills_nb import record_fill_nb
 from dollarbill_research.kernels.instruments_nb import costs_nb, intrinsic_legs_nb, price_legs_nb
 from dollarbill_research.kernels.records import (
+    A_BAR_INTEREST,
     A_CASH,
+    A_LAST_DAY,
     A_RESERVED,
     BF_MV,
+    BP_CASH_RATE,
     BP_DIVIDEND_YIELD,
     BP_MAX_HOLD,
     BP_RISK_FREE_RATE,
@@ -56,6 +59,23 @@ from dollarbill_research.kernels.records import (
 from dollarbill_research.kernels.workspace_nb import WI_OPEN, begin_bar_nb
 
 DAYS_PER_YEAR = 365.0
+
+
+@jit_inner
+def accrue_interest_nb(day: float, account: np.ndarray, bp: np.ndarray) -> None:
+    """Credit cash interest for the calendar days since the last bar (none on the first bar).
+
+    ``cash x cash_interest_rate x (day - last_day) / 365``, simple, on all cash including the
+    collateral reserved for short and credit positions; a rate of 0 leaves cash untouched.
+    """
+    interest = 0.0
+    last = account[A_LAST_DAY]
+    rate = bp[BP_CASH_RATE]
+    if rate != 0.0 and math.isfinite(last) and day > last:
+        interest = account[A_CASH] * rate * (day - last) / DAYS_PER_YEAR
+        account[A_CASH] += interest
+    account[A_BAR_INTEREST] = interest
+    account[A_LAST_DAY] = day
 
 
 @jit_inner
@@ -304,6 +324,7 @@ def record_equity_nb(
     e.pre_delta, e.pre_gamma, e.pre_vega, e.pre_theta = pre[0], pre[1], pre[2], pre[3]
     e.pre_concentration, e.pre_sector, e.pre_var95, e.pre_var99 = pre[4], pre[5], pre[6], pre[7]
     e.pre_gross, e.pre_net, e.pre_diversification = pre[8], pre[9], pre[10]
+    e.interest = account[A_BAR_INTEREST]
     return e.equity
 
 
@@ -380,6 +401,7 @@ def step_nb(
     open_slots = wi[WI_OPEN]
     pm = bp[BP_USE_PM] > 0.0
     begin_bar_nb(t, int(pp[PP_VAR_WINDOW]) if pm else 0, wi, meta)
+    accrue_interest_nb(day, account, bp)
     mark_all_nb(t, day, close, iv, valid, positions, legs, bp, open_slots, counters[C_OPEN])
     exits_nb(
         bar, t, ts, day, valid, signal, positions, legs, account, counters, stats, fills, bp,

@@ -17,7 +17,9 @@ from dollarbill_research.config.portfolio import PortfolioConfig, RiskLimits
 from dollarbill_research.exceptions import ConfigError
 from dollarbill_research.kernels import codes
 
-FREE = {"spread_pct": 0.0, "commission_per_share": 0.0, "slippage_vol_mult": 0.0}
+# no costs and no cash interest (risk-b: the default rate is risk_free_rate), exact cash
+FREE = {"spread_pct": 0.0, "commission_per_share": 0.0, "slippage_vol_mult": 0.0,
+        "cash_interest_rate": 0.0}  # fmt: skip
 NO_EXITS = {"stop_loss_pct": None, "take_profit_pct": None, "max_days_hold": 0}
 
 
@@ -210,10 +212,11 @@ def test_with_reduce_no_bar_ends_above_a_limit_unless_recorded_why(
         above = np.flatnonzero(values > limits[name] * (1 + 1e-9))
         for bar in above:
             assert (int(bar), name) in unreducible, (name, bar, values[bar], limits[name])
-    # the trims are fills like any other: cash = initial + cash flows - costs
+    # the trims are fills like any other: cash = initial + cash flows - costs (+ interest)
     f = res.raw.fills
+    interest = res.raw.equity["interest"].sum()
     assert res.raw.equity["cash"][-1] == pytest.approx(
-        100_000.0 + f["cash_flow"].sum() - f["costs"].sum(), rel=1e-9, abs=1e-6
+        100_000.0 + f["cash_flow"].sum() - f["costs"].sum() + interest, rel=1e-9, abs=1e-6
     )
 
 

@@ -83,7 +83,12 @@ def test_frames_have_the_documented_columns(universe, tmp_path):
     assert {"timestamp", "symbol", "strategy", "instrument", "legs", "qty", "price", "costs",
             "reason"} <= set(result.trades.columns)  # fmt: skip
     assert result.rejections.columns[:5] == ["timestamp", "symbol", "strategy", "reasons", "text"]
-    assert result.attribution["strategy"].to_list() == ["Simple Volatility", "Total"]
+    # the default cash interest rate (= risk_free_rate) is booked as its own line
+    assert result.attribution["strategy"].to_list() == [
+        "Simple Volatility",
+        "Cash interest",
+        "Total",
+    ]
     out = result.plot(tmp_path / "bt.png")
     assert out.exists()
     assert out.stat().st_size > 10_000

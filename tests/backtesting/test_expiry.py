@@ -12,7 +12,12 @@ from dollarbill_research.backtesting.engine import BacktestEngine
 from dollarbill_research.config.backtest import BacktestConfig
 from dollarbill_research.kernels import codes
 
-NO_EXITS = {"stop_loss_pct": None, "take_profit_pct": None, "max_days_hold": 0}
+NO_EXITS = {
+    "stop_loss_pct": None,
+    "take_profit_pct": None,
+    "max_days_hold": 0,
+    "cash_interest_rate": 0.0,  # the cash checks below are exact
+}
 
 
 def panel_at(close: np.ndarray, stamps: list[str], valid: np.ndarray | None = None):

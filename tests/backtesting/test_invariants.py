@@ -94,7 +94,9 @@ def test_equity_is_cash_plus_independently_marked_positions(case):
         for f in raw.fills[raw.fills["bar"] == t]:
             key = (int(f["strategy"]), int(f["symbol"]))
             if f["side"] > 0:
-                open_[key] = f
+                open_[key] = f.copy()
+            elif f["qty"] < open_[key]["qty"]:  # a partial trim (breach policy "reduce")
+                open_[key]["qty"] -= f["qty"]
             else:
                 del open_[key]
         value = 0.0
@@ -116,6 +118,7 @@ def test_cash_changes_only_by_fills_and_costs(case):
     cash = np.concatenate([[100_000.0], raw.equity["cash"]])
     flows = np.zeros(n_bars)
     np.add.at(flows, raw.fills["bar"], raw.fills["cash_flow"] - raw.fills["costs"])
+    flows += raw.equity["interest"]  # cash interest (the default rate is risk_free_rate)
     np.testing.assert_allclose(np.diff(cash), flows, rtol=0, atol=1e-6)
     assert (raw.equity["cash"] - raw.equity["reserved"] >= -1e-6).all()  # free cash never < 0
 
@@ -176,9 +179,10 @@ def test_no_look_ahead(case, k):
 @given(st.integers(0, 10_000), st.integers(1, 4), st.integers(10, 60), st.floats(1.0, 60.0))
 def test_equities_only_run_matches_the_reference(seed, n_sym, n_bars, pct):
     panel, signals = scenario(seed, n_sym, n_bars, [0, 0])
+    # the reference has no cash interest: 0 explicitly (the default is risk_free_rate)
     config = BacktestConfig(position_size_pct=pct, max_positions=0, commission_per_share=0.01,
                             spread_pct=0.2, max_days_hold=7, stop_loss_pct=8.0,
-                            take_profit_pct=12.0)  # fmt: skip
+                            take_profit_pct=12.0, cash_interest_rate=0.0)  # fmt: skip
     raw = BacktestEngine(config).run(panel, signals).raw
     ref = simple_backtest(
         panel.close, panel.valid, signals.signal, signals.confidence, capital=100_000.0,

@@ -22,7 +22,9 @@ def make_live(pm: bool = False, **limits) -> LivePortfolio:
     pc = PortfolioConfig(sizing_method="FixedFractional", fixed_fraction_pct=9.0,
                          risk_limits=RiskLimits(**limits))  # fmt: skip
     return LivePortfolio(
-        BacktestConfig(use_portfolio_management=pm, spread_pct=0.0), pc if pm else None,
+        # hand-computed cash below: no cash interest (the default rate is risk_free_rate)
+        BacktestConfig(use_portfolio_management=pm, spread_pct=0.0, cash_interest_rate=0.0),
+        pc if pm else None,
         symbols=("AAA", "BBB"), strategies=("Momentum",), templates=shares_templates(1),
     )  # fmt: skip
 
