@@ -551,7 +551,6 @@ _COMPACT_FILL = np.dtype(
         "bar", "strategy", "symbol", "kind", "side", "reason", "pnl", "costs", "price", "qty",
     )]
 )  # fmt: skip
-_COMPACT_EQUITY = np.dtype([("equity", np.float64), ("n_positions", np.int64)])
 
 
 def _compact(rec: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -863,7 +862,7 @@ class _Simulation:
                                                             g0))  # fmt: skip
             self.writer.equity(i, eq, stamps)
             self.fills.append(_compact(fills, _COMPACT_FILL))
-            self.equity.append(_compact(eq, _COMPACT_EQUITY))
+            self.equity.append(eq.copy())  # whole rows: the metrics and attribution read them
         self.strat_pnl.append(pnl.copy())
 
     equity_tail: np.ndarray | None = None
