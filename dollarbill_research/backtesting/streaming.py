@@ -29,9 +29,10 @@ Outputs
 -------
 Without ``out_dir`` the run returns a :class:`~dollarbill_research.backtesting.BacktestResult`
 holding every fill and rejection record and one equity row per bar (O(bars + fills) memory,
-independent of the number of symbols). With ``out_dir`` the trades, rejections and equity frames
-are written per chunk as Parquet (``trades/``, ``rejections/``, ``equity/``) with the metrics and
-attribution, and only O(bars + trades) numbers stay in memory;
+independent of the number of symbols). With ``out_dir`` the trades, rejections, breaches and
+equity frames are written per chunk as Parquet (``trades/``, ``rejections/``, ``breaches/``,
+``equity/``) with the metrics and attribution, and only the per-bar records (equity row,
+strategy P&L, allocation targets and returns) and ten numbers per fill stay in memory;
 :meth:`BacktestResult.open(out_dir) <dollarbill_research.backtesting.BacktestResult.open>` reads
 them lazily. Metrics use the in-memory definitions on the same numbers, so they are equal.
 """
@@ -74,6 +75,7 @@ from dollarbill_research.data.features import (
     IV_PROXY_SEED_VOL,
 )
 from dollarbill_research.data.load import _canonical_names, symbol_from_filename
+from dollarbill_research.data import panel as panel_module
 from dollarbill_research.data.panel import Panel, _to_ns, panel_to_frame, to_panel
 from dollarbill_research.data.validate import validate_bars
 from dollarbill_research.exceptions import ConfigError, DataError
@@ -98,7 +100,7 @@ __all__ = [
 ]
 
 DEFAULT_MEMORY_BUDGET = 2 << 30  # bytes an in-memory run may take before run() streams
-IN_MEMORY_BYTES_PER_ROW = 240  # frame + panel + signals of one symbol-bar, measured (about)
+IN_MEMORY_BYTES_PER_ROW = 300  # frame + panel + signals of one symbol-bar (measured: ~290)
 HISTORY_ROWS_EXTRA = 2  # rows kept before a chunk beyond the VaR window
 
 
@@ -289,9 +291,13 @@ class _Reader:
 
     def _validate(self, frame: pl.DataFrame, what: str) -> pl.DataFrame:
         try:
-            return validate_bars(frame, source=None)
+            out = validate_bars(frame, source=None)
         except DataError as exc:
             raise DataError(f"{self.src.label} ({what}): {exc}") from exc
+        self.timestamp_dtype = out.schema[S.TIMESTAMP]
+        return out
+
+    timestamp_dtype: pl.DataType | None = None
 
     def place(self, frame: pl.DataFrame, g0: int, g1: int) -> tuple[np.ndarray, np.ndarray]:
         """Grid rows (``0 .. g1-g0-1``) and symbol columns of each row of a validated frame."""
@@ -535,6 +541,7 @@ class _Axes:
 
     timestamps: np.ndarray
     symbols: tuple[str, ...]
+    timestamp_dtype: pl.DataType | None = None  # the validated input's (as Panel's)
 
     @property
     def n_bars(self) -> int:
@@ -571,8 +578,13 @@ class _Writer:
                 shutil.rmtree(folder)
             folder.mkdir(parents=True)
         self.peak = -math.inf
+        self.timestamp_dtype: pl.DataType | None = None
 
     def write(self, sub: str, i: int, frame: pl.DataFrame) -> None:
+        convert = getattr(panel_module, "with_input_timestamps", None)
+        if convert is not None and self.timestamp_dtype is not None and sub != "breaches":
+            # the input's timestamp dtype, on the frames BacktestResult.from_records converts
+            frame = convert(frame, self.timestamp_dtype)
         path = self.root / sub / f"part-{i:06d}.parquet"
         tmp = path.with_suffix(".tmp")
         frame.write_parquet(tmp)
@@ -856,6 +868,7 @@ class _Simulation:
             stamps = self.uni.ns[g0:g1]
             maxpos = max_positions_limit(self.engine.config, self.pp)
             args = (stamps, self.uni.symbols, self.names, self.pp, maxpos, g0)
+            self.writer.timestamp_dtype = self.reader.timestamp_dtype
             self.writer.write("trades", i, fills_frame(fills, *args))
             self.writer.write("rejections", i, rejections_frame(rej, *args))
             self.writer.write("breaches", i, breaches_frame(breaches, stamps, self.uni.symbols,
@@ -886,7 +899,7 @@ class _Simulation:
         strat_pnl = np.concatenate(self.strat_pnl) if self.strat_pnl else np.zeros((0, n_strat))
         positions, stats = self.state[2], self.state[4]  # records.new_state order
         signals = _Names(self.names)
-        axes = _Axes(self.uni.ns, self.uni.symbols)
+        axes = _Axes(self.uni.ns, self.uni.symbols, self.reader.timestamp_dtype)
         config = self.engine.config
         if self.writer is None:
             rej = np.concatenate(self.rejections)
