@@ -65,6 +65,7 @@ from dollarbill_research.backtesting.result import (
     records_metrics,
     rejections_frame,
 )
+from dollarbill_research.data import panel as panel_module
 from dollarbill_research.data import schema as S
 from dollarbill_research.data.features import (
     BARS_PER_YEAR as PROXY_BARS_PER_YEAR,
@@ -75,7 +76,6 @@ from dollarbill_research.data.features import (
     IV_PROXY_SEED_VOL,
 )
 from dollarbill_research.data.load import _canonical_names, symbol_from_filename
-from dollarbill_research.data import panel as panel_module
 from dollarbill_research.data.panel import Panel, _to_ns, panel_to_frame, to_panel
 from dollarbill_research.data.validate import validate_bars
 from dollarbill_research.exceptions import ConfigError, DataError
