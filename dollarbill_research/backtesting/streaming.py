@@ -39,34 +39,47 @@ them lazily. Metrics use the in-memory definitions on the same numbers, so they 
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import math
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
-from dollarbill_research._typing import FloatArray, PathLike
-from dollarbill_research.backtesting.metrics import Metrics
+from dollarbill_research._typing import PathLike
 from dollarbill_research.backtesting.result import (
     BacktestResult,
     RawRecords,
     attribution_frame,
     breaches_frame,
-    equity_frame,
     fills_frame,
     max_positions_limit,
     records_metrics,
     rejections_frame,
 )
-from dollarbill_research.data import panel as panel_module
-from dollarbill_research.data import schema as S
+from dollarbill_research.backtesting.stream_result import (
+    _COMPACT_FILL,
+    StreamedResult,
+    _compact,
+    _limits,
+    _Names,
+    _Writer,
+)
+from dollarbill_research.backtesting.stream_signals import _signal_pass, _SignalStore
+from dollarbill_research.backtesting.stream_source import (
+    DEFAULT_MEMORY_BUDGET,
+    HISTORY_ROWS_EXTRA,
+    StreamSource,
+    _grid,
+    _Reader,
+    _Universe,
+    _universe,
+    estimated_memory,
+    is_stream_source,
+    open_source,
+)
 from dollarbill_research.data.features import (
     BARS_PER_YEAR as PROXY_BARS_PER_YEAR,
 )
@@ -75,16 +88,14 @@ from dollarbill_research.data.features import (
     IV_PROXY_LAMBDA,
     IV_PROXY_SEED_VOL,
 )
-from dollarbill_research.data.load import _canonical_names, symbol_from_filename
-from dollarbill_research.data.panel import Panel, _to_ns, panel_to_frame, to_panel
-from dollarbill_research.data.validate import validate_bars
+from dollarbill_research.data.panel import Panel, panel_to_frame
 from dollarbill_research.exceptions import ConfigError, DataError
 from dollarbill_research.kernels import codes, records
 from dollarbill_research.kernels.breach_nb import BREACH_ROWS_PER_PASS
 from dollarbill_research.kernels.driver_nb import run_bars_nb
 from dollarbill_research.kernels.stream_nb import iv_proxy_carry_nb
 from dollarbill_research.kernels.workspace_nb import new_workspace
-from dollarbill_research.strategies.base import Combined, Signals, Strategy, declared_lookback
+from dollarbill_research.strategies.base import Signals, Strategy, declared_lookback
 
 if TYPE_CHECKING:
     from dollarbill_research.backtesting.engine import BacktestEngine
@@ -93,440 +104,12 @@ __all__ = [
     "DEFAULT_MEMORY_BUDGET",
     "StreamSource",
     "StreamedResult",
+    "default_chunk_bars",
     "estimated_memory",
     "is_stream_source",
     "open_source",
     "run_streaming",
 ]
-
-DEFAULT_MEMORY_BUDGET = 2 << 30  # bytes an in-memory run may take before run() streams
-IN_MEMORY_BYTES_PER_ROW = 300  # frame + panel + signals of one symbol-bar (measured: ~290)
-HISTORY_ROWS_EXTRA = 2  # rows kept before a chunk beyond the VaR window
-
-
-# ---------------------------------------------------------------------------------------------
-# sources
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class StreamSource:
-    """A bar source read lazily: canonical column names, no data loaded.
-
-    Attributes
-    ----------
-    scan : polars.LazyFrame
-        The canonical columns (``symbol, timestamp, open, ...``) of every row.
-    label : str
-        Name used in error messages (the path, or ``"LazyFrame"``).
-    path : str or None
-        The Parquet file or folder (sweep workers re-open it from there), None for a LazyFrame.
-    """
-
-    scan: pl.LazyFrame
-    label: str
-    path: str | None = None
-
-
-def is_stream_source(data: object) -> bool:
-    """True for a ``polars.LazyFrame``, a ``.parquet`` file or a folder holding Parquet files."""
-    if isinstance(data, StreamSource | pl.LazyFrame):
-        return True
-    if isinstance(data, str | Path) or hasattr(data, "__fspath__"):
-        path = Path(data)  # type: ignore[arg-type]
-        if path.is_file():
-            return path.suffix.lower() == ".parquet"
-        if path.is_dir():
-            return not any(path.glob("*.csv")) and any(path.rglob("*.parquet"))
-    return False
-
-
-def open_source(source: StreamSource | pl.LazyFrame | PathLike) -> StreamSource:
-    """A :class:`StreamSource` over a Parquet file, a (hive-partitioned) folder or a LazyFrame.
-
-    Columns are matched like :func:`~dollarbill_research.data.load_parquet`'s (aliases such as
-    ``Date``/``Close``); other columns, hive partition keys included, are not read.
-    """
-    if isinstance(source, StreamSource):
-        return source
-    path: str | None = None
-    if isinstance(source, pl.LazyFrame):
-        scan, label = source, "LazyFrame"
-    else:
-        p = Path(source)  # type: ignore[arg-type]
-        if p.is_file():
-            scan = pl.scan_parquet(p)
-        elif p.is_dir():
-            if not any(p.rglob("*.parquet")):
-                raise DataError(f"no *.parquet file in folder {p}. Hint: check the path.")
-            scan = pl.scan_parquet(p / "**" / "*.parquet", hive_partitioning=True)
-        else:
-            raise DataError(f"no such file or folder: {p}. Hint: check the path.")
-        label = path = str(p)
-    try:
-        names = _canonical_names(scan.collect_schema().names(), None, label)
-    except pl.exceptions.PolarsError as exc:
-        raise DataError(f"cannot read {label}: {exc}. Hint: check the Parquet files.") from exc
-    scan = scan.select([pl.col(src).alias(dst) for src, dst in names.items()])
-    if S.SYMBOL not in names.values():
-        if path is None or not Path(path).is_file():
-            raise DataError(
-                f"{label} has no symbol column. Hint: streaming a folder or a LazyFrame needs a "
-                "'symbol' column (a single file takes its symbol from its name)."
-            )
-        scan = scan.with_columns(pl.lit(symbol_from_filename(path)).alias(S.SYMBOL))
-    return StreamSource(scan, label, path)
-
-
-def estimated_memory(source: StreamSource | pl.LazyFrame | PathLike) -> int:
-    """Bytes an in-memory run would take on ``source`` (rows x a measured per-row cost)."""
-    src = open_source(source)
-    rows = int(src.scan.select(pl.len()).collect().item())
-    return rows * IN_MEMORY_BYTES_PER_ROW
-
-
-# ---------------------------------------------------------------------------------------------
-# pass 1: the universe
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Universe:
-    stamps: pl.Series  # distinct timestamps, sorted (source dtype)
-    ns: np.ndarray  # the same as datetime64[ns] (the panel's convention)
-    symbols: tuple[str, ...]
-    sectors: tuple[str, ...]
-    sector_codes: np.ndarray
-
-    @property
-    def n_bars(self) -> int:
-        return int(self.ns.shape[0])
-
-    @property
-    def n_symbols(self) -> int:
-        return len(self.symbols)
-
-
-def _collect(lf: pl.LazyFrame) -> pl.DataFrame:
-    return lf.collect(engine="streaming")
-
-
-def _universe(src: StreamSource) -> _Universe:
-    schema = src.scan.collect_schema()
-    for col in (S.SYMBOL, S.TIMESTAMP):
-        if col not in schema:
-            raise DataError(f"{src.label} has no {col!r} column. Hint: see SPEC 2 (bar frames).")
-    dtype = schema[S.TIMESTAMP]
-    if not isinstance(dtype, pl.Date | pl.Datetime):
-        raise DataError(
-            f"{src.label}: column 'timestamp' is {dtype}, streaming needs a Date or Datetime "
-            "column. Hint: write the Parquet files with typed timestamps (or load the data in "
-            "memory with load_bars, which parses strings)."
-        )
-    stamps = _collect(src.scan.select(pl.col(S.TIMESTAMP).drop_nulls().unique()))[S.TIMESTAMP]
-    if stamps.len() == 0:
-        raise DataError(f"{src.label} has no bars. Hint: check the path or the filter.")
-    stamps = stamps.sort()
-    if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
-        stamps = stamps.dt.convert_time_zone("UTC")
-    ns = _to_ns(stamps.to_physical().to_numpy().astype(np.int64), stamps.dtype)
-    if S.SECTOR in schema:
-        per = _collect(
-            src.scan.group_by(S.SYMBOL).agg(pl.col(S.SECTOR).drop_nulls().first())
-        ).filter(pl.col(S.SYMBOL).is_not_null())
-        per = per.sort(S.SYMBOL).with_columns(pl.col(S.SECTOR).fill_null(S.UNKNOWN_SECTOR))
-        symbols = tuple(per[S.SYMBOL].to_list())
-        sector_of = per[S.SECTOR].to_list()
-        sectors = tuple(sorted(set(sector_of)))
-        lookup = {name: i for i, name in enumerate(sectors)}
-        sector_codes = np.array([lookup[s] for s in sector_of], dtype=np.int64)
-    else:
-        syms = _collect(src.scan.select(pl.col(S.SYMBOL).drop_nulls().unique()))[S.SYMBOL]
-        symbols = tuple(syms.sort().to_list())
-        sectors = (S.UNKNOWN_SECTOR,)
-        sector_codes = np.zeros(len(symbols), dtype=np.int64)
-    return _Universe(stamps, ns, symbols, sectors, sector_codes)
-
-
-# ---------------------------------------------------------------------------------------------
-# reading chunks
-# ---------------------------------------------------------------------------------------------
-
-
-class _Reader:
-    """Validated frames of time windows / symbol ranges, placed on the universe's grid."""
-
-    def __init__(self, src: StreamSource, uni: _Universe) -> None:
-        self.src = src
-        self.uni = uni
-        self.sym_index = pl.DataFrame(
-            {S.SYMBOL: list(uni.symbols), "_col": np.arange(uni.n_symbols, dtype=np.int64)}
-        )
-        self.has_iv = S.IV in src.scan.collect_schema().names()
-
-    def _stamp(self, i: int) -> Any:
-        return self.uni.stamps[i]
-
-    def time_frame(self, g0: int, g1: int, columns: list[str] | None = None) -> pl.DataFrame:
-        """Rows with a timestamp among bars ``g0 .. g1-1``, validated (in-memory checks)."""
-        lo, hi = self._stamp(g0), self._stamp(g1 - 1)
-        ts = pl.col(S.TIMESTAMP)
-        if isinstance(self.uni.stamps.dtype, pl.Datetime) and self.uni.stamps.dtype.time_zone:
-            ts = ts.dt.convert_time_zone("UTC")
-        scan = self.src.scan.filter(ts.is_between(lo, hi))
-        if columns is not None:
-            scan = scan.select(columns)
-        frame = scan.collect()
-        if frame.height == 0:
-            return frame
-        if columns is not None:
-            return frame.sort(S.SYMBOL, S.TIMESTAMP)
-        return self._validate(frame, f"bars {g0}..{g1 - 1}")
-
-    def symbol_frame(self, first: str, last: str) -> pl.DataFrame:
-        """Every row of the symbols ``first .. last`` (sorted-name range), validated."""
-        sym = pl.col(S.SYMBOL)
-        frame = self.src.scan.filter((sym >= first) & (sym <= last)).collect()
-        return self._validate(frame, f"symbols {first}..{last}")
-
-    def _validate(self, frame: pl.DataFrame, what: str) -> pl.DataFrame:
-        try:
-            out = validate_bars(frame, source=None)
-        except DataError as exc:
-            raise DataError(f"{self.src.label} ({what}): {exc}") from exc
-        self.timestamp_dtype = out.schema[S.TIMESTAMP]
-        return out
-
-    timestamp_dtype: pl.DataType | None = None
-
-    def place(self, frame: pl.DataFrame, g0: int, g1: int) -> tuple[np.ndarray, np.ndarray]:
-        """Grid rows (``0 .. g1-g0-1``) and symbol columns of each row of a validated frame."""
-        ts = frame[S.TIMESTAMP]
-        ns = _to_ns(ts.to_physical().to_numpy().astype(np.int64), ts.dtype)
-        grid = self.uni.ns[g0:g1]
-        rows = np.searchsorted(grid, ns)
-        bad = (rows >= grid.shape[0]) | (grid[np.minimum(rows, grid.shape[0] - 1)] != ns)
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise DataError(
-                f"{self.src.label}: timestamp {ts[i]} of symbol {frame[S.SYMBOL][i]!r} is not in "
-                "the source's timestamp index; hint: the data changed while it was being read"
-            )
-        cols = frame.select(S.SYMBOL).join(self.sym_index, on=S.SYMBOL, how="left")["_col"]
-        if cols.null_count():
-            i = int(np.argmax(cols.is_null().to_numpy()))
-            raise DataError(
-                f"{self.src.label}: symbol {frame[S.SYMBOL][i]!r} is not in the source's symbol "
-                "list; hint: the data changed while it was being read"
-            )
-        return rows.astype(np.int64), cols.to_numpy().astype(np.int64)
-
-    def check_sectors(self, frame: pl.DataFrame, cols: np.ndarray) -> None:
-        """A chunk's sectors must be the symbol's sector in the rest of the source."""
-        if S.SECTOR not in frame.columns:
-            return
-        if not hasattr(self, "_sector_of"):
-            names = np.asarray(self.uni.sectors, dtype=object)[self.uni.sector_codes]
-            self._sector_of = pl.DataFrame(
-                {S.SYMBOL: list(self.uni.symbols), "_sector": list(names)},
-                schema={S.SYMBOL: pl.String, "_sector": pl.String},
-            )
-        pairs = frame.select(S.SYMBOL, S.SECTOR).drop_nulls().unique(maintain_order=True)
-        bad = pairs.join(self._sector_of, on=S.SYMBOL).filter(pl.col(S.SECTOR) != pl.col("_sector"))
-        if bad.height:
-            sym, have, want = bad.row(0)
-            at = frame.filter((pl.col(S.SYMBOL) == sym) & (pl.col(S.SECTOR) == have))
-            raise DataError(
-                f"{self.src.label}: symbol {sym!r} has sector {have!r} at "
-                f"{at[S.TIMESTAMP][0]} and {want!r} elsewhere (column 'sector'); hint: "
-                "a symbol has one sector"
-            )
-
-
-def _grid(frame: pl.DataFrame, rows: np.ndarray, cols: np.ndarray, n: int, n_sym: int,
-          fields: tuple[str, ...]) -> dict[str, np.ndarray]:  # fmt: skip
-    out: dict[str, np.ndarray] = {}
-    for name in fields:
-        a = np.full((n, n_sym), np.nan)
-        if name in frame.columns:
-            a[rows, cols] = frame[name].cast(pl.Float64).to_numpy()
-        out[name] = a
-    valid = np.zeros((n, n_sym), dtype=np.bool_)
-    valid[rows, cols] = True
-    out["valid"] = valid
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
-# pass 2: signals
-# ---------------------------------------------------------------------------------------------
-
-_ENTRY_DTYPE = np.dtype(
-    [("bar", np.int64), ("strategy", np.int64), ("symbol", np.int64), ("signal", np.int8),
-     ("confidence", np.float64)]
-)  # fmt: skip
-
-
-def _per_symbol_units(strategy: object) -> tuple[tuple[object, ...], object | None] | None:
-    """``(units, router)`` when every unit computes per symbol (built-ins), else None."""
-    from dollarbill_research.strategies._common import RuleStrategy
-    from dollarbill_research.strategies.router import PersonalityStrategy
-
-    if isinstance(strategy, PersonalityStrategy):
-        units, router = tuple(strategy.strategies), strategy
-    elif isinstance(strategy, Combined):
-        units, router = tuple(strategy.strategies), None
-    else:
-        units, router = (strategy,), None
-    if all(isinstance(u, RuleStrategy) for u in units):
-        return units, router
-    return None
-
-
-class _SignalStore:
-    """The non-zero signals of a run, on disk in bar order, read back chunk by chunk."""
-
-    def __init__(self, folder: Path, n_bars: int) -> None:
-        self.folder = folder
-        self.n_bars = n_bars
-        self.parts: list[tuple[Path, np.ndarray]] = []  # (file, first entry of each bar)
-        self.names: tuple[str, ...] = ()
-        self.templates = np.zeros((0, 2, codes.TEMPLATE_LEN))
-
-    def add(self, block: Signals, col0: int) -> None:
-        sig = np.asarray(block.signal)
-        conf = np.nan_to_num(np.asarray(block.confidence, dtype=np.float64), nan=0.0)
-        mask = (sig != 0) | (conf != 0.0)
-        t, s, j = np.nonzero(mask.transpose(1, 0, 2))
-        entries = np.empty(t.shape[0], dtype=_ENTRY_DTYPE)
-        entries["bar"] = t
-        entries["strategy"] = s
-        entries["symbol"] = j + col0
-        entries["signal"] = sig[s, t, j]
-        entries["confidence"] = conf[s, t, j]
-        path = self.folder / f"signals_{len(self.parts):06d}.bin"
-        entries.tofile(path)
-        starts = np.zeros(self.n_bars + 1, dtype=np.int64)
-        np.cumsum(np.bincount(t, minlength=self.n_bars), out=starts[1:])
-        self.parts.append((path, starts))
-
-    def fill(self, g0: int, g1: int, sig: np.ndarray, conf: np.ndarray, row0: int) -> None:
-        """Write bars ``g0 .. g1-1`` into ``sig`` / ``conf`` rows ``row0 ..`` (zeros elsewhere)."""
-        size = _ENTRY_DTYPE.itemsize
-        for path, starts in self.parts:
-            a, b = int(starts[g0]), int(starts[g1])
-            if b == a:
-                continue
-            with open(path, "rb") as fh:
-                fh.seek(a * size)
-                e = np.fromfile(fh, dtype=_ENTRY_DTYPE, count=b - a)
-            rows = e["bar"] - g0 + row0
-            sig[e["strategy"], rows, e["symbol"]] = e["signal"]
-            conf[e["strategy"], rows, e["symbol"]] = e["confidence"]
-
-
-def _group_panel(frame: pl.DataFrame, reader: _Reader, col0: int, n_cols: int) -> Panel:
-    """The in-memory panel of a symbol group's frame, on the universe's whole timestamp index."""
-    uni = reader.uni
-    small = to_panel(frame, validate=False)
-    rows = np.searchsorted(uni.ns, small.timestamps)
-    local = {s: i for i, s in enumerate(uni.symbols[col0 : col0 + n_cols])}
-    cols = np.array([local[s] for s in small.symbols], dtype=np.int64)
-    shape = (uni.n_bars, n_cols)
-
-    def grow(a: np.ndarray, fill: object) -> np.ndarray:
-        out = np.full(shape, fill, dtype=a.dtype)
-        out[np.ix_(rows, cols)] = a
-        return out
-
-    return Panel(
-        timestamps=uni.ns,
-        symbols=uni.symbols[col0 : col0 + n_cols],
-        open=grow(small.open, np.nan),
-        high=grow(small.high, np.nan),
-        low=grow(small.low, np.nan),
-        close=grow(small.close, np.nan),
-        volume=grow(small.volume, np.nan),
-        iv=grow(small.iv, np.nan),
-        valid=grow(small.valid, False),
-        sector_codes=uni.sector_codes[col0 : col0 + n_cols],
-        sectors=uni.sectors,
-    )
-
-
-def _market_returns(reader: _Reader, chunk_bars: int) -> FloatArray:
-    """:func:`~dollarbill_research.strategies.personality.market_returns` of the universe.
-
-    Computed by time chunks.
-
-    Each chunk's closes get one row before them holding each symbol's last usable close, so
-    every return (from the symbol's previous usable bar) and every per-bar sum (same symbol
-    chunks, same order) is the whole-panel one.
-    """
-    from dollarbill_research.strategies.personality import market_returns
-
-    uni = reader.uni
-    out = np.full(uni.n_bars, np.nan)
-    last = np.full(uni.n_symbols, np.nan)
-    cols_needed = [S.SYMBOL, S.TIMESTAMP, "close"]
-    for g0 in range(0, uni.n_bars, chunk_bars):
-        g1 = min(g0 + chunk_bars, uni.n_bars)
-        frame = reader.time_frame(g0, g1, cols_needed)
-        n = g1 - g0
-        close = np.full((n + 1, uni.n_symbols), np.nan)
-        valid = np.zeros((n + 1, uni.n_symbols), dtype=np.bool_)
-        close[0] = last
-        valid[0] = np.isfinite(last)
-        if frame.height:
-            rows, cols = reader.place(frame, g0, g1)
-            close[rows + 1, cols] = frame["close"].cast(pl.Float64).to_numpy()
-            valid[rows + 1, cols] = True
-        mini = Panel(uni.ns[:1].repeat(n + 1), uni.symbols, close, close, close, close, close,
-                     close, valid, uni.sector_codes, uni.sectors)  # fmt: skip
-        out[g0:g1] = market_returns(mini)[1:]
-        usable = valid & np.isfinite(close) & (close > 0.0)
-        has = usable.any(axis=0)
-        idx = n - np.argmax(usable[::-1], axis=0)
-        last = np.where(has, close[np.clip(idx, 0, n), np.arange(uni.n_symbols)], last)
-    return out
-
-
-def _group_size(n_bars: int, n_strat: int, budget: int) -> int:
-    per_symbol = n_bars * (8 * 60 + 9 * n_strat)  # frame, panels, feature caches, signals
-    size = budget // max(per_symbol, 1)
-    return int(max(1, min(512, size // 64 * 64 if size >= 64 else size)))
-
-
-def _signal_pass(
-    strategy: Strategy, reader: _Reader, store: _SignalStore, chunk_bars: int, budget: int
-) -> bool:
-    """Signals of per-symbol strategies by symbol groups; False when ``strategy`` is not one."""
-    from dollarbill_research.strategies.base import run_all
-    from dollarbill_research.strategies.personality import classify_panel
-
-    found = _per_symbol_units(strategy)
-    if found is None:
-        return False
-    units, router = found
-    uni = reader.uni
-    market = _market_returns(reader, chunk_bars) if router is not None else None
-    size = _group_size(uni.n_bars, len(units), budget)
-    for col0 in range(0, uni.n_symbols, size):
-        n_cols = min(size, uni.n_symbols - col0)
-        frame = reader.symbol_frame(uni.symbols[col0], uni.symbols[col0 + n_cols - 1])
-        panel = _group_panel(frame, reader, col0, n_cols)
-        del frame
-        block = run_all(units, None, panel)  # type: ignore[arg-type]
-        if router is not None:
-            block = router.route(  # type: ignore[attr-defined]
-                block,
-                classify_panel(panel, router.window, market=market),  # type: ignore[attr-defined]
-            )
-        store.names = block.strategies
-        store.templates = block.templates
-        store.add(block, col0)
-    return True
-
 
 # ---------------------------------------------------------------------------------------------
 # pass 3: the simulation
@@ -550,54 +133,6 @@ class _Axes:
     @property
     def n_symbols(self) -> int:
         return len(self.symbols)
-
-
-# the fill fields the metrics and the attribution read (records_metrics, attribution_frame)
-_COMPACT_FILL = np.dtype(
-    [(name, records.FILL_DTYPE.fields[name][0]) for name in (
-        "bar", "strategy", "symbol", "kind", "side", "reason", "pnl", "costs", "price", "qty",
-    )]
-)  # fmt: skip
-
-
-def _compact(rec: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    out = np.empty(rec.shape[0], dtype=dtype)
-    for name in dtype.names or ():
-        out[name] = rec[name]
-    return out
-
-
-class _Writer:
-    """Per-chunk Parquet records under ``out_dir`` (atomic: each file via a temporary name)."""
-
-    def __init__(self, out_dir: Path) -> None:
-        self.root = out_dir
-        for sub in ("trades", "rejections", "breaches", "equity"):
-            folder = out_dir / sub
-            if folder.exists():
-                shutil.rmtree(folder)
-            folder.mkdir(parents=True)
-        self.peak = -math.inf
-        self.timestamp_dtype: pl.DataType | None = None
-
-    def write(self, sub: str, i: int, frame: pl.DataFrame) -> None:
-        convert = getattr(panel_module, "with_input_timestamps", None)
-        if convert is not None and self.timestamp_dtype is not None and sub != "breaches":
-            # the input's timestamp dtype, on the frames BacktestResult.from_records converts
-            frame = convert(frame, self.timestamp_dtype)
-        path = self.root / sub / f"part-{i:06d}.parquet"
-        tmp = path.with_suffix(".tmp")
-        frame.write_parquet(tmp)
-        os.replace(tmp, path)
-
-    def equity(self, i: int, eq: np.ndarray, stamps: np.ndarray) -> None:
-        frame = equity_frame(eq, stamps)
-        e = eq["equity"]
-        peak = np.maximum.accumulate(np.concatenate(([self.peak], e)))[1:]
-        if e.shape[0]:
-            self.peak = float(peak[-1])
-        dd = np.where(peak > 0, 1.0 - e / peak, 0.0)
-        self.write("equity", i, frame.with_columns(pl.Series("drawdown", dd)))
 
 
 def _check_chunk_bars(chunk_bars: object) -> int:
@@ -914,102 +449,3 @@ class _Simulation:
         assert self.out_dir is not None
         return StreamedResult.write(self.out_dir, metrics, attribution, self.names,
                                     self.uni.symbols, _limits(config, self.pp))  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class _Names:
-    strategies: tuple[str, ...]
-
-
-def _limits(config: Any, pp: FloatArray) -> dict[str, float]:
-    if not config.use_portfolio_management:
-        return {}
-    return {
-        "delta_exposure": float(pp[codes.PP_MAX_DELTA]),
-        "gamma_exposure": float(pp[codes.PP_MAX_GAMMA]),
-        "vega_exposure": float(pp[codes.PP_MAX_VEGA]),
-        "var_95": float(pp[codes.PP_MAX_VAR_PCT]) / 100.0,
-    }
-
-
-# ---------------------------------------------------------------------------------------------
-# lazy results
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class StreamedResult:
-    """A streaming run's records on disk: lazy frames, metrics and attribution in memory.
-
-    Attributes
-    ----------
-    out_dir : pathlib.Path
-    equity, trades, rejections, breaches : polars.LazyFrame
-        The frames of :class:`~dollarbill_research.backtesting.BacktestResult` (same columns,
-        same rows), read lazily from ``out_dir``.
-    attribution : polars.DataFrame
-    metrics : Metrics
-    strategies, symbols : tuple of str
-    limits : dict of str to float
-    """
-
-    out_dir: Path
-    equity: pl.LazyFrame
-    trades: pl.LazyFrame
-    rejections: pl.LazyFrame
-    breaches: pl.LazyFrame
-    attribution: pl.DataFrame
-    metrics: Metrics
-    strategies: tuple[str, ...]
-    symbols: tuple[str, ...]
-    limits: dict[str, float]
-
-    @classmethod
-    def write(cls, out_dir: Path, metrics: Metrics, attribution: pl.DataFrame,
-              strategies: tuple[str, ...], symbols: tuple[str, ...],
-              limits: dict[str, float]) -> StreamedResult:  # fmt: skip
-        """Write the run's summary files next to the per-chunk records and open the result."""
-        attribution.write_parquet(out_dir / "attribution.parquet")
-        meta = {
-            "version": 1,
-            "metrics": dataclasses.asdict(metrics),
-            "strategies": list(strategies),
-            "symbols": list(symbols),
-            "limits": limits,
-        }
-        tmp = out_dir / "result.json.tmp"
-        tmp.write_text(json.dumps(meta))
-        os.replace(tmp, out_dir / "result.json")
-        return cls.open(out_dir)
-
-    @classmethod
-    def open(cls, out_dir: PathLike) -> StreamedResult:
-        """Open the records a streaming run wrote to ``out_dir`` (frames stay on disk)."""
-        root = Path(out_dir)
-        meta_path = root / "result.json"
-        if not meta_path.is_file():
-            raise DataError(
-                f"{root} holds no streaming result (no result.json); hint: pass the out_dir of "
-                "a finished run_streaming"
-            )
-        meta = json.loads(meta_path.read_text())
-        return cls(
-            root,
-            pl.scan_parquet(root / "equity" / "*.parquet"),
-            pl.scan_parquet(root / "trades" / "*.parquet"),
-            pl.scan_parquet(root / "rejections" / "*.parquet"),
-            pl.scan_parquet(root / "breaches" / "*.parquet"),
-            pl.read_parquet(root / "attribution.parquet"),
-            Metrics(**meta["metrics"]),
-            tuple(meta["strategies"]),
-            tuple(meta["symbols"]),
-            {k: float(v) for k, v in meta["limits"].items()},
-        )
-
-    def __repr__(self) -> str:
-        m = self.metrics
-        return (
-            f"StreamedResult({self.out_dir}, {len(self.strategies)} strategies, "
-            f"{len(self.symbols)} symbols, total_return={m.total_return:.4f}, "
-            f"trades={m.n_trades})"
-        )

@@ -19,13 +19,13 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from dollarbill_research.backtesting.streaming import (
+from dollarbill_research.backtesting.stream_source import (
     DEFAULT_MEMORY_BUDGET,
     StreamSource,
     _universe,
     open_source,
-    run_streaming,
 )
+from dollarbill_research.backtesting.streaming import run_streaming
 from dollarbill_research.data.panel import Panel
 from dollarbill_research.data.schema import SYMBOL
 from dollarbill_research.exceptions import ConfigError
