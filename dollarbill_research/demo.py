@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from dollarbill_research.backtesting import BacktestConfig, BacktestEngine, BacktestResult, compare
-from dollarbill_research.config.portfolio import PortfolioConfig, SizingMethod
+from dollarbill_research.config.portfolio import AllocationMethod, PortfolioConfig, SizingMethod
 from dollarbill_research.data import synthetic_universe, to_panel
 from dollarbill_research.pricing import bs_greeks
 from dollarbill_research.strategies import (
@@ -123,6 +123,8 @@ def run_demo(settings: DemoSettings | None = None) -> int:
         f"Sizing methods compared ({time.perf_counter() - t2:.1f} s)",
         compare(by_method).select(SUMMARY_COLUMNS).rename({"run": "sizing_method"}),
     )
+    _print_limits(managed)
+    _print_allocations(frame, strategy)
 
     s.out_dir.mkdir(parents=True, exist_ok=True)
     path = managed.plot(s.out_dir / "demo_backtest.png", title="Managed multi-strategy book")
@@ -130,6 +132,63 @@ def run_demo(settings: DemoSettings | None = None) -> int:
     _plot_methods(by_method, s.out_dir / "demo_sizing_methods.png")
     print(f"Done in {time.perf_counter() - t0:.1f} s")
     return 0
+
+
+def limit_table(result: BacktestResult) -> pl.DataFrame:
+    """Per limited exposure of a managed run: bars ending above the limit, peak, breach rows."""
+    eq = result.equity
+    lim = PortfolioConfig().risk_limits  # the demo's managed run uses the defaults
+    checks = {
+        "delta": ("delta_exposure", lim.max_portfolio_delta),
+        "gamma": ("gamma_exposure", lim.max_portfolio_gamma),
+        "vega": ("vega_exposure", lim.max_portfolio_vega),
+        "concentration": ("concentration", lim.max_concentration_pct / 100.0),
+        "sector": ("sector_exposure", lim.max_sector_exposure_pct / 100.0),
+        "var": ("var_95", lim.max_var_pct / 100.0),
+    }
+    rows = []
+    breaches = result.breaches if result.breaches is not None else pl.DataFrame()
+    for name, (col, limit) in checks.items():
+        values = np.abs(eq[col].fill_null(0.0).to_numpy())
+        mine = breaches.filter(pl.col("exposure") == name) if breaches.height else breaches
+        rows.append({
+            "exposure": name, "limit": limit,
+            "bars_above": int((values > limit * (1 + 1e-9)).sum()),
+            "peak": float(values.max()) if values.size else 0.0,
+            "breaches": mine.height,
+            "unreducible": mine.filter(pl.col("action") == "unreducible").height
+            if mine.height else 0,
+        })  # fmt: skip
+    return pl.DataFrame(rows)
+
+
+def _print_limits(managed: BacktestResult) -> None:
+    trades = managed.trades
+    n_reduce = trades.filter(pl.col("reason") == "risk_reduce").height
+    _print_table(
+        f"Limits (with portfolio management, breach policy 'reduce': {n_reduce} risk_reduce "
+        "fills); bars ending above a limit",
+        limit_table(managed),
+    )
+
+
+def _print_allocations(frame: pl.DataFrame, strategy: Combined) -> None:
+    """The managed book under each allocation method (capacities recomputed every 21 bars)."""
+    t = time.perf_counter()
+    by_alloc: dict[str, BacktestResult] = {}
+    custom = {st.name: float(len(strategy.strategies) - i) for i, st in
+              enumerate(strategy.strategies)}  # fmt: skip
+    for method in AllocationMethod:
+        weights = custom if method == AllocationMethod.Custom else None
+        pc = PortfolioConfig(allocation_method=method, custom_weights=weights)
+        by_alloc[method.value] = BacktestEngine.with_portfolio(BacktestConfig(), pc).run(
+            frame, strategy
+        )
+    _print_table(
+        f"Allocation methods compared ({time.perf_counter() - t:.1f} s; Custom weights "
+        f"{':'.join(f'{w:g}' for w in custom.values())})",
+        compare(by_alloc).select(SUMMARY_COLUMNS).rename({"run": "allocation_method"}),
+    )
 
 
 def _plot_methods(results: dict[str, BacktestResult], path: Path) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 
 from dollarbill_research.kernels._jit import jit, jit_inner
 from dollarbill_research.kernels.book_nb import book_exposures_into_nb, flatten_book_nb
-from dollarbill_research.kernels.breach_nb import any_breach_nb, breach_pass_nb, unwind_hedges_nb
+from dollarbill_research.kernels.breach_nb import any_breach_nb, breach_pass_nb
 from dollarbill_research.kernels.codes import (
     BREACH_BLOCK,
     BREACH_HEDGE,
@@ -56,6 +56,7 @@ from dollarbill_research.kernels.records import (
     BP_USE_PM,
     C_OPEN,
 )
+from dollarbill_research.kernels.risk_trades_nb import unwind_hedges_nb
 from dollarbill_research.kernels.workspace_nb import WI_OPEN, begin_bar_nb
 
 DAYS_PER_YEAR = 365.0

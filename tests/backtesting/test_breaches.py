@@ -188,7 +188,10 @@ def test_with_reduce_no_bar_ends_above_a_limit_unless_recorded_why(
         breach_policy=policy,
     )
     config = BacktestConfig(
-        use_portfolio_management=True, commission_per_share=0.005, slippage_vol_mult=0.1
+        use_portfolio_management=True,
+        commission_per_share=0.005,
+        slippage_vol_mult=0.1,
+        cash_interest_rate=0.0,  # the cash identity below is exact without interest
     )
     res = BacktestEngine(config, PortfolioConfig(risk_limits=lim)).run(panel, signals)
     limits = {
