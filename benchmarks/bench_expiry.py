@@ -55,6 +55,7 @@ def audit(result, panel, dates: np.ndarray) -> dict[str, int]:
     fills = result.raw.fills
     n_bars = panel.n_bars
     open_entries: dict[tuple[int, int], int] = {}
+    left: dict[tuple[int, int], float] = {}
     pairs = []
     for row in range(len(fills)):
         f = fills[row]
@@ -63,8 +64,11 @@ def audit(result, panel, dates: np.ndarray) -> dict[str, int]:
         key = (int(f["strategy"]), int(f["symbol"]))
         if f["side"] > 0:
             open_entries[key] = row
+            left[key] = float(f["qty"])
         else:
-            pairs.append((open_entries.pop(key), row))
+            left[key] -= float(f["qty"])  # a breach-policy trim closes part of it
+            if left[key] <= 0.0:
+                pairs.append((open_entries.pop(key), row))
     pairs += [(row, -1) for row in open_entries.values()]
     counts = {"options": 0, "expiries": 0, "late": 0, "missing": 0, "expiry_no_data": 0}
     any_date = dates.max(axis=1)  # a run bar's session date (some symbol has a bar)

@@ -45,7 +45,7 @@ def load_quotes(folder: Path) -> dict[str, np.ndarray]:
 
 
 def modelled(mid: np.ndarray, spread_pct: float, rule: str) -> np.ndarray:
-    """The cost model's half-spread per share (instruments_nb.costs_nb, option legs)."""
+    """The cost model's half-spread per share (the option legs of the step kernel's costs)."""
     low, high = TICK_RULES[rule]
     return np.maximum(mid * spread_pct / 200.0, np.where(mid < 3.0, low, high))
 

@@ -97,7 +97,7 @@ def our_config(pct: float = PCT) -> BacktestConfig:
         max_positions=0, max_days_hold=0, stop_loss_pct=None, take_profit_pct=None,
         short_stop_loss_pct=None, short_take_profit_pct=None, risk_free_rate=0.0,
         commission_per_share=0.0, commission_per_contract=0.0, spread_pct=0.0,
-        slippage_vol_mult=0.0,
+        slippage_vol_mult=0.0, cash_interest_rate=0.0,  # vectorbt's cash earns nothing
     )  # fmt: skip
 
 
