@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -36,6 +38,9 @@ from dollarbill_research.kernels.breach_nb import BREACH_ROWS_PER_PASS
 from dollarbill_research.kernels.driver_nb import run_bars_nb
 from dollarbill_research.kernels.workspace_nb import new_workspace
 from dollarbill_research.strategies.base import Signals, Strategy
+
+if TYPE_CHECKING:
+    from dollarbill_research.backtesting.streaming import StreamedResult
 
 __all__ = ["BacktestEngine", "check_signals", "prepare_data", "simulate", "strategy_capacity"]
 
@@ -191,7 +196,7 @@ def simulate(
             t, panel.n_bars, days, close, iv, valid, sectors, max(len(panel.sectors), 1),
             signals.signal, signals.confidence, signals.templates, capacity, bp, pp,
             account, counters, positions, legs, stats, fills, rejections, breaches, equity,
-            strat_pnl, ws, alloc, strat_returns, targets, committed_prev, rebalanced,
+            strat_pnl, ws, alloc, strat_returns, targets, committed_prev, rebalanced, 0,
         )  # fmt: skip
         if t < panel.n_bars and t != rebalanced and rebalance_due_nb(t, n_strat, bp, pp):
             rebalance_nb(t, strat_returns, alloc, bp, pp, capacity)  # from bars < t only
@@ -286,21 +291,40 @@ class BacktestEngine:
             portfolio = PortfolioConfig(initial_capital=self.config.initial_capital)
         return portfolio.allocation_arrays(strategies)
 
-    def run(self, data: DataInput, strategy: Strategy | Signals) -> BacktestResult:
+    def run(
+        self,
+        data: DataInput | pl.LazyFrame,
+        strategy: Strategy | Signals,
+        *,
+        memory_budget: int | None = None,
+    ) -> BacktestResult:
         """Backtest ``strategy`` (or a ready :class:`Signals` block) on ``data``.
 
         Parameters
         ----------
-        data : polars.DataFrame, path or Panel
-            Long bar frame (SPEC 2), a CSV/Parquet file or folder, or an aligned panel.
+        data : polars.DataFrame, polars.LazyFrame, path or Panel
+            Long bar frame (SPEC 2), a CSV/Parquet file or folder (hive partitions allowed),
+            a LazyFrame, or an aligned panel.
         strategy : Strategy or Signals
             Signals on bar ``t`` fill at bar ``t``'s close.
+        memory_budget : int, optional
+            Bytes (default :data:`~.streaming.DEFAULT_MEMORY_BUDGET`). A LazyFrame or Parquet
+            source whose in-memory run would take more (:func:`~.streaming.estimated_memory`)
+            is run by :meth:`run_streaming` instead, with the same result.
 
         Returns
         -------
         BacktestResult
         """
-        frame, panel = prepare_data(data)
+        from dollarbill_research.backtesting import streaming
+
+        if streaming.is_stream_source(data):
+            budget = streaming.DEFAULT_MEMORY_BUDGET if memory_budget is None else memory_budget
+            if streaming.estimated_memory(data) > budget:  # type: ignore[arg-type]
+                return self.run_streaming(data, strategy, memory_budget=budget)  # type: ignore[return-value,arg-type]
+            if isinstance(data, pl.LazyFrame) or not any(Path(data).glob("*.parquet")):  # type: ignore[arg-type]
+                data = streaming.open_source(data).scan.collect()  # a LazyFrame or hive folder
+        frame, panel = prepare_data(data)  # type: ignore[arg-type]
         if isinstance(strategy, Signals):
             signals = strategy
         elif isinstance(strategy, Strategy):
@@ -321,6 +345,28 @@ class BacktestEngine:
             initial_capital=self.config.initial_capital
         )
         return BacktestResult.from_records(raw, panel, signals, config, pp, portfolio)
+
+    def run_streaming(
+        self,
+        source: PathLike | pl.LazyFrame,
+        strategy: Strategy | Signals,
+        *,
+        chunk_bars: int | None = None,
+        out_dir: PathLike | None = None,
+        memory_budget: int | None = None,
+    ) -> BacktestResult | StreamedResult:
+        """Backtest on a Parquet file / folder or a LazyFrame in time chunks (larger than memory).
+
+        Same results as :meth:`run` bit for bit; see :mod:`~.streaming` for the passes and
+        what is kept in memory. With ``out_dir`` the trades, rejections and equity are written
+        there per chunk and a :class:`~.streaming.StreamedResult` (lazy frames) is returned.
+        """
+        from dollarbill_research.backtesting import streaming
+
+        budget = streaming.DEFAULT_MEMORY_BUDGET if memory_budget is None else memory_budget
+        return streaming.run_streaming(
+            self, source, strategy, chunk_bars=chunk_bars, out_dir=out_dir, memory_budget=budget
+        )
 
     def run_simple_strategy(
         self, symbol: str, data: DataInput, vol_threshold: float

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from dollarbill_research.backtesting.diagnose import Diagnosis
+    from dollarbill_research.backtesting.streaming import StreamedResult
     from dollarbill_research.config.backtest import BacktestConfig
     from dollarbill_research.config.portfolio import PortfolioConfig
     from dollarbill_research.data.panel import Panel
@@ -454,6 +455,17 @@ class BacktestResult:
             tuple(panel.symbols), raw, limits, breaches,
             config=copy.deepcopy(config), portfolio_config=copy.deepcopy(portfolio_config),
         )  # fmt: skip
+
+    @staticmethod
+    def open(out_dir: PathLike) -> StreamedResult:
+        """The records a streaming run wrote to ``out_dir``, read lazily.
+
+        See :meth:`BacktestEngine.run_streaming
+        <dollarbill_research.backtesting.BacktestEngine.run_streaming>`.
+        """
+        from dollarbill_research.backtesting.streaming import StreamedResult
+
+        return StreamedResult.open(out_dir)
 
     def plot(self, path: PathLike | None = None, *, title: str = "Backtest") -> Figure:
         """Equity, drawdown, exposures vs limits and rejections over time.

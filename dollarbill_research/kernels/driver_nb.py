@@ -72,18 +72,23 @@ def run_bars_nb(
     targets_rec: np.ndarray,
     committed_prev: np.ndarray,
     rebalanced_at: int,
+    bar_offset: int,
 ) -> int:
-    """Run bars ``t0 .. t1-1`` (bar number = panel row = signal row = record row).
+    """Run rows ``t0 .. t1-1`` (panel row = signal row = record row; bar = row + bar_offset).
 
     ``ws`` is the step workspace (:func:`~.workspace_nb.new_workspace`). Allocation through
     time (:mod:`.alloc_time_nb`): at a bar where a rebalance is due (other than
-    ``rebalanced_at``, the bar the caller just rebalanced) the driver returns that bar and the
-    caller updates ``strat_capacity`` with ``rebalance_nb`` from ``strat_returns[:t]`` (so the
+    ``rebalanced_at``, the bar the caller just rebalanced) the driver returns that row and the
+    caller updates ``strat_capacity`` with ``rebalance_nb`` from ``strat_returns[:bar]`` (so the
     allocation kernels compile only for runs that use them); the targets in force on each bar go to
     ``targets_rec`` and each bar's strategy returns to ``strat_returns`` (both
-    ``(n_bars, n_strategies)``); ``alloc`` holds the custom weights and bounds;
-    ``committed_prev`` (``(n_strategies,)``, state kept across calls) each strategy's
-    committed dollars at the last close.
+    ``(n_bars, n_strategies)`` of the whole history, indexed by *bar*); ``alloc`` holds the
+    custom weights and bounds; ``committed_prev`` (``(n_strategies,)``, state kept across
+    calls) each strategy's committed dollars at the last close.
+
+    ``bar_offset`` is 0 for a whole history; the streaming driver runs each chunk's rows with
+    the chunk's first global bar minus its history rows (so entry bars, max-hold, rebalances
+    and records keep global bar numbers).
 
     Returns
     -------
@@ -113,11 +118,12 @@ def run_bars_nb(
                 or counters[C_REJECTIONS] + need > rejections.shape[0]
             ):
                 return t
-        if t != rebalanced_at and rebalance_due_nb(t, strat_capacity.shape[0], bp, pp):
+        bar = t + bar_offset
+        if bar != rebalanced_at and rebalance_due_nb(bar, strat_capacity.shape[0], bp, pp):
             return t  # the caller recomputes the capacities (rebalance_nb) and calls again
-        targets_rec[t, :] = strat_capacity
+        targets_rec[bar, :] = strat_capacity
         step_nb(
-            t,
+            bar,
             t,
             t,
             days[t],
@@ -147,6 +153,6 @@ def run_bars_nb(
         )
         # committed_prev holds the previous close's committed dollars (zeros before bar 0)
         pnl_prev = strat_pnl[t - 1] if t > 0 else np.zeros(strat_pnl.shape[1])
-        strategy_returns_nb(strat_pnl[t], pnl_prev, committed_prev, strat_returns[t])
+        strategy_returns_nb(strat_pnl[t], pnl_prev, committed_prev, strat_returns[bar])
         committed_nb(positions, ws[2][WI_OPEN], counters[C_OPEN], committed_prev)
     return t1

@@ -202,10 +202,16 @@ def classify_view(view: SeriesView, market: FloatArray, window: int = 252) -> Pe
     )
 
 
-def classify_panel(panel: Panel, window: int = 252) -> PersonalityPanel:
-    """Rolling personality of every symbol and bar of ``panel`` (bar-major arrays)."""
+def classify_panel(
+    panel: Panel, window: int = 252, *, market: FloatArray | None = None
+) -> PersonalityPanel:
+    """Rolling personality of every symbol and bar of ``panel`` (bar-major arrays).
+
+    ``market`` is :func:`market_returns` of the panel by default; the streaming driver passes
+    the market series of the whole universe when ``panel`` holds a group of its symbols.
+    """
     window = _check_window(window)
-    market = market_returns(panel)
+    market = market_returns(panel) if market is None else market
     shape = (panel.n_bars, panel.n_symbols)
     code = np.full(shape, P_NONE, dtype=np.int64)
     conf = np.zeros(shape)

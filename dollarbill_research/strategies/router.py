@@ -24,6 +24,7 @@ from dollarbill_research.strategies.personality import (
     PERSONALITIES,
     PREFERRED_STRATEGIES,
     Personality,
+    PersonalityPanel,
     classify_panel,
 )
 from dollarbill_research.strategies.premium import CashSecuredPuts, IronCondor, ShortStrangle
@@ -142,7 +143,10 @@ class PersonalityStrategy:
     def signals(self, frame: pl.DataFrame | None, panel: Panel) -> Signals:
         """Routed signals, one row per underlying strategy (see the class docstring)."""
         block = run_all(self.strategies, frame, panel)
-        pers = classify_panel(panel, self.window)
+        return self.route(block, classify_panel(panel, self.window))
+
+    def route(self, block: Signals, pers: PersonalityPanel) -> Signals:
+        """Drop the entries of ``block`` that ``pers`` does not route there (in place)."""
         code = np.where(pers.confidence >= self.min_personality_confidence, pers.code, -1)
         route = self.routing()
         index = {p: i for i, p in enumerate(PERSONALITIES)}

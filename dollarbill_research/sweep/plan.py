@@ -110,10 +110,30 @@ def plan_sweep(
     DataError
         The data cannot be loaded or validated.
     """
+    frame, panel = load_data(data)
+    return plan_on_panel(
+        frame, panel, strategy, grid, backtest_config=backtest_config,
+        portfolio_config=portfolio_config, mode=mode,
+    )  # fmt: skip
+
+
+def plan_on_panel(
+    frame: pl.DataFrame | None,
+    panel: Panel,
+    strategy: object,
+    grid: Grid | Mapping[str, Sequence[object]] | Sequence[Mapping[str, object]],
+    *,
+    backtest_config: object | None,
+    portfolio_config: object | None,
+    mode: Literal["product", "list"],
+) -> SweepPlan:
+    """:func:`plan_sweep` on loaded data.
+
+    The streaming sweep passes ``frame=None`` and a panel of 0 bars that carries the symbols.
+    """
     from dollarbill_research.config.backtest import BacktestConfig
     from dollarbill_research.config.portfolio import PortfolioConfig
 
-    frame, panel = load_data(data)
     portfolio = _copy(portfolio_config) if portfolio_config is not None else PortfolioConfig()
     backtest = _copy(backtest_config) if backtest_config is not None else BacktestConfig()
     _validate(portfolio)
@@ -140,8 +160,9 @@ def plan_sweep(
             }
         )
     return SweepPlan(
-        frame, panel, strategy, tuple(configs), tuple(keys), the_grid.names, tuple(values)
-    )
+        frame,  # type: ignore[arg-type]
+        panel, strategy, tuple(configs), tuple(keys), the_grid.names, tuple(values),
+    )  # fmt: skip
 
 
 #: Portfolio fields that act with portfolio management off too (a run has one capital).

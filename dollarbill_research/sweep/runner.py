@@ -92,6 +92,9 @@ def sweep(
     returns_budget_mb: float = DEFAULT_BUDGET_MB,
     ray_timeout: float = 30.0,
     ray_numba_cache_dir: str | None = "auto",
+    streaming: bool | None = None,
+    chunk_bars: int | None = None,
+    memory_budget: int | None = None,
 ) -> SweepResult:
     """Run one backtest per grid configuration and return one row of metrics per configuration.
 
@@ -142,6 +145,12 @@ def sweep(
     ray_numba_cache_dir : str or None
         ``NUMBA_CACHE_DIR`` of the Ray workers (a writable folder on every node); ``"auto"``
         picks one (see :func:`~dollarbill_research.sweep.ray_runner.worker_runtime_env`).
+    streaming : bool, optional
+        Stream each configuration from a Parquet / LazyFrame source in time chunks
+        (:mod:`dollarbill_research.sweep.streaming`; same rows). Default: when ``data`` is such
+        a source whose in-memory run would exceed ``memory_budget``.
+    chunk_bars, memory_budget : int, optional
+        Streaming settings (see ``BacktestEngine.run_streaming``).
 
     Returns
     -------
@@ -171,6 +180,21 @@ def sweep(
 
         check_timeout(ray_timeout)
         worker_runtime_env(ray_numba_cache_dir)  # validates the option before the run
+
+    from dollarbill_research.backtesting import streaming as _streaming
+
+    if streaming is None and _streaming.is_stream_source(data):
+        budget = _streaming.DEFAULT_MEMORY_BUDGET if memory_budget is None else memory_budget
+        streaming = _streaming.estimated_memory(data) > budget  # type: ignore[arg-type]
+    if streaming:
+        from dollarbill_research.sweep.streaming import sweep_streaming
+
+        return sweep_streaming(
+            data, strategy, grid, backtest_config=backtest_config,
+            portfolio_config=portfolio_config, mode=mode, n_jobs=workers, keep_best=keep_best,
+            metric=metric, backend=backend, ray_address=ray_address, chunk_bars=chunk_bars,
+            memory_budget=memory_budget,
+        )  # fmt: skip
     start = time.perf_counter()
     plan = plan_sweep(
         data,
