@@ -76,23 +76,46 @@ def _parquet_bytes(table: pa.Table) -> bytes:
 
 
 def _records_table(rec: np.ndarray) -> pa.Table:
-    """A structured array as an arrow table, one column per (scalar) field."""
+    """A structured array as an arrow table, one column per field.
+
+    A 1-D sub-array field (the Kelly ring ``k_ret`` of the strategy stats) becomes a
+    fixed-size list column of that length.
+    """
     if rec.dtype.names is None:  # a plain 2-D float array (per-strategy P&L)
         arr = np.atleast_2d(rec)
         return pa.table({f"c{i}": arr[:, i] for i in range(arr.shape[1])})
-    return pa.table({name: np.ascontiguousarray(rec[name]) for name in rec.dtype.names})
+    columns: dict[str, pa.Array] = {}
+    for name in rec.dtype.names:
+        values = np.ascontiguousarray(rec[name])
+        if values.ndim == 1:
+            columns[name] = pa.array(values)
+        else:
+            width = int(np.prod(values.shape[1:]))
+            flat = pa.array(values.reshape(-1))
+            columns[name] = pa.FixedSizeListArray.from_arrays(flat, width)
+    return pa.table(columns)
 
 
 def _table_records(table: pa.Table, structured: bool) -> np.ndarray:
-    cols = {name: table.column(name).to_numpy() for name in table.column_names}
     if not structured:
+        cols = {name: table.column(name).to_numpy() for name in table.column_names}
         if not cols:
             return np.zeros((table.num_rows, 0))
         return np.ascontiguousarray(np.column_stack(list(cols.values())), dtype=np.float64)
-    dtype = np.dtype([(name, col.dtype) for name, col in cols.items()])
-    out = np.zeros(table.num_rows, dtype=dtype)
-    for name, col in cols.items():
-        out[name] = col
+    fields, cols = [], {}
+    for name in table.column_names:
+        column = table.column(name).combine_chunks()
+        if pa.types.is_fixed_size_list(column.type):
+            width = column.type.list_size
+            values = column.flatten().to_numpy(zero_copy_only=False).reshape(len(column), width)
+            fields.append((name, values.dtype, (width,)))
+        else:
+            values = column.to_numpy(zero_copy_only=False)
+            fields.append((name, values.dtype))
+        cols[name] = values
+    out = np.zeros(table.num_rows, dtype=np.dtype(fields))
+    for name, values in cols.items():
+        out[name] = values
     return out
 
 

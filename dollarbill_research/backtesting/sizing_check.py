@@ -97,7 +97,7 @@ def _unit_quantities(
 
 
 def _naked_requirement(legs: list[tuple[int, float, float]], spot: float) -> float:
-    """The short legs' broker-style margin (``instruments_nb.naked_requirement_nb``)."""
+    """The short legs' broker-style margin, as the instruments kernel computes it."""
     req = 0.0
     for typ, strike, ratio in legs:
         if ratio >= 0.0 or typ == codes.LEG_STOCK:

@@ -80,6 +80,7 @@ from dollarbill_research.backtesting.stream_source import (
     is_stream_source,
     open_source,
 )
+from dollarbill_research.config.portfolio import PortfolioConfig
 from dollarbill_research.data.features import (
     BARS_PER_YEAR as PROXY_BARS_PER_YEAR,
 )
@@ -91,8 +92,8 @@ from dollarbill_research.data.features import (
 from dollarbill_research.data.panel import Panel, panel_to_frame
 from dollarbill_research.exceptions import ConfigError, DataError
 from dollarbill_research.kernels import codes, records
-from dollarbill_research.kernels.breach_nb import BREACH_ROWS_PER_PASS
 from dollarbill_research.kernels.alloc_time_nb import rebalance_due_nb, rebalance_nb
+from dollarbill_research.kernels.breach_nb import BREACH_ROWS_PER_PASS
 from dollarbill_research.kernels.driver_nb import run_bars_nb
 from dollarbill_research.kernels.stream_nb import iv_proxy_carry_nb
 from dollarbill_research.kernels.workspace_nb import new_workspace
@@ -261,7 +262,7 @@ class _Simulation:
     def _start(self) -> None:
         """The state :func:`~.engine.simulate` builds, built once and carried over chunks."""
         n_strat, n_sym = len(self.names), self.uni.n_symbols
-        self.bp, self.pp, capacity = self.engine.kernel_params(n_strat, self.names)
+        self.bp, self.pp, capacity = self.engine.kernel_params(n_strat, self.names, self.uni.ns)
         hedge = bool(
             self.bp[records.BP_USE_PM] > 0 and self.pp[codes.PP_BREACH_POLICY] == codes.BREACH_HEDGE
         )
@@ -446,13 +447,16 @@ class _Simulation:
         positions, stats = self.state[2], self.state[4]  # records.new_state order
         signals = _Names(self.names)
         axes = _Axes(self.uni.ns, self.uni.symbols, self.reader.timestamp_dtype)
-        config = self.engine.config
+        config = self.engine.run_config(self.uni.ns)  # bars_per_year inferred as in memory
         if self.writer is None:
             rej = np.concatenate(self.rejections)
             raw = RawRecords(fills, rej, equity, strat_pnl, stats, positions,
                              np.concatenate(self.breaches), self.targets,
                              self.strat_returns)  # fmt: skip
-            return BacktestResult.from_records(raw, axes, signals, config, self.pp)  # type: ignore[arg-type]
+            portfolio = self.engine.portfolio_config or PortfolioConfig(
+                initial_capital=self.engine.config.initial_capital
+            )
+            return BacktestResult.from_records(raw, axes, signals, config, self.pp, portfolio)  # type: ignore[arg-type]
         raw = RawRecords(fills, np.zeros(0, records.REJECTION_DTYPE), equity, strat_pnl, stats,
                          positions, None, self.targets, self.strat_returns)  # fmt: skip
         metrics = records_metrics(raw, self.uni.ns, config)

@@ -44,6 +44,7 @@ from dollarbill_research.live.reconcile import (
     Expected,
     drop_slot,
     fill_instrument,
+    model_book,
     model_equity,
     occ_symbol,
     reconcile,
@@ -238,7 +239,32 @@ class TradingBot:
             for qty, price, fee, _ in o.fills:
                 cash = cash + (price * qty + fee) if o.side == "buy" else cash - (price * qty - fee)
             avg.pop(o.instrument, None)
+        if self.live is not None:
+            avg = self._lot_prices(avg)
         return Expected({k: v for k, v in positions.items() if abs(v) > 1e-12}, cash), avg
+
+    def _lot_prices(self, avg: dict[str, float]) -> dict[str, float]:
+        """Entry prices for the reconciliation: each model lot's own entry fill.
+
+        The broker reports one average price per instrument; when two strategies held the same
+        instrument and one lot has closed, that average is not the remaining lot's price. So
+        an instrument the model holds as one lot takes the filled price of that lot's own
+        entry order (the ledger knows it from the broker); without one, the broker's average.
+        """
+        out = dict(avg)
+        n_sym = len(self.symbols)
+        for inst, slots in model_book(self.live).items():
+            if inst not in out or len(slots) != 1:
+                continue
+            slot = slots[0][0]
+            strategy, symbol = self.rolling.names[slot // n_sym], self.symbols[slot % n_sym]
+            rows = self.ledger.orders(
+                "WHERE symbol=? AND strategy=? AND client_order_id LIKE '%-o' AND filled_qty>0",
+                (symbol, strategy),
+            )
+            if rows and rows[-1]["instrument"] == inst:  # the latest entry of that lot
+                out[inst] = float(rows[-1]["avg_price"])
+        return out
 
     def _resolve_open_orders(self, bar: str) -> None:
         """Ask the broker about every order whose outcome the ledger does not know yet."""
@@ -287,6 +313,8 @@ class TradingBot:
         live = self.live
         self._resolve_open_orders(bar)
         expected, avg = self._expected(bar)
+        # the broker has credited this bar's cash interest already; the step kernel will
+        expected.cash -= live.pending_interest(ts)
         changes = reconcile(live, expected, avg)
         if changes:
             with self.ledger.transaction():

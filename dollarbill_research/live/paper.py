@@ -178,6 +178,7 @@ class PaperBroker:
         nxt = cur + 1
         with self.con:
             self.con.execute("BEGIN IMMEDIATE")
+            self._credit_interest(cur, nxt)
             self.con.execute("UPDATE meta SET value=? WHERE key='cursor'", (str(nxt),))
             if self.fill == "open":
                 rows = self.con.execute(
@@ -186,6 +187,21 @@ class PaperBroker:
                 for (cid,) in rows:
                     self._fill_at_open(cid, nxt)
         return True
+
+    def _credit_interest(self, cur: int, nxt: int) -> None:
+        """Credit cash interest from bar ``cur`` to bar ``nxt`` as the step kernel accrues it.
+
+        ``cash x cash_interest_rate x (day - last day) / 365`` on the cash before ``nxt``'s
+        fills, none before the first traded bar (the kernel accrues none on its first bar).
+        """
+        rate = self.config.effective_cash_interest_rate
+        if rate == 0.0 or cur < self.first:
+            return
+        ns = self.panel.timestamps[[cur, nxt]].astype(np.int64)
+        last, day = float(ns[0]) / 86_400e9, float(ns[1]) / 86_400e9
+        cash = self._cash()
+        cash += cash * rate * (day - last) / 365.0
+        self.con.execute("UPDATE meta SET value=? WHERE key='cash'", (repr(float(cash)),))
 
     def clock(self) -> Clock:
         """The current bar's timestamp; the market counts as open on every bar of the replay."""

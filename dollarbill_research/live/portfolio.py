@@ -336,6 +336,19 @@ class LivePortfolio:
         args = (stamps, self.symbols, self.strategies, self.pp, maxpos, bar)
         return Decisions(ts, fills, rej, eq[0], args, brs, (stamps, self.symbols, bar))
 
+    def pending_interest(self, timestamp: np.datetime64) -> float:
+        """Cash interest the next :meth:`on_bar` at ``timestamp`` will credit first (dollars).
+
+        The step kernel's ``cash x cash_interest_rate x (day - last day) / 365`` (0 on the
+        first bar); a broker that credits interest on the bar's date already holds it.
+        """
+        rate = float(self.bp[records.BP_CASH_RATE])
+        last = float(self.account[records.A_LAST_DAY])
+        day = float(np.datetime64(timestamp, "ns").astype(np.int64)) / 86_400e9
+        if rate == 0.0 or not np.isfinite(last) or day <= last:
+            return 0.0
+        return float(self.account[records.A_CASH]) * rate * (day - last) / 365.0
+
     @property
     def cash(self) -> float:
         """Cash in dollars (including cash reserved for short and credit positions)."""

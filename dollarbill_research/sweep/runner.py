@@ -189,11 +189,17 @@ def sweep(
     if streaming:
         from dollarbill_research.sweep.streaming import sweep_streaming
 
+        if keep_returns is not False:
+            raise ConfigError(
+                "sweep keep_returns is not available for a streaming sweep yet; hint: run the "
+                "sweep in memory (streaming=False) to get the deflated Sharpe ratio and PBO"
+            )
+
         return sweep_streaming(
             data, strategy, grid, backtest_config=backtest_config,
             portfolio_config=portfolio_config, mode=mode, n_jobs=workers, keep_best=keep_best,
             metric=metric, backend=backend, ray_address=ray_address, chunk_bars=chunk_bars,
-            memory_budget=memory_budget,
+            memory_budget=memory_budget, ray_timeout=ray_timeout,
         )  # fmt: skip
     start = time.perf_counter()
     plan = plan_sweep(

@@ -66,7 +66,7 @@ def run_configuration(
     counts = rejection_counts(reasons)
     breaches = tuple(int(c) for c in breach_counts(res.raw.breaches))  # type: ignore[union-attr]
     out = Outcome(cfg.index, res.metrics.to_dict(), tuple(int(c) for c in counts),
-                  int(reasons.size), None, None, breaches)  # fmt: skip
+                  int(reasons.size), None, None, breaches=breaches)  # fmt: skip
     if not keep_curve:
         return out, None, None
     stamps = res.raw.equity.shape[0]  # type: ignore[union-attr]
@@ -89,6 +89,7 @@ def sweep_streaming(
     ray_address: str | None = None,
     chunk_bars: int | None = None,
     memory_budget: int | None = None,
+    ray_timeout: float = 30.0,
 ) -> SweepResult:
     """The streaming sweep (module docstring); arguments as :func:`~.runner.sweep`'s."""
     from dollarbill_research.sweep.runner import _failed, results_frame
@@ -108,13 +109,10 @@ def sweep_streaming(
     keep = keep_best > 0
     results: list[tuple[Any, np.ndarray | None, np.ndarray | None]]
     if backend == "ray":
-        from dollarbill_research.sweep.ray_runner import _import_ray
+        from dollarbill_research.sweep.ray_runner import _import_ray, connect
 
         ray = _import_ray()
-        started_here = False
-        if not ray.is_initialized():
-            ray.init(address=ray_address, log_to_driver=False, configure_logging=False)
-            started_here = ray_address is None
+        started_here = connect(ray, ray_address, ray_timeout)  # a timeout, not a hang
         try:
             task = ray.remote(num_cpus=1)(run_configuration)
             refs = [task.remote(src.path, c, chunk_bars, budget, keep) for c in runnable]

@@ -13,6 +13,7 @@ from dollarbill_research.backtesting.sizing_check import entry_sizing
 from dollarbill_research.config.portfolio import PortfolioConfig, RiskLimits
 from dollarbill_research.data import synthetic_universe
 from dollarbill_research.kernels import codes
+from dollarbill_research.pricing import bs_price
 from dollarbill_research.strategies import (
     CashSecuredPuts,
     Combined,
@@ -194,7 +195,7 @@ def test_repeated_signals_while_holding_are_not_a_rejection_problem():
 
 
 def test_zero_size_names_the_unit_cost_against_max_position_pct():
-    """Cash-secured puts on a $300 stock: one contract secures $30,000, 30% of equity."""
+    """Cash-secured puts on a $300 stock: one contract needs $30,000 less its premium."""
     n_bars = 10
     sig = np.zeros((1, n_bars, 1))
     sig[0, 0::2, 0] = codes.SIG_LONG
@@ -209,5 +210,10 @@ def test_zero_size_names_the_unit_cost_against_max_position_pct():
     assert "5 candidates sized to zero" in finding["finding"]
     assert "above max_position_pct=10%" in finding["finding"]
     need = diag.sizing["zero_size_unit_pct"][0]
-    assert need == pytest.approx(30.0, rel=1e-9)  # strike 300 x 100 / 100,000
-    assert "raise PortfolioConfig.max_position_pct above 30.0%" in finding["hint"]
+    # buying power of a cash-secured put: strike x 100 - premium (docs/risk-model.md, "Margin")
+    # (the margin formula itself is tested against a closed form in tests/kernels); here: the
+    # premium of a 30-day ATM put at 30% vol is about 3.2% of the strike
+    premium = bs_price(300.0, 300.0, 30 / 365, config.risk_free_rate, 0.3, is_call=False)
+    assert need == pytest.approx((30_000.0 - 100.0 * float(premium)) / 1_000.0, rel=2e-3)
+    assert need < 30.0
+    assert f"raise PortfolioConfig.max_position_pct above {need:.1f}%" in finding["hint"]

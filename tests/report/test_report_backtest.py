@@ -89,7 +89,7 @@ def report(managed, tmp_path_factory) -> Path:
     return managed.report(tmp_path_factory.mktemp("rep") / "report.html")
 
 
-def test_every_section_is_present_and_not_empty(report):
+def test_every_section_is_present_and_not_empty(report, managed):
     page = _parse(report)
     assert list(page.sections) == list(SECTION_IDS)
     for sid in SECTION_IDS:
@@ -99,7 +99,11 @@ def test_every_section_is_present_and_not_empty(report):
         assert page.section_images.get(sid) == 1, sid
     text = "".join(page.sections["greeks"])
     assert "15.00%" in text  # the run's delta limit, next to the largest delta seen
-    assert "no limit breaches" in "".join(page.sections["breaches"])
+    breaches = "".join(page.sections["breaches"])
+    if managed.breaches.height:  # the breach policy acted (issue 11): its records are listed
+        assert f"{managed.breaches.height} breach records" in breaches
+    else:
+        assert "no limit breaches" in breaches
     assert "Momentum" in "".join(page.sections["attribution"])
 
 
@@ -167,7 +171,10 @@ def test_breaches_are_rendered_when_the_result_has_them(managed):
     assert "value (%)" in html
     assert ">35<" in html  # 0.35 of equity shown as 35 (%)
     assert "A; B" in html
-    assert "recorded no" in _breaches_section(managed)
+    import dataclasses
+
+    quiet = dataclasses.replace(managed, breaches=managed.breaches.clear())
+    assert "recorded no" in _breaches_section(quiet)
 
 
 def test_bad_output_paths_fail_before_any_work(managed, tmp_path):
