@@ -491,6 +491,7 @@ class TradingBot:
         n_sym = len(self.symbols)
         stamp = np.datetime_as_string(ts, unit="m").replace("-", "").replace(":", "")
         out = []
+        seen: dict[str, int] = {}
         for f in d.fills:
             j, s = int(f["symbol"]), int(f["strategy"])
             symbol = self.symbols[j]
@@ -506,6 +507,12 @@ class TradingBot:
                 dd = float(p["delta_d"]) / (spot * max(float(p["qty"]), 1e-12)) if spot > 0 else 0.0
                 unit_delta = dd if price >= 0 else -dd
             cid = f"{self.config.bot_id}-{stamp}-{symbol}-s{s}-{'o' if opening else 'c'}"
+            # a second fill of the same lot on one bar (a signal exit after a breach trim):
+            # its own id, numbered in the kernel's fill order, so a restart repeats it exactly
+            n_same = seen.get(cid, 0) + 1
+            seen[cid] = n_same
+            if n_same > 1:
+                cid = f"{cid}{n_same}"
             option = None
             if int(f["kind"]) in (codes.KIND_CALL, codes.KIND_PUT) and int(f["n_legs"]) == 1:
                 option = occ_symbol(symbol, float(f["expiry_day"]), int(f["leg0_type"]),

@@ -200,3 +200,29 @@ def test_unmanaged_broker_position_is_reported(panel, state):
     it = bot.iterate()
     assert any(c["event"] == "unmanaged_position" and c["instrument"] == "ZZZ"
                for c in it.reconciliation)  # fmt: skip
+
+
+def test_two_fills_of_one_lot_on_a_bar_get_distinct_deterministic_ids(panel, state):
+    """Regression: a breach trim and a signal exit of the same lot on one bar (issue 11 + 10)."""
+    from types import SimpleNamespace
+
+    from dollarbill_research.kernels import codes, records
+
+    bot, broker = make_bot(config(), panel, state)
+    assert broker.advance()
+    assert bot.iterate() is not None  # builds the live portfolio
+    fills = np.zeros(2, dtype=records.FILL_DTYPE)
+    fills["side"] = -1.0
+    fills["qty"] = [3.0, 2.0]
+    fills["price"] = 100.0
+    fills["spot"] = 100.0
+    fills["kind"] = codes.KIND_SHARES
+    fills["n_legs"] = 1
+    fills["reason"] = [codes.EXIT_RISK_REDUCE, codes.EXIT_SIGNAL]
+    ts = np.datetime64(panel.timestamps[0], "ns")
+    first = [r.client_order_id for r, _ in bot._requests(SimpleNamespace(fills=fills), ts)]
+    again = [r.client_order_id for r, _ in bot._requests(SimpleNamespace(fills=fills), ts)]
+    assert len(set(first)) == 2
+    assert first == again  # the same bar after a restart gives the same ids
+    assert first[1] == first[0] + "2"
+    bot.close()
