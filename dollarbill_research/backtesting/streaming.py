@@ -95,7 +95,7 @@ from dollarbill_research.kernels import codes, records
 from dollarbill_research.kernels.alloc_time_nb import rebalance_due_nb, rebalance_nb
 from dollarbill_research.kernels.breach_nb import BREACH_ROWS_PER_PASS
 from dollarbill_research.kernels.driver_nb import run_bars_nb
-from dollarbill_research.kernels.stream_nb import iv_proxy_carry_nb
+from dollarbill_research.kernels.features_nb import iv_proxy_carry_nb
 from dollarbill_research.kernels.workspace_nb import new_workspace
 from dollarbill_research.strategies.base import Signals, Strategy, declared_lookback
 

@@ -15,7 +15,7 @@ import numpy as np
 from dollarbill_research._typing import FloatArray
 from dollarbill_research.kernels._jit import jit
 
-__all__ = ["iv_proxy_nb", "realized_vol_nb"]
+__all__ = ["iv_proxy_carry_nb", "iv_proxy_nb", "realized_vol_nb"]
 
 
 @jit
@@ -44,12 +44,46 @@ def iv_proxy_nb(
     numpy.ndarray
         float64 ``(n_bars, n_symbols)`` annualised vol (decimal), NaN on missing bars.
     """
+    n_sym = close.shape[1]
+    last_log = np.full(n_sym, np.nan)  # log of the symbol's previous available close
+    var = np.full(n_sym, seed_vol * seed_vol / bars_per_year)
+    return iv_proxy_carry_nb(close, lam, floor, bars_per_year, last_log, var)
+
+
+@jit
+def iv_proxy_carry_nb(
+    close: FloatArray,
+    lam: float,
+    floor: float,
+    bars_per_year: float,
+    last_log: FloatArray,
+    var: FloatArray,
+) -> FloatArray:
+    """:func:`iv_proxy_nb` over ``close`` rows, resuming from a carried per-symbol state.
+
+    The streaming driver runs it chunk by chunk and carries ``last_log`` / ``var`` to the next
+    chunk, so the chunked values equal the whole-history ones bit for bit (the same recursion).
+
+    Parameters
+    ----------
+    close : numpy.ndarray
+        float64 ``(n_rows, n_symbols)`` closes, NaN on missing bars.
+    lam, floor, bars_per_year : float
+        As in :func:`iv_proxy_nb`.
+    last_log, var : numpy.ndarray
+        float64 ``(n_symbols,)``: log of each symbol's previous available close (NaN before its
+        first bar) and its EWMA variance (``seed_vol**2 / bars_per_year`` at the start), updated
+        in place.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 ``(n_rows, n_symbols)`` annualised proxy vol, NaN on missing bars.
+    """
     n_bars, n_sym = close.shape
     out = np.full((n_bars, n_sym), np.nan)
     alpha = 1.0 - lam
     keep = 1.0 - alpha
-    last_log = np.full(n_sym, np.nan)  # log of the symbol's previous available close
-    var = np.full(n_sym, seed_vol * seed_vol / bars_per_year)
     for t in range(n_bars):
         for j in range(n_sym):
             c = close[t, j]
