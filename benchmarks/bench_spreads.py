@@ -10,6 +10,11 @@ the money), the quoted half-spread ``(ask - bid) / 2`` with the cost model's hal
 share of an option leg, ``max(mid x spread_pct / 200, tick)`` with each tick rule of
 :data:`~dollarbill_research.config.backtest.TICK_RULES`. Prints medians and the median ratio
 modelled / quoted per bucket. Quotes with a zero bid, or an ask below the bid, are skipped.
+
+Then the grounding of ``BacktestConfig.max_round_trip_cost_pct``: per symbol, the round trip at
+the quoted bid/ask (full spread of every leg plus $0.65 a contract each way) of the ATM
+straddle as % of its premium, and of an iron condor (short strikes 5 %, wings 10 % out of the
+money) as % of its max loss, with medians and 75th percentiles.
 """
 
 from __future__ import annotations
@@ -50,6 +55,40 @@ def modelled(mid: np.ndarray, spread_pct: float, rule: str) -> np.ndarray:
     return np.maximum(mid * spread_pct / 200.0, np.where(mid < 3.0, low, high))
 
 
+def round_trips(folder: Path, commission: float = 0.65) -> list[tuple[str, float, float]]:
+    """Per symbol: (symbol, straddle round trip % of premium, condor round trip % of max loss)."""
+    out = []
+    for path in sorted(folder.glob("*_options_live.json")):
+        chain = json.loads(path.read_text())
+        spot = float(chain["spot_price"])
+        book: dict[str, dict[float, tuple[float, float]]] = {"Call": {}, "Put": {}}
+        for o in chain["options"]:
+            bid, ask = float(o["bid"]), float(o["ask"])
+            if bid > 0.0 and ask >= bid:
+                book[o["option_type"]][float(o["strike"])] = (bid, ask)
+        calls, puts = book["Call"], book["Put"]
+        common = sorted(set(calls) & set(puts))
+        if not common:
+            continue
+
+        def near(side: dict[float, tuple[float, float]], k: float) -> tuple[float, float, float]:
+            strike = min(side, key=lambda x: abs(x - k))
+            return strike, *side[strike]
+
+        atm = min(common, key=lambda k: abs(k - spot))
+        legs = (calls[atm], puts[atm])
+        premium = sum(0.5 * (b + a) for b, a in legs)
+        straddle = (sum(a - b for b, a in legs) + 2 * 2 * commission / 100) / premium
+        sc, lc = near(calls, spot * 1.05), near(calls, spot * 1.10)
+        sp, lp = near(puts, spot * 0.95), near(puts, spot * 0.90)
+        credit = 0.5 * (sc[1] + sc[2] + sp[1] + sp[2] - lc[1] - lc[2] - lp[1] - lp[2])
+        max_loss = max(lc[0] - sc[0], sp[0] - lp[0]) - credit
+        spread = sum(leg[2] - leg[1] for leg in (sc, lc, sp, lp))
+        condor = (spread + 4 * 2 * commission / 100) / max_loss if max_loss > 0 else np.nan
+        out.append((str(chain["symbol"]), 100 * straddle, 100 * condor))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("real", nargs="?", default=os.environ.get("DOLLARBILL_REAL_DATA"))
@@ -86,6 +125,18 @@ def main() -> None:
         ok = q["half"] > 0
         err = np.median(np.abs(np.log(model[ok] / q["half"][ok])))
         print(f"{r:>11}: median |log(modelled / quoted)| = {err:.2f} over all quotes")
+    rows = round_trips(Path(args.real))
+    print("\nround trip at quoted prices (max_round_trip_cost_pct grounding)")
+    print(f"{'symbol':>8} {'straddle % premium':>19} {'condor % max loss':>18}")
+    for sym, st, co in rows:
+        print(f"{sym:>8} {st:19.1f} {co:18.1f}")
+    st = np.array([r[1] for r in rows])
+    co = np.array([r[2] for r in rows])
+    for name, q_ in (("median", 50), ("75th percentile", 75)):
+        print(
+            f"{name:>16}: straddle {np.nanpercentile(st, q_):5.1f} %, "
+            f"condor {np.nanpercentile(co, q_):5.1f} %"
+        )
 
 
 if __name__ == "__main__":

@@ -38,6 +38,17 @@ SUMMARY_COLUMNS = (
 )
 
 
+#: Share spread of the demo's runs (% of price, full bid-ask): a large-cap share quotes a cent or
+#: two wide on tens to hundreds of dollars; ``spread_pct`` (1 %, with the tick floor) stays on
+#: option legs, where it is cheaper than the shipped chains' quotes (docs/risk-model.md, "Costs").
+DEMO_SHARE_SPREAD_PCT = 0.05
+
+
+def demo_config() -> BacktestConfig:
+    """The demo's backtest settings: the defaults with the demo's share spread."""
+    return BacktestConfig(share_spread_pct=DEMO_SHARE_SPREAD_PCT)
+
+
 @dataclass(frozen=True, slots=True)
 class DemoSettings:
     """Size of the demo universe and where plots go."""
@@ -93,8 +104,15 @@ def run_demo(settings: DemoSettings | None = None) -> int:
 
     results: dict[str, BacktestResult] = {}
     t1 = time.perf_counter()
-    results["without portfolio management"] = BacktestEngine(BacktestConfig()).run(frame, strategy)
-    config = BacktestConfig()
+    c = demo_config()
+    print(
+        f"Costs: ${c.commission_per_contract} a contract, {c.spread_pct:g} % spread on option legs "
+        f"(at least the exchange tick), {c.share_spread_pct:g} % on shares; option structures "
+        f"whose round trip costs more than {c.max_round_trip_cost_pct:g} % of their max loss are "
+        "not traded"
+    )
+    results["without portfolio management"] = BacktestEngine(demo_config()).run(frame, strategy)
+    config = demo_config()
     config.use_portfolio_management = True
     results["with portfolio management"] = BacktestEngine(config).run(frame, strategy)
     _print_table(
@@ -115,9 +133,7 @@ def run_demo(settings: DemoSettings | None = None) -> int:
     t2 = time.perf_counter()
     by_method: dict[str, BacktestResult] = {}
     for method in SizingMethod:
-        engine = BacktestEngine.with_portfolio(
-            BacktestConfig(), PortfolioConfig(sizing_method=method)
-        )
+        engine = BacktestEngine.with_portfolio(demo_config(), PortfolioConfig(sizing_method=method))
         by_method[method.value] = engine.run(frame, strategy)
     _print_table(
         f"Sizing methods compared ({time.perf_counter() - t2:.1f} s)",
@@ -182,7 +198,7 @@ def _print_allocations(frame: pl.DataFrame, strategy: Combined) -> None:
     for method in AllocationMethod:
         weights = custom if method == AllocationMethod.Custom else None
         pc = PortfolioConfig(allocation_method=method, custom_weights=weights)
-        by_alloc[method.value] = BacktestEngine.with_portfolio(BacktestConfig(), pc).run(
+        by_alloc[method.value] = BacktestEngine.with_portfolio(demo_config(), pc).run(
             frame, strategy
         )
     _print_table(

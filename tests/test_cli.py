@@ -60,15 +60,19 @@ def test_backtest_prints_metrics_and_writes_report_and_result(
 ) -> None:
     settings = {"sizing_method": "FixedFractional", "risk_limits": {"max_portfolio_delta": 0.5}}
     config = _json(tmp_path, "portfolio.json", settings)
+    # the synthetic symbols' condors are cheap: without the cost filter so that they trade
+    backtest = _json(tmp_path, "backtest.json", {"max_round_trip_cost_pct": 0.0})
     report, saved = tmp_path / "out" / "report.html", tmp_path / "out" / "run.zip"
     argv = ["backtest", "--data", str(csv_folder), "--strategy", "iron condor",
-            "--config", config, "--report", str(report), "--save", str(saved)]  # fmt: skip
+            "--config", config, "--backtest-config", backtest,
+            "--report", str(report), "--save", str(saved)]  # fmt: skip
     assert main(argv) == 0
     out = capsys.readouterr().out
     expected = BacktestEngine(
-        BacktestConfig(use_portfolio_management=True),
+        BacktestConfig(use_portfolio_management=True, max_round_trip_cost_pct=0.0),
         PortfolioConfig.from_json(Path(config).read_text()),
     ).run(load_csv(csv_folder), IronCondor())
+    assert expected.trades.height > 0
     assert f"{expected.metrics.total_return:.2%}" in out
     assert f"{expected.metrics.sharpe_ratio:.2f}" in out
     assert "portfolio management on" in out

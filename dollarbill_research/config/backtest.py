@@ -83,7 +83,13 @@ class BacktestConfig:
     commission_per_share, commission_per_contract : float
         Dollars per share of stock and per option contract (each leg), both sides.
     spread_pct : float
-        Full bid-ask spread in % of each leg's price; half is paid on each fill.
+        Full bid-ask spread in % of each leg's price; half is paid on each fill. Applies to
+        option legs, and to shares unless ``share_spread_pct`` is set.
+    share_spread_pct : float or None
+        Full bid-ask spread of shares in % of their price; None (default) = ``spread_pct``.
+        US large caps quote far tighter than their options: the daily-bar estimate of the
+        effective spread on the shipped real histories is 0.02-0.2 % (docs/risk-model.md,
+        "Costs"), so a share-trading book is costed with e.g. ``share_spread_pct=0.05``.
     slippage_vol_mult : float
         Volatility-scaled slippage: each fill also pays
         ``slippage_vol_mult x iv / sqrt(bars_per_year)`` of each leg's value (0 = off).
@@ -110,6 +116,17 @@ class BacktestConfig:
     max_notional_multiple : float
         Liquidity cap: underlying notional of one entry (units x 100 x spot for options,
         shares x price for shares) at most this multiple of equity; 0 = unlimited.
+    max_round_trip_cost_pct : float
+        Cost filter for option structures (portfolio management on and off): an entry whose
+        round trip at the bar's prices (twice one unit's entry costs: commissions, half-spreads
+        with the tick floor, slippage) costs more than this % of the unit's max loss (premium
+        for long options, width - credit for defined-risk credit structures, the margin rule
+        for naked shorts) is rejected with reason ``cost``; 0 = off. The default 10 is the
+        75th percentile of the same ratio at the quoted bid/ask of the shipped option-chain
+        snapshots (ATM straddles: median 4.8 %, 75th percentile 9.1 %; 5 %-wide iron condors
+        5 % out of the money: 3.8 % and 9.7 %; docs/risk-model.md, "Costs"): structures
+        costlier to trade than three quarters of real chains are left alone. Shares are never
+        rejected by it.
     cash_interest_rate : float or None
         Annual rate cash (including collateral reserved for short and credit positions) earns,
         simple, per calendar day between bars; None = ``risk_free_rate``. Set 0.0 to reproduce
@@ -131,6 +148,7 @@ class BacktestConfig:
     commission_per_share: float = 0.0
     commission_per_contract: float = 0.65
     spread_pct: float = 1.0
+    share_spread_pct: float | None = None
     slippage_vol_mult: float = 0.0
     bars_per_year: int | None = None
     position_size_units: int = 0
@@ -138,6 +156,7 @@ class BacktestConfig:
     max_contracts_per_trade: int = 20
     max_notional_multiple: float = 1.0
     cash_interest_rate: float | None = None
+    max_round_trip_cost_pct: float = 10.0
 
     def __post_init__(self) -> None:
         self.validate()
@@ -166,6 +185,8 @@ class BacktestConfig:
         check_range(self, "commission_per_share", self.commission_per_share, 0.0, INF)
         check_range(self, "commission_per_contract", self.commission_per_contract, 0.0, INF)
         check_range(self, "spread_pct", self.spread_pct, 0.0, 100.0, high_open=True)
+        if self.share_spread_pct is not None:
+            check_range(self, "share_spread_pct", self.share_spread_pct, 0.0, 100.0, high_open=True)
         check_range(self, "slippage_vol_mult", self.slippage_vol_mult, 0.0, INF)
         if self.bars_per_year is not None:
             check_int(self, "bars_per_year", self.bars_per_year, 1)
@@ -179,6 +200,7 @@ class BacktestConfig:
         check_range(self, "max_notional_multiple", self.max_notional_multiple, 0.0, INF)
         if self.cash_interest_rate is not None:
             check_range(self, "cash_interest_rate", self.cash_interest_rate, -1.0, 1.0)
+        check_range(self, "max_round_trip_cost_pct", self.max_round_trip_cost_pct, 0.0, INF)
         return self
 
     @property
@@ -186,6 +208,12 @@ class BacktestConfig:
         """The rate cash earns: ``cash_interest_rate``, or ``risk_free_rate`` when None."""
         rate = self.cash_interest_rate
         return float(self.risk_free_rate if rate is None else rate)
+
+    @property
+    def effective_share_spread_pct(self) -> float:
+        """The spread shares pay: ``share_spread_pct``, or ``spread_pct`` when None."""
+        pct = self.share_spread_pct
+        return float(self.spread_pct if pct is None else pct)
 
     def to_kernel(self) -> FloatArray:
         """Validate and flatten to the step kernel's vector, float64 ``(BP_LEN,)``.
@@ -217,6 +245,7 @@ class BacktestConfig:
         bp[records.BP_COMMISSION_PER_SHARE] = self.commission_per_share
         bp[records.BP_COMMISSION_PER_CONTRACT] = self.commission_per_contract
         bp[records.BP_SPREAD_PCT] = self.spread_pct
+        bp[records.BP_SHARE_SPREAD_PCT] = self.effective_share_spread_pct
         bp[records.BP_SLIPPAGE_VOL_MULT] = self.slippage_vol_mult
         bp[records.BP_BARS_PER_YEAR] = (
             self.bars_per_year if self.bars_per_year is not None else DEFAULT_BARS_PER_YEAR
@@ -226,6 +255,7 @@ class BacktestConfig:
         bp[records.BP_MAX_CONTRACTS] = self.max_contracts_per_trade
         bp[records.BP_MAX_NOTIONAL_MULT] = self.max_notional_multiple
         bp[records.BP_CASH_RATE] = self.effective_cash_interest_rate
+        bp[records.BP_MAX_COST_PCT] = self.max_round_trip_cost_pct
         return bp
 
     def to_dict(self) -> dict[str, Any]:

@@ -153,7 +153,8 @@ R_LIQUIDITY = 14  # one unit is above max_contracts_per_trade or the notional ca
 W_LIQUIDITY_CAPPED = 15  # the liquidity caps reduced the size
 R_UNIT_TOO_LARGE = 16  # Kelly's minimum size (one probe) does not fit the sizing caps
 W_KELLY_PROBE = 17  # Kelly estimate <= 0: traded the probe size
-N_REASONS = 18
+R_COST = 18  # the round trip's costs are above max_round_trip_cost_pct of the unit's max loss
+N_REASONS = 19
 
 # ---------------------------------------------------------------------------------------------
 # Breach policy (PP_BREACH_POLICY) and the actions of the breaches record (kernels/breach_nb.py)
@@ -228,6 +229,7 @@ REASON_NAMES: dict[int, str] = {
     W_LIQUIDITY_CAPPED: "liquidity_capped",
     R_UNIT_TOO_LARGE: "unit_too_large",
     W_KELLY_PROBE: "kelly_probe",
+    R_COST: "cost",
 }
 
 # Texts take keyword fields: value and limit in percent, strategy, symbol.
@@ -252,6 +254,7 @@ REASON_TEXT: dict[int, str] = {
         "One unit of {symbol} does not fit the sizing caps (max_position_pct, max_risk_per_trade)"
     ),
     W_KELLY_PROBE: "Kelly estimate <= 0; traded the probe size",
+    R_COST: "Round-trip costs of {symbol} exceed max_round_trip_cost_pct of its max loss",
 }
 
 WARNING_TEXT: dict[int, str] = {

@@ -54,6 +54,7 @@ from dollarbill_research.kernels.codes import (
     N_EXPOSURES,
     PP_SIZING_METHOD,
     R_CASH,
+    R_COST,
     R_MAX_POSITIONS,
     R_NO_PRICE,
     R_UNIT_TOO_LARGE,
@@ -83,6 +84,7 @@ from dollarbill_research.kernels.records import (
     BF_VEGA,
     BI_SECTOR,
     BI_SYMBOL,
+    BP_MAX_COST_PCT,
     BP_MAX_POSITIONS,
     BP_POSITION_SIZE_PCT,
     BP_POSITION_SIZE_UNITS,
@@ -108,6 +110,18 @@ from dollarbill_research.kernels.workspace_nb import (
     WI_OPEN,
     open_insert_nb,
 )
+
+
+@jit_inner
+def cost_too_high_nb(unit_costs: float, unit_max_loss: float, max_pct: float) -> bool:
+    """Whether a round trip costs more than ``max_pct`` % of the unit's max loss.
+
+    The round trip is ``2 x`` one unit's entry costs at today's prices; ``max_pct`` 0 = off; a
+    unit without a finite positive max loss is never rejected here.
+    """
+    if max_pct <= 0.0 or not (math.isfinite(unit_max_loss) and unit_max_loss > 0.0):
+        return False
+    return 2.0 * unit_costs > max_pct / 100.0 * unit_max_loss
 
 
 @jit_inner
@@ -222,6 +236,10 @@ def enter_nb(
         proj = nan_proj
         if not math.isfinite(cost):
             reason = 1 << R_NO_PRICE
+        elif u[i, U_CONTRACTS] > 0.0 and cost_too_high_nb(
+            u[i, U_COST1], u[i, U_MAX_LOSS], bp[BP_MAX_COST_PCT]
+        ):  # option structures only: a share's "max loss" is its stop distance
+            reason = 1 << R_COST
         elif not pm:
             if bp[BP_POSITION_SIZE_UNITS] > 0.0:  # fixed size (capped by free cash below)
                 units = bp[BP_POSITION_SIZE_UNITS]

@@ -50,6 +50,7 @@ from dollarbill_research.kernels.records import (
     BP_BARS_PER_YEAR,
     BP_COMMISSION_PER_CONTRACT,
     BP_COMMISSION_PER_SHARE,
+    BP_SHARE_SPREAD_PCT,
     BP_SLIPPAGE_VOL_MULT,
     BP_SPREAD_PCT,
     BP_TICK_HIGH,
@@ -283,7 +284,8 @@ def costs_nb(
 
     Commission per share and per contract, half the bid-ask spread and the volatility-scaled
     slippage ``slippage_vol_mult x sigma / sqrt(bars_per_year)`` of each leg's value. The half
-    spread is ``spread_pct / 2`` % of a stock leg's value; an option leg pays per share at least
+    spread is ``share_spread_pct / 2`` % of a stock leg's value (``bp[BP_SHARE_SPREAD_PCT]``,
+    which is ``spread_pct`` unless set); an option leg pays per share at least
     the tick rule's minimum, ``max(price x spread_pct / 200, tick)`` with ``tick =
     bp[BP_TICK_LOW]`` below $3 and ``bp[BP_TICK_HIGH]`` at $3 or more (docs/risk-model.md).
     """
@@ -291,7 +293,7 @@ def costs_nb(
     slip = 0.0
     if bp[BP_SLIPPAGE_VOL_MULT] > 0.0 and sigma > 0.0 and bp[BP_BARS_PER_YEAR] > 0.0:
         slip = bp[BP_SLIPPAGE_VOL_MULT] * sigma / math.sqrt(bp[BP_BARS_PER_YEAR])
-    frac = half + slip
+    stock_frac = bp[BP_SHARE_SPREAD_PCT] / 200.0 + slip
     stock_gross = 0.0
     shares = 0.0
     contracts = 0.0
@@ -308,7 +310,7 @@ def costs_nb(
             tick = bp[BP_TICK_LOW] if price < 3.0 else bp[BP_TICK_HIGH]
             option_cost += n * OPTION_MULTIPLIER * (max(price * half, tick) + price * slip)
     commission = shares * bp[BP_COMMISSION_PER_SHARE] + contracts * bp[BP_COMMISSION_PER_CONTRACT]
-    return qty * (commission + stock_gross * frac + option_cost)
+    return qty * (commission + stock_gross * stock_frac + option_cost)
 
 
 @jit_inner

@@ -64,7 +64,9 @@ BP_MAX_NOTIONAL_MULT = 20  # underlying notional per trade, multiple of equity; 
 BP_CASH_RATE = 21  # cash_interest_rate: annual, simple, accrued per calendar day
 # --- added for the live bot (issue 10): the seed's fixed ``position_size_shares`` -------------
 BP_POSITION_SIZE_UNITS = 22  # PM off: fixed units per entry (0 = size by BP_POSITION_SIZE_PCT)
-BP_LEN = 23
+BP_SHARE_SPREAD_PCT = 23  # full bid-ask spread of shares, % of price (spread_pct when unset)
+BP_MAX_COST_PCT = 24  # entry rejected when 2 x one unit's costs > this % of its max loss; 0 = off
+BP_LEN = 25
 
 # ---------------------------------------------------------------------------------------------
 # Account and counters

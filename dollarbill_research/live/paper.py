@@ -324,7 +324,8 @@ class PaperBroker:
             if kind == KIND_SHARES
             else cfg.commission_per_contract * n_legs
         )
-        fee = qty * (price * cfg.spread_pct / 200.0 + per_unit)
+        spread = cfg.effective_share_spread_pct if kind == KIND_SHARES else cfg.spread_pct
+        fee = qty * (price * spread / 200.0 + per_unit)
         self._apply_fill(cid, price, fee, t)
 
     def _apply_fill(self, cid: str, price: float, fee: float, t: int | None = None) -> None:

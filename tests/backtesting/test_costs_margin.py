@@ -23,6 +23,7 @@ BASE = {
     "spread_pct": 2.0,
     "max_contracts_per_trade": 0,
     "max_notional_multiple": 0.0,
+    "max_round_trip_cost_pct": 0.0,  # the cost filter has its own tests below
 }
 
 
@@ -169,3 +170,56 @@ def test_config_validation_names_the_field():
         BacktestConfig(max_contracts_per_trade=-1)
     with pytest.raises(ConfigError, match="max_notional_multiple"):
         BacktestConfig(max_notional_multiple=-0.5)
+
+
+def _round_trip_over_max_loss(fill) -> float:
+    """Independent ratio of a condor fill: twice its entry costs over (widest wing - credit)."""
+    strikes = sorted(fill[f"leg{i}_strike"] for i in range(int(fill["n_legs"])))
+    width = max(strikes[1] - strikes[0], strikes[3] - strikes[2])
+    unit_max_loss = width * 100.0 + fill["price"]  # price of a credit structure is negative
+    return 2.0 * fill["costs"] / fill["qty"] / unit_max_loss
+
+
+@pytest.mark.parametrize("pm", [False, True])
+@pytest.mark.parametrize("s", [20.0, 60.0, 200.0])
+def test_cost_filter_skips_structures_whose_round_trip_eats_the_max_loss(pm, s):
+    kw = {"use_portfolio_management": pm, "option_tick_rule": "nickel_dime"}
+    free = one_entry(condor(), s=s, max_round_trip_cost_pct=0.0, **kw)
+    ratio = _round_trip_over_max_loss(free.raw.fills[0])
+    filtered = one_entry(condor(), s=s, max_round_trip_cost_pct=10.0, **kw)
+    if ratio > 0.10:
+        assert filtered.raw.fills.shape[0] == 0
+        assert filtered.rejections["reasons"].to_list() == [["cost"]]
+        assert "max_round_trip_cost_pct" in filtered.rejections["text"][0]
+    else:
+        assert filtered.raw.fills.tobytes() == free.raw.fills.tobytes()
+    # the cheap condor is the case of docs/risk-model.md: about 4 x $5.65 each way
+    if s == 20.0:
+        assert ratio > 0.5
+
+
+def test_cost_filter_never_applies_to_shares():
+    shares = template(codes.KIND_SHARES)
+    wide = one_entry(shares, share_spread_pct=50.0, max_round_trip_cost_pct=1.0)
+    assert wide.raw.fills.shape[0] == 1
+
+
+def test_share_spread_prices_shares_and_leaves_option_legs_alone():
+    shares = one_entry(template(codes.KIND_SHARES), s=50.0, share_spread_pct=0.1).raw.fills[0]
+    assert shares["costs"] == pytest.approx(shares["qty"] * 50.0 * 0.1 / 200.0, rel=1e-12)
+    call = template(codes.KIND_CALL, dte=30)
+    a, b = (one_entry(call, share_spread_pct=v).raw.fills for v in (None, 0.1))
+    assert a.tobytes() == b.tobytes()
+    # None means spread_pct: bit-identical to today's runs
+    same = one_entry(template(codes.KIND_SHARES), share_spread_pct=BASE["spread_pct"]).raw.fills
+    default = one_entry(template(codes.KIND_SHARES)).raw.fills
+    assert same.tobytes() == default.tobytes()
+
+
+def test_cost_settings_validate_and_round_trip_json():
+    with pytest.raises(ConfigError, match="max_round_trip_cost_pct"):
+        BacktestConfig(max_round_trip_cost_pct=-1.0)
+    with pytest.raises(ConfigError, match="share_spread_pct"):
+        BacktestConfig(share_spread_pct=100.0)
+    cfg = BacktestConfig(share_spread_pct=0.05, max_round_trip_cost_pct=7.5)
+    assert BacktestConfig.from_json(cfg.to_json()) == cfg

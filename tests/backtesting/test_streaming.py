@@ -69,7 +69,9 @@ def hive(tmp_path_factory: pytest.TempPathFactory, frame: pl.DataFrame) -> Path:
 
 
 def _engine(pm: bool) -> BacktestEngine:
-    config = BacktestConfig()
+    # the small synthetic universe's condors are too cheap for the default cost filter, and
+    # this test needs options in the book (the filter streams like every kernel rule)
+    config = BacktestConfig(max_round_trip_cost_pct=0.0)
     config.use_portfolio_management = pm
     if pm:
         return BacktestEngine.with_portfolio(config, PortfolioConfig(var_window=20))
@@ -294,7 +296,7 @@ def test_risk_state_streams_exactly(frame: pl.DataFrame, hive: Path, policy: str
                                breach_policy=policy),
         custom_weights={"Momentum": 2.0, "Iron Condor": 1.0} if allocation == "Custom" else None,
     )  # fmt: skip
-    engine = BacktestEngine.with_portfolio(BacktestConfig(), portfolio)
+    engine = BacktestEngine.with_portfolio(BacktestConfig(max_round_trip_cost_pct=0.0), portfolio)
     mem = engine.run(frame, SHARES_AND_OPTIONS)
     assert mem.breaches is not None
     assert mem.breaches.height > 0
