@@ -14,6 +14,7 @@ from dollarbill_research.config.backtest import BacktestConfig
 from dollarbill_research.config.portfolio import PortfolioConfig, RiskLimits
 from dollarbill_research.data import synthetic_universe
 from dollarbill_research.exceptions import ConfigError
+from dollarbill_research.kernels import codes
 from dollarbill_research.kernels.codes import REASON_NAMES
 from dollarbill_research.plotting import plot_heatmap, plot_sizing_comparison
 from dollarbill_research.strategies import Momentum
@@ -180,3 +181,19 @@ def test_five_sizing_methods_on_the_real_data_folder(real_data_dir: Path, tmp_pa
     row = res.frame.filter(pl.col("sizing_method") == "RiskParity").row(0, named=True)
     assert row["total_return"] == alone.metrics.total_return
     assert row["n_trades"] == alone.metrics.n_trades
+
+
+def test_cost_filter_is_a_sweep_axis_with_its_rejection_count() -> None:
+    from dollarbill_research.strategies import IronCondor
+
+    data = synthetic_universe(n_symbols=6, n_bars=300, seed=5)
+    frame = sweep(
+        data, IronCondor(), {"max_round_trip_cost_pct": [0.0, 10.0]}, progress=False
+    ).frame
+    for row in frame.iter_rows(named=True):
+        config = BacktestConfig(max_round_trip_cost_pct=row["max_round_trip_cost_pct"])
+        alone = BacktestEngine(config).run(data, IronCondor())
+        reasons = alone.raw.rejections["reason"]
+        assert row["n_trades"] == alone.metrics.n_trades
+        assert row["rejected_cost"] == int(np.count_nonzero(reasons >> codes.R_COST & 1))
+    assert frame["rejected_cost"].to_list()[0] == 0 < frame["rejected_cost"].to_list()[1]
