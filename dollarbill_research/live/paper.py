@@ -10,8 +10,9 @@ Fills (our cost model, :class:`~dollarbill_research.config.backtest.BacktestConf
 
 * ``fill="open"`` (default): an order waits for the next bar and fills at its open. The unit
   price moves from the decision bar's close by the unit delta (exact for shares; first order for
-  options), and pays half the spread on that price plus the commission per share or per contract
-  and leg.
+  options). Shares pay half of ``share_spread_pct`` on that price plus the commission per share;
+  option structures pay the model's costs of the decision bar (``ref_fee``: half-spreads on
+  each leg with the tick floor, commission per contract and leg).
 * ``fill="close"``: the order fills at once at the decision bar's close, at the model's price and
   costs (``OrderRequest.ref_price`` / ``ref_fee``): the parity mode, in which a replay through
   the bot equals :meth:`BacktestEngine.run`.
@@ -307,11 +308,11 @@ class PaperBroker:
     # ------------------------------------------------------------------------------------------
     def _fill_at_open(self, cid: str, t: int) -> None:
         row = self.con.execute(
-            "SELECT symbol, bar_index, ref_price, unit_delta, kind, n_legs, qty FROM orders "
-            "WHERE client_order_id=?",
+            "SELECT symbol, bar_index, ref_price, ref_fee, unit_delta, kind, qty "
+            "FROM orders WHERE client_order_id=?",
             (cid,),
         ).fetchone()
-        symbol, bar, ref_price, unit_delta, kind, n_legs, qty = row
+        symbol, bar, ref_price, ref_fee, unit_delta, kind, qty = row
         j = self.panel.symbols.index(symbol)
         opening = self.panel.open[t, j]
         close = self.panel.close[bar, j] if bar >= 0 else np.nan
@@ -319,13 +320,14 @@ class PaperBroker:
             return  # no bar for the symbol: the order waits
         price = max(ref_price + unit_delta * (opening - close), 0.0)
         cfg = self.config
-        per_unit = (
-            cfg.commission_per_share
-            if kind == KIND_SHARES
-            else cfg.commission_per_contract * n_legs
-        )
-        spread = cfg.effective_share_spread_pct if kind == KIND_SHARES else cfg.spread_pct
-        fee = qty * (price * spread / 200.0 + per_unit)
+        if kind == KIND_SHARES:
+            spread = cfg.effective_share_spread_pct
+            fee = qty * (price * spread / 200.0 + cfg.commission_per_share)
+        else:
+            # the model's costs at the decision bar: half-spreads on each leg's value with the
+            # tick floor, and the commission per contract and leg (a structure's net price is
+            # no base for a spread; the overnight move barely changes per-leg costs)
+            fee = float(ref_fee)
         self._apply_fill(cid, price, fee, t)
 
     def _apply_fill(self, cid: str, price: float, fee: float, t: int | None = None) -> None:

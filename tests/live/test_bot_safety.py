@@ -226,3 +226,30 @@ def test_two_fills_of_one_lot_on_a_bar_get_distinct_deterministic_ids(panel, sta
     assert first == again  # the same bar after a restart gives the same ids
     assert first[1] == first[0] + "2"
     bot.close()
+
+
+def test_paper_fills_at_open_pay_the_cost_model(panel, state):
+    """Shares pay half of share_spread_pct on the open; option structures the model's costs."""
+    from dollarbill_research.config.backtest import BacktestConfig
+    from dollarbill_research.kernels import codes
+    from dollarbill_research.live.broker import OrderRequest
+
+    cfg = BacktestConfig(share_spread_pct=0.1, commission_per_share=0.01)
+    broker = PaperBroker(state, panel, fill="open", config=cfg)
+    broker.advance()
+    ts = panel.timestamps[broker.cursor]
+    sym = panel.symbols[0]
+    shares = OrderRequest("s1", sym, sym, "buy", 10.0, ts, ref_price=float(panel.close[0, 0]),
+                          unit_delta=1.0, kind=codes.KIND_SHARES)  # fmt: skip
+    condor = OrderRequest("c1", f"{sym} IRON_CONDOR", sym, "sell", 2.0, ts, ref_price=150.0,
+                          ref_fee=45.2, unit_delta=0.0, kind=codes.KIND_IRON_CONDOR,
+                          n_legs=4)  # fmt: skip
+    broker.submit(shares)
+    broker.submit(condor)
+    broker.advance()
+    opening = float(panel.open[broker.cursor, 0])
+    s = broker.order_by_client_id("s1")
+    c = broker.order_by_client_id("c1")
+    assert s.filled_avg_price == pytest.approx(opening, rel=1e-12)
+    assert s.fee == pytest.approx(10 * (opening * 0.1 / 200 + 0.01), rel=1e-12)
+    assert c.fee == pytest.approx(45.2, rel=1e-12)  # not 1 % of the net credit
