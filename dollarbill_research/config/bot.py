@@ -21,6 +21,9 @@ configs: ``trading`` and ``portfolio`` (the seed's keys) plus two optional secti
 ``portfolio.*``                           :class:`PortfolioConfig` fields and two ``RiskLimits``
                                           (``max_portfolio_delta``, ``max_concentration_pct``);
                                           ``enabled`` -> ``use_portfolio_management``
+``portfolio.breach_policy`` (ours)        what a breached limit triggers after marking: ``"reduce"``
+                                          (default), ``"hedge"`` or ``"block"``
+                                          (``RiskLimits.breach_policy``)
 ``safety.max_daily_drawdown_pct``         circuit breaker: HALTED when equity falls this % below
                                           the session's start equity (0 = off), default 5
 ``safety.kill_switch_file``               path (relative: to the state dir), default ``KILL``
@@ -74,6 +77,7 @@ _SCHEMA: dict[str, Any] = {
         "sizing_method": None,
         "max_portfolio_delta": None,
         "max_concentration_pct": None,
+        "breach_policy": None,
     },
     "safety": {
         "max_daily_drawdown_pct": None,
@@ -153,6 +157,7 @@ class BotConfig:
     sizing_method: str = "VolatilityBased"
     max_portfolio_delta: float = 0.30
     max_concentration_pct: float = 20.0
+    breach_policy: str = "reduce"
     safety: SafetyConfig = field(default_factory=SafetyConfig)
     bot_id: str = "dbr"
     source: str = "<json>"
@@ -235,6 +240,9 @@ class BotConfig:
             max_concentration_pct=_num(source, "portfolio.max_concentration_pct",
                                        pf.get("max_concentration_pct", d.max_concentration_pct),
                                        0.0, 100.0, "20.0 = 20 %", low_open=True),
+            breach_policy=_choice(source, "portfolio.breach_policy",
+                                  pf.get("breach_policy", d.breach_policy),
+                                  ("reduce", "hedge", "block")),
             safety=SafetyConfig(
                 max_daily_drawdown_pct=_num(source, "safety.max_daily_drawdown_pct",
                                             sf.get("max_daily_drawdown_pct", 5.0), 0.0, 100.0,
@@ -286,6 +294,7 @@ class BotConfig:
             risk_limits=RiskLimits(
                 max_portfolio_delta=self.max_portfolio_delta,
                 max_concentration_pct=self.max_concentration_pct,
+                breach_policy=self.breach_policy,
             ),
             max_positions=self.max_positions,
         )
@@ -377,6 +386,14 @@ def _names(source: str, path: str, value: object) -> tuple[str, ...] | None:
     if len(set(value)) != len(value):
         raise ConfigError(f"{source}: {path} repeats names: {value!r}")
     return tuple(value)
+
+
+def _choice(source: str, key: str, value: object, allowed: tuple[str, ...]) -> str:
+    if isinstance(value, str) and value.lower() in allowed:
+        return value.lower()
+    near = difflib.get_close_matches(str(value), allowed, n=1, cutoff=0.4)
+    hint = f"did you mean {near[0]!r}?" if near else f"use {allowed[0]!r}"
+    raise ConfigError(f"{source}: {key}={value!r} is not one of {', '.join(allowed)}; hint: {hint}")
 
 
 def _method(source: str, value: object) -> str:

@@ -257,6 +257,8 @@ class TradingBot:
             if inst not in out or len(slots) != 1:
                 continue
             slot = slots[0][0]
+            if slot >= len(self.rolling.names) * n_sym:
+                continue  # a breach-policy hedge lot: its adds and trims average like the broker
             strategy, symbol = self.rolling.names[slot // n_sym], self.symbols[slot % n_sym]
             rows = self.ledger.orders(
                 "WHERE symbol=? AND strategy=? AND client_order_id LIKE '%-o' AND filled_qty>0",

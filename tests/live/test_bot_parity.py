@@ -97,3 +97,39 @@ def test_done_when_command_prints_seed_format(real_data_dir, tmp_path):
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert set(summary) >= {"final_equity", "n_orders", "n_fills", "n_rejections"}
     assert summary["n_fills"] > 5
+
+
+@pytest.mark.parametrize("policy", ["hedge", "reduce"])
+def test_bot_replay_takes_the_backtests_breach_actions(policy):
+    """Breach trims and share hedges go through the broker as orders and match the backtest."""
+    from dollarbill_research.data import synthetic_universe, to_panel
+    from dollarbill_research.kernels import codes
+
+    panel = to_panel(synthetic_universe(n_symbols=8, n_bars=400, seed=4))
+    cfg = BotConfig.from_dict({
+        "trading": {"max_positions": 8, "min_confidence": 0.1,
+                    "risk_management": {"max_daily_trades": 0}},
+        "portfolio": {"max_portfolio_delta": 0.05, "breach_policy": policy,
+                      "max_position_pct": 40.0, "max_risk_per_trade": 5.0},
+        "safety": {"max_daily_drawdown_pct": 0, "check_market_hours": False},
+    })  # fmt: skip
+    state = fast_dir()
+    try:
+        broker = PaperBroker(state, panel, fill="close", config=cfg.backtest_config())
+        bot = TradingBot(cfg, broker, state, keep_records=True)
+        summary = bot.run()
+        fills = np.concatenate([d.fills for d in bot.records])
+        equity = np.array([d.equity for d in bot.records])
+        bot.close()
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+    result = BacktestEngine(cfg.backtest_config(), cfg.portfolio_config()).run(
+        panel, cfg.strategy()
+    )
+    raw = result.raw
+    action = codes.FILL_RISK_HEDGE if policy == "hedge" else codes.EXIT_RISK_REDUCE
+    assert np.count_nonzero(raw.fills["reason"] == action) > 0
+    assert_records_equal(raw.fills, fills)
+    assert_records_equal(raw.equity, equity)
+    assert summary.final_equity == float(raw.equity[-1]["equity"])
+    assert summary.n_fills == len(raw.fills)
