@@ -84,6 +84,13 @@ _OTHER_HINTS = {
     codes.R_ALREADY_OPEN: "expected: a strategy holds one position per symbol; repeated entry "
     "signals while it is open are rejected",
     codes.R_NO_PRICE: "the data has no usable close or iv on those bars; check the input",
+    codes.R_LIQUIDITY: "one unit is above BacktestConfig.max_contracts_per_trade or "
+    "max_notional_multiple x equity; raise them (0 = off) or trade smaller structures",
+    codes.R_UNIT_TOO_LARGE: "Kelly's probe (one unit) does not fit max_position_pct / "
+    "max_risk_per_trade; raise those or lower PortfolioConfig.kelly_probe_units",
+    codes.R_COST: "the structures' spreads and commissions eat their max loss (cheap underlyings, "
+    "narrow wings); trade wider or pricier structures, or raise "
+    "BacktestConfig.max_round_trip_cost_pct (0 = off)",
 }
 
 _FINDING_SCHEMA = {
