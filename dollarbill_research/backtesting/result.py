@@ -18,6 +18,7 @@ Frames
 from __future__ import annotations
 
 import math
+import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -61,23 +62,35 @@ class RawRecords:
     strategy_returns: FloatArray | None = None  # (n_bars, n_strat) return on allocated capital
 
 
-def _legs_texts(fills: np.ndarray) -> list[str]:
-    """Legs of each fill as text, e.g. ``-1 P95 +1 P90`` or ``+1 S`` for stock (column-wise)."""
-    n_legs = fills["n_legs"].tolist()
-    cols = [
-        (fills[f"leg{i}_type"].tolist(), fills[f"leg{i}_ratio"].tolist(),
-         fills[f"leg{i}_strike"].tolist())
-        for i in range(codes.MAX_LEGS)
-    ]  # fmt: skip
-    out = []
-    for row, n in enumerate(n_legs):
+def _legs_texts(fills: np.ndarray) -> pl.Series:
+    """Legs of each fill as text, e.g. ``-1 P95 +1 P90`` or ``+1 S`` for stock.
+
+    Rendered once per distinct leg combination (legs past ``n_legs`` are masked out), then
+    gathered: the Python formatting runs over the few distinct rows, not over every fill.
+    """
+    n = fills.shape[0]
+    n_legs = fills["n_legs"].astype(np.int64)
+    key_dtype = [("n", np.int64)] + [
+        (f"{f}{i}", np.float64) for i in range(codes.MAX_LEGS) for f in ("t", "r", "k")
+    ]
+    key = np.zeros(n, dtype=key_dtype)
+    key["n"] = n_legs
+    for i in range(codes.MAX_LEGS):
+        used = n_legs > i
+        key[f"t{i}"] = np.where(used, fills[f"leg{i}_type"], 0)
+        key[f"r{i}"] = np.where(used, fills[f"leg{i}_ratio"], 0.0)
+        key[f"k{i}"] = np.where(used, fills[f"leg{i}_strike"], 0.0)
+    unique, inverse = np.unique(key.view(np.dtype((np.void, key.dtype.itemsize))),
+                                return_inverse=True)  # fmt: skip
+    texts = []
+    for row in unique.view(key.dtype).tolist():
         parts = []
-        for i in range(int(n)):
-            kind = int(cols[i][0][row])
-            strike = "" if kind == codes.LEG_STOCK else f"{cols[i][2][row]:g}"
-            parts.append(f"{cols[i][1][row]:+g} {_LEG_LETTER[kind]}{strike}")
-        out.append(" ".join(parts))
-    return out
+        for i in range(int(row[0])):
+            kind, ratio, strike = int(row[1 + 3 * i]), row[2 + 3 * i], row[3 + 3 * i]
+            strike_text = "" if kind == codes.LEG_STOCK else f"{strike:g}"
+            parts.append(f"{ratio:+g} {_LEG_LETTER[kind]}{strike_text}")
+        texts.append(" ".join(parts))
+    return pl.Series("legs", texts, dtype=pl.String).gather(inverse.reshape(-1).astype(np.int64))
 
 
 def _limits(pp: FloatArray, max_positions: float) -> dict[int, float]:
@@ -92,26 +105,157 @@ def _limits(pp: FloatArray, max_positions: float) -> dict[int, float]:
     }
 
 
-def _values(recs: np.ndarray) -> dict[int, list[float]]:
+def _value_arrays(recs: np.ndarray) -> dict[int, FloatArray]:
     """Percent values named in the texts, per reason bit, from the records' projections."""
     return {
-        codes.R_DELTA: (np.abs(recs["p_delta"]) * 100.0).tolist(),
-        codes.R_GAMMA: (np.abs(recs["p_gamma"]) * 100.0).tolist(),
-        codes.R_VEGA: (np.abs(recs["p_vega"]) * 100.0).tolist(),
-        codes.R_CONCENTRATION: (recs["p_concentration"] * 100.0).tolist(),
-        codes.R_SECTOR: (recs["p_sector"] * 100.0).tolist(),
-        codes.R_VAR: (recs["p_var95"] * 100.0).tolist(),
-        codes.R_CASH: (recs["cash_needed"] * 100.0).tolist(),
+        codes.R_DELTA: np.abs(recs["p_delta"]) * 100.0,
+        codes.R_GAMMA: np.abs(recs["p_gamma"]) * 100.0,
+        codes.R_VEGA: np.abs(recs["p_vega"]) * 100.0,
+        codes.R_CONCENTRATION: recs["p_concentration"] * 100.0,
+        codes.R_SECTOR: recs["p_sector"] * 100.0,
+        codes.R_VAR: recs["p_var95"] * 100.0,
+        codes.R_CASH: recs["cash_needed"] * 100.0,
     }
+
+
+def _fixed_texts(values: FloatArray, decimals: int) -> pl.Series:
+    """``format(v, f".{decimals}f")`` for every value, columnar (the same text as Python).
+
+    The digits come from ``rint(|v| x 10**decimals)``; a value whose scaled fraction lies within
+    1e-6 of a half (where the rounding of the exact binary value could differ from that of the
+    scaled float), a non-finite or a huge value is formatted by Python instead.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    scale = 10.0**decimals
+    with np.errstate(invalid="ignore", over="ignore"):
+        t = np.abs(v) * scale
+        frac = t - np.floor(t)
+        risky = ~np.isfinite(t) | (t >= 1e9) | (np.abs(frac - 0.5) < 1e-6)
+    k = np.where(risky, 0.0, np.rint(np.where(risky, 0.0, t))).astype(np.int64)
+    div = 10**decimals
+    frame = pl.DataFrame(
+        {"sign": np.signbit(v), "whole": k // div, "part": k % div}, nan_to_null=False
+    )
+    pieces: list[pl.Expr] = [
+        pl.when(pl.col("sign")).then(pl.lit("-")).otherwise(pl.lit("")),
+        pl.col("whole").cast(pl.String),
+    ]
+    if decimals > 0:
+        pieces += [pl.lit("."), pl.col("part").cast(pl.String).str.zfill(decimals)]
+    out = frame.select(pl.concat_str(pieces).alias("v")).to_series()
+    if risky.any():
+        rows = np.flatnonzero(risky)
+        out = out.scatter(rows, [format(float(x), f".{decimals}f") for x in v[rows]])
+    return out
+
+
+_FORMATTER = string.Formatter()
+
+
+def _render_template(
+    template: str, rows: np.ndarray, value: FloatArray, limit: float,
+    strategy: pl.Series, symbol: pl.Series,
+) -> pl.Series:  # fmt: skip
+    """``template.format(value=..., limit=..., strategy=..., symbol=...)`` for ``rows``, columnar.
+
+    ``value``, ``strategy`` and ``symbol`` are per record (indexed by ``rows``), ``limit`` is one
+    number; a field spec other than fixed-point on ``value`` is formatted per row by Python.
+    """
+    n = rows.shape[0]
+    pieces: list[pl.Series | str] = []
+    for literal, field, spec, conversion in _FORMATTER.parse(template):
+        if literal:
+            pieces.append(literal)
+        if field is None:
+            continue
+        if conversion or field not in ("value", "limit", "strategy", "symbol"):
+            raise ValueError(f"unsupported reason text field {field!r} in {template!r}")
+        if field == "limit":
+            pieces.append(format(limit, spec or ""))
+        elif field == "value":
+            spec = spec or ""
+            if len(spec) >= 3 and spec[0] == "." and spec[-1] == "f" and spec[1:-1].isdigit():
+                pieces.append(_fixed_texts(value[rows], int(spec[1:-1])))
+            else:
+                pieces.append(pl.Series([format(float(x), spec) for x in value[rows]],
+                                        dtype=pl.String))  # fmt: skip
+        else:
+            column = strategy if field == "strategy" else symbol
+            pieces.append(column.gather(rows).cast(pl.String))
+    if not any(isinstance(p, pl.Series) for p in pieces):
+        return pl.repeat("".join(p for p in pieces if isinstance(p, str)), n, eager=True,
+                         dtype=pl.String)  # fmt: skip
+    cols = {f"c{i}": p for i, p in enumerate(pieces) if isinstance(p, pl.Series)}
+    exprs = [pl.col(f"c{i}") if isinstance(p, pl.Series) else pl.lit(p)
+             for i, p in enumerate(pieces)]  # fmt: skip
+    return pl.DataFrame(cols).select(pl.concat_str(exprs).alias("t")).to_series()
+
+
+def _render_texts(
+    recs: np.ndarray, field: str, warning: bool, pp: FloatArray, max_positions: float,
+    strategy: pl.Series, symbol: pl.Series,
+) -> tuple[pl.Series, np.ndarray]:  # fmt: skip
+    """Texts of the bits of ``recs[field]`` of every record, columnar.
+
+    Returns the texts of all records flat, ordered by record then bit (ascending), and the number
+    of texts per record: the same texts as :func:`~dollarbill_research.kernels.codes.
+    render_reason` per bit (same table choice, same rounding up past a limit), rendered per bit
+    over the records that carry it.
+    """
+    n = recs.shape[0]
+    masks = recs[field].astype(np.int64)
+    table = codes.WARNING_TEXT if warning else codes.REASON_TEXT
+    values = _value_arrays(recs)
+    limits = _limits(pp, max_positions)
+    nan = np.full(n, math.nan)
+    row_parts: list[np.ndarray] = []
+    bit_parts: list[np.ndarray] = []
+    text_parts: list[pl.Series] = []
+    for bit in sorted(b for b in table if b < codes.N_REASONS):
+        rows = np.flatnonzero((masks >> bit) & 1)
+        if rows.size == 0:
+            continue
+        v = values.get(bit, nan)
+        lim = float(limits.get(bit, math.nan))
+        with np.errstate(invalid="ignore"):
+            known = ~np.isnan(v[rows]) & (lim == lim)
+            above = known & (np.abs(v[rows]) > lim * (1.0 + codes.EXCEED_RTOL))
+            at = known & ~above & (np.abs(v[rows]) >= lim * (1.0 - codes.EXCEED_RTOL))
+        shown = v.copy()
+        up = rows[above]  # away from zero, so a negative delta rounds the same way
+        shown[up] = np.copysign(np.ceil(np.abs(v[up]) * 10.0 - 1e-9) / 10.0, v[up])
+        variant = np.zeros(rows.shape[0], dtype=np.int8)
+        if warning and bit in codes.WARNING_ABOVE_TEXT:
+            variant[above] = 1
+            variant[at] = 2
+        tables = (table, codes.WARNING_ABOVE_TEXT, codes.WARNING_AT_TEXT)
+        for var in np.unique(variant).tolist():
+            sub = rows[variant == var]
+            text = _render_template(tables[var][bit], sub, shown, lim, strategy, symbol)
+            row_parts.append(sub)
+            bit_parts.append(np.full(sub.shape[0], bit))
+            text_parts.append(text)
+    counts = np.zeros(n, dtype=np.int64)
+    if not text_parts:
+        return pl.Series("t", [], dtype=pl.String), counts
+    rows_all = np.concatenate(row_parts)
+    order = np.lexsort((np.concatenate(bit_parts), rows_all))
+    counts = np.bincount(rows_all, minlength=n)
+    flat = pl.concat(text_parts).gather(order)
+    return flat, counts
 
 
 def _render_all(
     recs: np.ndarray, field: str, warning: bool, pp: FloatArray, max_positions: float,
     strategies: list[str], symbols: list[str],
 ) -> list[list[str]]:  # fmt: skip
-    """Texts of the bits of ``recs[field]`` for every record (one list per record)."""
+    """Texts of the bits of ``recs[field]`` for every record, one list per record, row by row.
+
+    The slow obvious renderer (:func:`~dollarbill_research.kernels.codes.render_reason` per
+    record and bit), kept as the reference the columnar :func:`_render_texts` is tested against.
+    """
     table = codes.WARNING_TEXT if warning else codes.REASON_TEXT
-    values = _values(recs)
+    values = {bit: arr.tolist() for bit, arr in _value_arrays(recs).items()}
     limits = _limits(pp, max_positions)
     bits_of = {int(m): [b for b in codes.mask_bits(int(m)) if b in table]
                for m in np.unique(recs[field])}  # fmt: skip
@@ -128,18 +272,48 @@ def _render_all(
     return out
 
 
+def _offsets(counts: np.ndarray) -> pa.Array:
+    offsets = np.zeros(counts.shape[0] + 1, dtype=np.int32)
+    np.cumsum(counts, out=offsets[1:])
+    return pa.array(offsets)
+
+
+def _list_of(flat: pl.Series, counts: np.ndarray) -> pl.Series:
+    """A ``List`` series of ``flat`` cut into runs of ``counts`` (built through arrow offsets)."""
+    values = flat.to_arrow()
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return pl.Series(pl.from_arrow(pa.ListArray.from_arrays(_offsets(counts), values)))
+
+
 def _list_column(lists: list[list[str]]) -> pl.Series:
     """A ``List(String)`` series built through arrow offsets (no per-row series inference)."""
-    offsets = np.zeros(len(lists) + 1, dtype=np.int32)
-    np.cumsum([len(x) for x in lists], out=offsets[1:])
-    flat = pa.array([t for x in lists for t in x], type=pa.string())
-    return pl.Series(pl.from_arrow(pa.ListArray.from_arrays(pa.array(offsets), flat)))
+    counts = np.array([len(x) for x in lists], dtype=np.int64)
+    flat = pl.Series([t for x in lists for t in x], dtype=pl.String)
+    return _list_of(flat, counts)
 
 
+#: Reason / warning names as categories (the ``reasons`` and ``warnings`` list columns).
 def _names(mask: np.ndarray) -> pl.Series:
+    """Reason names of each mask as a ``List(Categorical)`` column (one list per distinct mask)."""
     unique, inverse = np.unique(mask, return_inverse=True)
     names = [[codes.REASON_NAMES[b] for b in codes.mask_bits(int(m))] for m in unique]
-    return _list_column(names).gather(inverse.astype(np.int64))
+    flat = pl.Series([t for x in names for t in x], dtype=pl.String).cast(pl.Categorical)
+    counts = np.array([len(x) for x in names], dtype=np.int64)
+    return _list_of(flat, counts).gather(inverse.reshape(-1).astype(np.int64))
+
+
+def _categories(names: tuple[str, ...] | list[str], index: np.ndarray) -> pl.Series:
+    """``names[index]`` as a Categorical series (the names are cast once, then gathered)."""
+    table = pl.Series(list(names), dtype=pl.String).cast(pl.Categorical)
+    return table.gather(np.asarray(index, dtype=np.int64))
+
+
+def _coded(table: dict[int, str], index: np.ndarray) -> pl.Series:
+    """``table[code]`` for every code, Categorical (codes are small non-negative ints)."""
+    size = max(table) + 1
+    names = [table.get(i, "") for i in range(size)]
+    return _categories(names, index)
 
 
 def _gather(names: tuple[str, ...], index: np.ndarray) -> list[str]:
@@ -158,10 +332,10 @@ def fills_frame(
     fills: np.ndarray, timestamps: np.ndarray, symbols: tuple[str, ...],
     strategies: tuple[str, ...], pp: FloatArray, max_positions: float, bar_offset: int = 0,
 ) -> pl.DataFrame:  # fmt: skip
-    """The trades frame of fill records (one row per fill)."""
-    sym = _gather(symbols, fills["symbol"])
-    strat = _gather(strategies, fills["strategy"])
-    warn_text = _render_all(fills, "warn", True, pp, max_positions, strat, sym)
+    """The trades frame of fill records (one row per fill), built column by column."""
+    sym = _categories(symbols, fills["symbol"])
+    strat = _categories(strategies, fills["strategy"])
+    warn_flat, warn_counts = _render_texts(fills, "warn", True, pp, max_positions, strat, sym)
     expiry = fills["expiry_day"]
     exp_ns = np.where(np.isfinite(expiry), expiry * 86_400e9, np.nan)
     return pl.DataFrame(
@@ -169,33 +343,23 @@ def fills_frame(
             "timestamp": timestamps[fills["bar"] - bar_offset],
             "symbol": sym,
             "strategy": strat,
-            "instrument": [codes.KIND_NAMES[k] for k in fills["kind"].tolist()],
+            "instrument": _coded(codes.KIND_NAMES, fills["kind"]),
             "legs": _legs_texts(fills),
-            "side": np.where(fills["side"] > 0, "open", "close"),
+            "side": pl.Series(np.where(fills["side"] > 0, "open", "close")).cast(pl.Categorical),
             "direction": fills["direction"],
             "qty": fills["qty"],
             "price": fills["price"],
             "cash_flow": fills["cash_flow"],
             "costs": fills["costs"],
             "pnl": np.where(fills["side"] > 0, np.nan, fills["pnl"]),
-            "reason": [codes.EXIT_NAMES[r] for r in fills["reason"].tolist()],
+            "reason": _coded(codes.EXIT_NAMES, fills["reason"]),
             "warnings": _names(fills["warn"]),
-            "warning_text": _list_column(warn_text),
+            "warning_text": _list_of(warn_flat, warn_counts),
             "spot": fills["spot"],
             "iv": fills["sigma"],
             "expiry": pl.Series("expiry", exp_ns, nan_to_null=True)
             .cast(pl.Int64)
             .cast(pl.Datetime("ns")),
-        },
-        schema_overrides={
-            "symbol": pl.String,
-            "strategy": pl.String,
-            "instrument": pl.String,
-            "legs": pl.String,
-            "side": pl.String,
-            "reason": pl.String,
-            "warnings": pl.List(pl.String),
-            "warning_text": pl.List(pl.String),
         },
         nan_to_null=False,
     ).with_columns(pl.col("pnl").fill_nan(None))
@@ -204,30 +368,26 @@ def fills_frame(
 def rejections_frame(
     rej: np.ndarray, timestamps: np.ndarray, symbols: tuple[str, ...],
     strategies: tuple[str, ...], pp: FloatArray, max_positions: float, bar_offset: int = 0,
+    *, texts: bool = True,
 ) -> pl.DataFrame:  # fmt: skip
-    """The rejections frame of rejection records."""
-    sym = _gather(symbols, rej["symbol"])
-    strat = _gather(strategies, rej["strategy"])
-    text = ["; ".join(t) for t in _render_all(rej, "reason", False, pp, max_positions, strat, sym)]
-    return pl.DataFrame(
-        {
-            "timestamp": timestamps[rej["bar"] - bar_offset],
-            "symbol": sym,
-            "strategy": strat,
-            "reasons": _names(rej["reason"]),
-            "text": text,
-            "warnings": _names(rej["warn"]),
-            "units": rej["units"],
-            "reason_mask": rej["reason"],
-        },
-        schema_overrides={
-            "symbol": pl.String,
-            "strategy": pl.String,
-            "text": pl.String,
-            "reasons": pl.List(pl.String),
-            "warnings": pl.List(pl.String),
-        },
-    )
+    """The rejections frame of rejection records, built column by column.
+
+    ``texts=False`` leaves out the rendered ``text`` column (counting by reason needs only the
+    ``reasons`` names).
+    """
+    sym = _categories(symbols, rej["symbol"])
+    strat = _categories(strategies, rej["strategy"])
+    columns: dict[str, object] = {
+        "timestamp": timestamps[rej["bar"] - bar_offset],
+        "symbol": sym,
+        "strategy": strat,
+        "reasons": _names(rej["reason"]),
+    }
+    if texts:
+        flat, counts = _render_texts(rej, "reason", False, pp, max_positions, strat, sym)
+        columns["text"] = _list_of(flat, counts).list.join("; ")
+    columns.update(warnings=_names(rej["warn"]), units=rej["units"], reason_mask=rej["reason"])
+    return pl.DataFrame(columns)
 
 
 def breaches_frame(
@@ -243,26 +403,21 @@ def breaches_frame(
     """
     if rec is None:
         rec = np.zeros(0, dtype=records.BREACH_DTYPE)
-    n_sym = np.minimum(rec["n_symbols"], records.MAX_BREACH_SYMBOLS).tolist()
-    cols = [rec[f"sym{i}"].tolist() for i in range(records.MAX_BREACH_SYMBOLS)]
-    lists = [[symbols[cols[i][row]] for i in range(n)] for row, n in enumerate(n_sym)]
+    n_sym = np.minimum(rec["n_symbols"], records.MAX_BREACH_SYMBOLS).astype(np.int64)
+    grid = np.stack([rec[f"sym{i}"] for i in range(records.MAX_BREACH_SYMBOLS)], axis=1)
+    used = np.arange(records.MAX_BREACH_SYMBOLS)[None, :] < n_sym[:, None]
+    flat = _categories(symbols, grid[used])
+    notes = [codes.BREACH_NOTE_TEXT.get(i, "") for i in range(max(codes.BREACH_NOTE_TEXT) + 1)]
     return pl.DataFrame(
         {
-            "timestamp": timestamps[rec["bar"] - bar_offset],
-            "exposure": [codes.REASON_NAMES[e] for e in rec["exposure"].tolist()],
+            "timestamp": pl.Series(timestamps[rec["bar"] - bar_offset], dtype=pl.Datetime("ns")),
+            "exposure": _coded(codes.REASON_NAMES, rec["exposure"]),
             "value": rec["value"],
             "limit": rec["limit"],
-            "action": [codes.BREACH_ACTION_NAMES[a] for a in rec["action"].tolist()],
-            "symbols": _list_column(lists),
+            "action": _coded(codes.BREACH_ACTION_NAMES, rec["action"]),
+            "symbols": _list_of(flat, n_sym),
             "value_after": rec["value_after"],
-            "note": [codes.BREACH_NOTE_TEXT[n] for n in rec["note"].tolist()],
-        },
-        schema_overrides={
-            "timestamp": pl.Datetime("ns"),
-            "exposure": pl.String,
-            "action": pl.String,
-            "symbols": pl.List(pl.String),
-            "note": pl.String,
+            "note": pl.Series(notes, dtype=pl.String).gather(rec["note"].astype(np.int64)),
         },
     )
 
@@ -380,9 +535,106 @@ def records_metrics(raw: RawRecords, timestamps: np.ndarray, config: BacktestCon
     )
 
 
+class _Pending:
+    """Placeholder of a result frame not built yet (see :class:`_Frames`)."""
+
+    __slots__ = ("source",)
+
+    def __init__(self, source: _Frames) -> None:
+        self.source = source
+
+    def __repr__(self) -> str:
+        return "<built on first access>"
+
+
+class _Frames:
+    """What a run's frames are built from, on first access: the records and the names.
+
+    Holds the bar timestamps and names, not the panel (the input arrays are not kept alive).
+    """
+
+    __slots__ = ("config", "max_positions", "pp", "raw", "strategies", "symbols", "timestamps",
+                 "zone")  # fmt: skip
+
+    def __init__(self, raw: RawRecords, panel: Panel, strategies: tuple[str, ...],
+                 config: BacktestConfig, pp: FloatArray) -> None:  # fmt: skip
+        self.raw = raw
+        self.timestamps = panel.timestamps
+        self.symbols = tuple(panel.symbols)
+        self.strategies = tuple(strategies)
+        self.zone = panel.timestamp_dtype
+        self.config = config
+        self.pp = pp
+        self.max_positions = max_positions_limit(config, pp)
+
+    def build(self, name: str) -> object:
+        """The frame (or metrics) ``name`` of the run."""
+        raw, ts = self.raw, self.timestamps
+        if name == "metrics":
+            return records_metrics(raw, ts, self.config)
+        if name == "attribution":
+            return attribution_frame(raw, self.strategies, self.config)
+        if name == "trades":
+            frame = fills_frame(raw.fills, ts, self.symbols, self.strategies, self.pp,
+                                self.max_positions)  # fmt: skip
+        elif name == "rejections":
+            frame = rejections_frame(raw.rejections, ts, self.symbols, self.strategies, self.pp,
+                                     self.max_positions)  # fmt: skip
+        elif name == "equity":
+            frame = equity_frame(raw.equity, ts)
+        elif name == "breaches":
+            frame = breaches_frame(raw.breaches, ts, self.symbols)
+        else:
+            raise AttributeError(name)
+        # result frames carry the input's timestamp dtype and zone (joins back to the input work)
+        return with_input_timestamps(frame, self.zone)
+
+    def reasons(self) -> pl.DataFrame:
+        """The rejections frame without the rendered texts."""
+        frame = rejections_frame(self.raw.rejections, self.timestamps, self.symbols,
+                                 self.strategies, self.pp, self.max_positions,
+                                 texts=False)  # fmt: skip
+        return with_input_timestamps(frame, self.zone)
+
+
+class _LazyField:
+    """A slot of :class:`BacktestResult` whose value is built on first read and then kept."""
+
+    __slots__ = ("name", "slot")
+
+    def __init__(self, name: str, slot: object) -> None:
+        self.name = name
+        self.slot = slot  # the dataclass's member descriptor
+
+    def __get__(self, obj: object, owner: type | None = None) -> object:
+        if obj is None:
+            return self
+        value = self.slot.__get__(obj, owner)  # type: ignore[attr-defined]
+        if type(value) is _Pending:
+            value = value.source.build(self.name)
+            self.slot.__set__(obj, value)  # type: ignore[attr-defined]
+        return value
+
+    def __set__(self, obj: object, value: object) -> None:
+        self.slot.__set__(obj, value)  # type: ignore[attr-defined]
+
+    def __delete__(self, obj: object) -> None:
+        self.slot.__delete__(obj)  # type: ignore[attr-defined]
+
+
+#: Fields of a run's :class:`BacktestResult` built from the records on first access.
+LAZY_FIELDS = ("equity", "trades", "rejections", "attribution", "breaches", "metrics")
+
+
 @dataclass(frozen=True, slots=True)
 class BacktestResult:
     """Everything a run produced: frames, metrics, attribution; ``plot()`` and ``compare``.
+
+    A result of :meth:`BacktestEngine.run <dollarbill_research.backtesting.BacktestEngine.run>`
+    keeps the kernel records and builds each frame (and the metrics) on first access, column
+    by column; later reads return the same object. ``symbol``, ``strategy`` and the coded
+    columns (``instrument``, ``side``, ``reason``, ``exposure``, ``action``; the ``reasons`` /
+    ``warnings`` / ``symbols`` lists) are ``pl.Categorical``.
 
     Attributes
     ----------
@@ -424,24 +676,11 @@ class BacktestResult:
         cls, raw: RawRecords, panel: Panel, signals: Signals, config: BacktestConfig,
         pp: FloatArray, portfolio_config: PortfolioConfig | None = None,
     ) -> BacktestResult:  # fmt: skip
-        """Render the frames and metrics of a run."""
+        """The result of a run's records; frames and metrics are built on first access."""
         import copy
 
-        ts = panel.timestamps
-        maxpos = max_positions_limit(config, pp)
-        trades = fills_frame(raw.fills, ts, panel.symbols, signals.strategies, pp, maxpos)
-        rejections = rejections_frame(
-            raw.rejections, ts, panel.symbols, signals.strategies, pp, maxpos
-        )
-        equity = equity_frame(raw.equity, ts)
-        metrics = records_metrics(raw, ts, config)
-        attribution = attribution_frame(raw, tuple(signals.strategies), config)
-        # result frames carry the input's timestamp dtype and zone (joins back to the input work)
-        zone = panel.timestamp_dtype
-        breaches = breaches_frame(raw.breaches, ts, panel.symbols)
-        trades, rejections, equity, breaches = (
-            with_input_timestamps(f, zone) for f in (trades, rejections, equity, breaches)
-        )
+        config = copy.deepcopy(config)
+        pending = _Pending(_Frames(raw, panel, tuple(signals.strategies), config, pp))
         limits: dict[str, float] = {}
         if config.use_portfolio_management:
             limits = {
@@ -451,10 +690,21 @@ class BacktestResult:
                 "var_95": float(pp[codes.PP_MAX_VAR_PCT]) / 100.0,
             }
         return cls(
-            equity, trades, rejections, attribution, metrics, tuple(signals.strategies),
-            tuple(panel.symbols), raw, limits, breaches,
-            config=copy.deepcopy(config), portfolio_config=copy.deepcopy(portfolio_config),
+            pending, pending, pending, pending, pending, tuple(signals.strategies),  # type: ignore[arg-type]
+            tuple(panel.symbols), raw, limits, pending,  # type: ignore[arg-type]
+            config=config, portfolio_config=copy.deepcopy(portfolio_config),
         )  # fmt: skip
+
+    def rejection_reasons(self) -> pl.DataFrame:
+        """The rejections frame without its rendered ``text`` column (for counting by reason).
+
+        Equal to ``rejections.drop("text")``; when the rejections frame has not been read yet it
+        is built from the records without rendering a text.
+        """
+        value = _SLOTS["rejections"].__get__(self, type(self))  # type: ignore[attr-defined]
+        if type(value) is _Pending:
+            return value.source.reasons()
+        return value.drop("text", strict=False)
 
     @staticmethod
     def open(out_dir: PathLike) -> StreamedResult:
@@ -537,6 +787,12 @@ class BacktestResult:
         from dollarbill_research.backtesting.summary import result_html
 
         return result_html(self)
+
+
+_SLOTS = {name: BacktestResult.__dict__[name] for name in LAZY_FIELDS}
+for _name, _slot in _SLOTS.items():
+    setattr(BacktestResult, _name, _LazyField(_name, _slot))
+del _name, _slot
 
 
 _COMPARE_FIELDS = (
