@@ -181,7 +181,7 @@ def _render_template(
                                         dtype=pl.String))  # fmt: skip
         else:
             column = strategy if field == "strategy" else symbol
-            pieces.append(column.gather(rows).cast(pl.String))
+            pieces.append(column.gather(rows))
     if not any(isinstance(p, pl.Series) for p in pieces):
         return pl.repeat("".join(p for p in pieces if isinstance(p, str)), n, eager=True,
                          dtype=pl.String)  # fmt: skip
@@ -303,6 +303,11 @@ def _names(mask: np.ndarray) -> pl.Series:
     return _list_of(flat, counts).gather(inverse.reshape(-1).astype(np.int64))
 
 
+def _strings(names: tuple[str, ...] | list[str], index: np.ndarray) -> pl.Series:
+    """``names[index]`` as a String series (one gather, no per-row Python)."""
+    return pl.Series(list(names), dtype=pl.String).gather(np.asarray(index, dtype=np.int64))
+
+
 def _categories(names: tuple[str, ...] | list[str], index: np.ndarray) -> pl.Series:
     """``names[index]`` as a Categorical series (the names are cast once, then gathered)."""
     table = pl.Series(list(names), dtype=pl.String).cast(pl.Categorical)
@@ -333,8 +338,8 @@ def fills_frame(
     strategies: tuple[str, ...], pp: FloatArray, max_positions: float, bar_offset: int = 0,
 ) -> pl.DataFrame:  # fmt: skip
     """The trades frame of fill records (one row per fill), built column by column."""
-    sym = _categories(symbols, fills["symbol"])
-    strat = _categories(strategies, fills["strategy"])
+    sym = _strings(symbols, fills["symbol"])
+    strat = _strings(strategies, fills["strategy"])
     warn_flat, warn_counts = _render_texts(fills, "warn", True, pp, max_positions, strat, sym)
     expiry = fills["expiry_day"]
     exp_ns = np.where(np.isfinite(expiry), expiry * 86_400e9, np.nan)
@@ -375,8 +380,8 @@ def rejections_frame(
     ``texts=False`` leaves out the rendered ``text`` column (counting by reason needs only the
     ``reasons`` names).
     """
-    sym = _categories(symbols, rej["symbol"])
-    strat = _categories(strategies, rej["strategy"])
+    sym = _strings(symbols, rej["symbol"])
+    strat = _strings(strategies, rej["strategy"])
     columns: dict[str, object] = {
         "timestamp": timestamps[rej["bar"] - bar_offset],
         "symbol": sym,
@@ -406,7 +411,7 @@ def breaches_frame(
     n_sym = np.minimum(rec["n_symbols"], records.MAX_BREACH_SYMBOLS).astype(np.int64)
     grid = np.stack([rec[f"sym{i}"] for i in range(records.MAX_BREACH_SYMBOLS)], axis=1)
     used = np.arange(records.MAX_BREACH_SYMBOLS)[None, :] < n_sym[:, None]
-    flat = _categories(symbols, grid[used])
+    flat = _strings(symbols, grid[used])
     notes = [codes.BREACH_NOTE_TEXT.get(i, "") for i in range(max(codes.BREACH_NOTE_TEXT) + 1)]
     return pl.DataFrame(
         {
@@ -632,9 +637,10 @@ class BacktestResult:
 
     A result of :meth:`BacktestEngine.run <dollarbill_research.backtesting.BacktestEngine.run>`
     keeps the kernel records and builds each frame (and the metrics) on first access, column
-    by column; later reads return the same object. ``symbol``, ``strategy`` and the coded
-    columns (``instrument``, ``side``, ``reason``, ``exposure``, ``action``; the ``reasons`` /
-    ``warnings`` / ``symbols`` lists) are ``pl.Categorical``.
+    by column; later reads return the same object. The coded columns (``instrument``, ``side``,
+    ``reason``, ``exposure``, ``action`` and the ``reasons`` / ``warnings`` lists) are
+    ``pl.Categorical``; ``symbol`` and ``strategy`` stay ``pl.String`` so the frames join back to
+    the input bars and to the attribution frame.
 
     Attributes
     ----------
@@ -795,6 +801,17 @@ for _name, _slot in _SLOTS.items():
 del _name, _slot
 
 
+def frame_height(result: BacktestResult, name: str) -> int:
+    """Rows of ``result.<name>`` (``trades`` / ``rejections``) without building the frame.
+
+    A frame not read yet has one row per record (``raw.fills`` / ``raw.rejections``).
+    """
+    slot = _SLOTS[name].__get__(result, type(result))  # type: ignore[attr-defined]
+    if type(slot) is _Pending:
+        return len(getattr(slot.source.raw, "fills" if name == "trades" else name))
+    return int(slot.height)
+
+
 _COMPARE_FIELDS = (
     "total_return",
     "cagr",
@@ -822,7 +839,7 @@ def compare(results: dict[str, BacktestResult]) -> pl.DataFrame:
     for name, res in results.items():
         row: dict[str, object] = {"run": name}
         row.update({f: getattr(res.metrics, f) for f in _COMPARE_FIELDS})
-        row["n_rejections"] = res.rejections.height
+        row["n_rejections"] = frame_height(res, "rejections")
         row["final_equity"] = float(res.equity["equity"][-1]) if res.equity.height else math.nan
         rows.append(row)
     return pl.DataFrame(rows)
