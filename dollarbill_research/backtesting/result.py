@@ -90,7 +90,7 @@ def _legs_texts(fills: np.ndarray) -> pl.Series:
             strike_text = "" if kind == codes.LEG_STOCK else f"{strike:g}"
             parts.append(f"{ratio:+g} {_LEG_LETTER[kind]}{strike_text}")
         texts.append(" ".join(parts))
-    return pl.Series("legs", texts, dtype=pl.String).gather(inverse.reshape(-1).astype(np.int64))
+    return _strings(texts, inverse.reshape(-1))
 
 
 def _limits(pp: FloatArray, max_positions: float) -> dict[int, float]:
@@ -191,6 +191,11 @@ def _render_template(
     return pl.DataFrame(cols).select(pl.concat_str(exprs).alias("t")).to_series()
 
 
+#: Up to this many records the texts are rendered row by row (:func:`_render_all`, the same
+#: texts): below it the per-column polars calls cost more than the Python loop.
+ROW_BY_ROW_MAX = 48
+
+
 def _render_texts(
     recs: np.ndarray, field: str, warning: bool, pp: FloatArray, max_positions: float,
     strategy: pl.Series, symbol: pl.Series,
@@ -203,6 +208,11 @@ def _render_texts(
     over the records that carry it.
     """
     n = recs.shape[0]
+    if n <= ROW_BY_ROW_MAX:  # a live bar's few records: per row is cheaper than per column
+        lists = _render_all(recs, field, warning, pp, max_positions, strategy.to_list(),
+                            symbol.to_list())  # fmt: skip
+        flat_texts = pl.Series("t", [t for x in lists for t in x], dtype=pl.String)
+        return flat_texts, np.array([len(x) for x in lists], dtype=np.int64)
     masks = recs[field].astype(np.int64)
     table = codes.WARNING_TEXT if warning else codes.REASON_TEXT
     values = _value_arrays(recs)
@@ -295,30 +305,44 @@ def _list_column(lists: list[list[str]]) -> pl.Series:
 
 #: Reason / warning names as categories (the ``reasons`` and ``warnings`` list columns).
 def _names(mask: np.ndarray) -> pl.Series:
-    """Reason names of each mask as a ``List(Categorical)`` column (one list per distinct mask)."""
+    """Reason names of each mask as a ``List(String)`` column (one list per distinct mask)."""
     unique, inverse = np.unique(mask, return_inverse=True)
     names = [[codes.REASON_NAMES[b] for b in codes.mask_bits(int(m))] for m in unique]
-    flat = pl.Series([t for x in names for t in x], dtype=pl.String).cast(pl.Categorical)
+    flat = pl.Series([t for x in names for t in x], dtype=pl.String)
     counts = np.array([len(x) for x in names], dtype=np.int64)
-    return _list_of(flat, counts).gather(inverse.reshape(-1).astype(np.int64))
+    inverse = inverse.reshape(-1)
+    if len(inverse) <= ROW_BY_ROW_MAX:
+        return pl.Series([names[i] for i in inverse.tolist()], dtype=pl.List(pl.String))
+    return _list_of(flat, counts).gather(inverse.astype(np.int64))
 
 
 def _strings(names: tuple[str, ...] | list[str], index: np.ndarray) -> pl.Series:
-    """``names[index]`` as a String series (one gather, no per-row Python)."""
+    """``names[index]`` as a String series (one gather, no per-row Python).
+
+    A few rows (a live bar's) are looked up in Python: cheaper than a polars gather.
+    """
+    if len(index) <= ROW_BY_ROW_MAX:
+        return pl.Series([names[i] for i in np.asarray(index).tolist()], dtype=pl.String)
     return pl.Series(list(names), dtype=pl.String).gather(np.asarray(index, dtype=np.int64))
 
 
-def _categories(names: tuple[str, ...] | list[str], index: np.ndarray) -> pl.Series:
-    """``names[index]`` as a Categorical series (the names are cast once, then gathered)."""
-    table = pl.Series(list(names), dtype=pl.String).cast(pl.Categorical)
-    return table.gather(np.asarray(index, dtype=np.int64))
-
-
 def _coded(table: dict[int, str], index: np.ndarray) -> pl.Series:
-    """``table[code]`` for every code, Categorical (codes are small non-negative ints)."""
+    """``table[code]`` for every code (small non-negative ints) as a String series."""
     size = max(table) + 1
-    names = [table.get(i, "") for i in range(size)]
-    return _categories(names, index)
+    return _strings([table.get(i, "") for i in range(size)], index)
+
+
+def _as_categories(frame: pl.DataFrame, names: tuple[str, ...], lists: tuple[str, ...] = (),
+                   *more: pl.Expr) -> pl.DataFrame:  # fmt: skip
+    """``frame`` with ``names`` (String) and ``lists`` (List(String)) as ``pl.Categorical``.
+
+    ``more`` expressions are applied in the same pass (one polars call per frame).
+    """
+    return frame.with_columns(
+        *(pl.col(c).cast(pl.Categorical) for c in names),
+        *(pl.col(c).cast(pl.List(pl.Categorical)) for c in lists),
+        *more,
+    )
 
 
 def _gather(names: tuple[str, ...], index: np.ndarray) -> list[str]:
@@ -343,14 +367,14 @@ def fills_frame(
     warn_flat, warn_counts = _render_texts(fills, "warn", True, pp, max_positions, strat, sym)
     expiry = fills["expiry_day"]
     exp_ns = np.where(np.isfinite(expiry), expiry * 86_400e9, np.nan)
-    return pl.DataFrame(
+    frame = pl.DataFrame(
         {
             "timestamp": timestamps[fills["bar"] - bar_offset],
             "symbol": sym,
             "strategy": strat,
             "instrument": _coded(codes.KIND_NAMES, fills["kind"]),
             "legs": _legs_texts(fills),
-            "side": pl.Series(np.where(fills["side"] > 0, "open", "close")).cast(pl.Categorical),
+            "side": np.where(fills["side"] > 0, "open", "close"),
             "direction": fills["direction"],
             "qty": fills["qty"],
             "price": fills["price"],
@@ -367,7 +391,9 @@ def fills_frame(
             .cast(pl.Datetime("ns")),
         },
         nan_to_null=False,
-    ).with_columns(pl.col("pnl").fill_nan(None))
+    )
+    return _as_categories(frame, ("instrument", "side", "reason"), ("warnings",),
+                          pl.col("pnl").fill_nan(None))  # fmt: skip
 
 
 def rejections_frame(
@@ -392,7 +418,7 @@ def rejections_frame(
         flat, counts = _render_texts(rej, "reason", False, pp, max_positions, strat, sym)
         columns["text"] = _list_of(flat, counts).list.join("; ")
     columns.update(warnings=_names(rej["warn"]), units=rej["units"], reason_mask=rej["reason"])
-    return pl.DataFrame(columns)
+    return _as_categories(pl.DataFrame(columns), (), ("reasons", "warnings"))
 
 
 def breaches_frame(
@@ -413,7 +439,7 @@ def breaches_frame(
     used = np.arange(records.MAX_BREACH_SYMBOLS)[None, :] < n_sym[:, None]
     flat = _strings(symbols, grid[used])
     notes = [codes.BREACH_NOTE_TEXT.get(i, "") for i in range(max(codes.BREACH_NOTE_TEXT) + 1)]
-    return pl.DataFrame(
+    frame = pl.DataFrame(
         {
             "timestamp": pl.Series(timestamps[rec["bar"] - bar_offset], dtype=pl.Datetime("ns")),
             "exposure": _coded(codes.REASON_NAMES, rec["exposure"]),
@@ -422,9 +448,10 @@ def breaches_frame(
             "action": _coded(codes.BREACH_ACTION_NAMES, rec["action"]),
             "symbols": _list_of(flat, n_sym),
             "value_after": rec["value_after"],
-            "note": pl.Series(notes, dtype=pl.String).gather(rec["note"].astype(np.int64)),
+            "note": _strings(notes, rec["note"]),
         },
     )
+    return _as_categories(frame, ("exposure", "action"))
 
 
 def equity_frame(eq: np.ndarray, timestamps: np.ndarray) -> pl.DataFrame:

@@ -263,3 +263,19 @@ def test_save_load_round_trip_keeps_categoricals(hedged, tmp_path):
         a, b = getattr(hedged, name), getattr(back, name)
         assert a.schema == b.schema, name
         assert a.equals(b), name
+
+
+def test_row_by_row_and_columnar_paths_agree(hedged, monkeypatch):
+    """A live bar's few records take the row-by-row path; both give the same frames."""
+    pp = hedged.portfolio_config.to_kernel()
+    maxpos = result_module.max_positions_limit(hedged.config, pp)
+    ts = hedged.raw.equity["cash"].shape[0]
+    stamps = np.arange(ts).astype("datetime64[D]").astype("datetime64[ns]")
+    args = (stamps, hedged.symbols, hedged.strategies, pp, maxpos)
+    fills, rej = hedged.raw.fills, hedged.raw.rejections
+    columnar = (result_module.fills_frame(fills, *args), result_module.rejections_frame(rej, *args))
+    monkeypatch.setattr(result_module, "ROW_BY_ROW_MAX", 10**9)
+    by_row = (result_module.fills_frame(fills, *args), result_module.rejections_frame(rej, *args))
+    for a, b in zip(columnar, by_row, strict=True):
+        assert a.schema == b.schema
+        assert a.equals(b)
