@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from dollarbill_research.backtesting import BacktestConfig, BacktestEngine, BacktestResult
 from dollarbill_research.backtesting import engine as engine_module
+from dollarbill_research.backtesting import frames as frames_module
 from dollarbill_research.backtesting import result as result_module
 from dollarbill_research.config.portfolio import PortfolioConfig, RiskLimits
 from dollarbill_research.data import panel_to_frame, synthetic_universe, to_panel
@@ -214,7 +215,7 @@ def test_categorical_columns_and_string_comparisons(hedged):
     st.sampled_from([0.0, -0.0, 0.05, 0.15, 0.25, 2.675, 1e9, 1e16, -1e-12]),
 ), max_size=40), st.sampled_from([0, 1, 2]))  # fmt: skip
 def test_fixed_point_texts_equal_python_format(values, decimals):
-    got = result_module._fixed_texts(np.array(values, dtype=np.float64), decimals).to_list()
+    got = frames_module._fixed_texts(np.array(values, dtype=np.float64), decimals).to_list()
     assert got == [format(v, f".{decimals}f") for v in values]
 
 
@@ -273,9 +274,9 @@ def test_row_by_row_and_columnar_paths_agree(hedged, monkeypatch):
     stamps = np.arange(ts).astype("datetime64[D]").astype("datetime64[ns]")
     args = (stamps, hedged.symbols, hedged.strategies, pp, maxpos)
     fills, rej = hedged.raw.fills, hedged.raw.rejections
-    columnar = (result_module.fills_frame(fills, *args), result_module.rejections_frame(rej, *args))
-    monkeypatch.setattr(result_module, "ROW_BY_ROW_MAX", 10**9)
-    by_row = (result_module.fills_frame(fills, *args), result_module.rejections_frame(rej, *args))
+    columnar = (frames_module.fills_frame(fills, *args), frames_module.rejections_frame(rej, *args))
+    monkeypatch.setattr(frames_module, "ROW_BY_ROW_MAX", 10**9)
+    by_row = (frames_module.fills_frame(fills, *args), frames_module.rejections_frame(rej, *args))
     for a, b in zip(columnar, by_row, strict=True):
         assert a.schema == b.schema
         assert a.equals(b)
