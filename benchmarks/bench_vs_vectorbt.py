@@ -15,7 +15,16 @@ vectorbt way). Cold = first call in a fresh process with an empty numba cache. P
 each side in its own fresh process, peak RSS during the call (kernel peak mark reset after
 setup) minus the RSS before it.
 
-Run: ``python benchmarks/bench_vs_vectorbt.py [--symbols 100 --bars 1260 --configs 200]``.
+``engine.run`` is timed three ways: with the :class:`Panel` and the ready :class:`Signals` block
+(the run itself, result frames not yet read), with the Panel and a custom strategy object
+(``FixedSignals``: a strategy that is not built in is handed the bar frame of the Panel), and
+"read every frame once": a fresh result's ``equity``, ``trades`` (with the leg and warning
+texts), ``rejections`` (with the reason texts), ``attribution`` and ``breaches`` and its
+metrics, timed after the run (and the run plus the reads). Ratios are against vectorbt's
+``from_signals`` + ``final_value`` measured in the same run.
+
+Run: ``python benchmarks/bench_vs_vectorbt.py [--symbols 100 --bars 1260 --configs 200]``;
+``--sizes 100x1260,1000x2520`` measures several sizes in one run (one table per size).
 Needs the optional ``bench`` extra plus ``vectorbt`` (and ``vectorbt-rust`` for the Rust engine).
 """
 
@@ -68,6 +77,15 @@ class FixedSignals:
     def signals(self, frame: pl.DataFrame, panel: Panel) -> Signals:
         """Return the prepared block (it was built on this panel)."""
         return self.block
+
+
+def read_every_frame(res: object) -> int:
+    """Touch every frame of a result once (texts included); return the total row count."""
+    rows = 0
+    for name in ("equity", "trades", "rejections", "attribution", "breaches"):
+        rows += getattr(res, name).height
+    _ = res.metrics.total_return  # type: ignore[attr-defined]
+    return rows
 
 
 def make_inputs(n_sym: int, n_bars: int) -> tuple[pl.DataFrame, Panel, np.ndarray, np.ndarray]:
@@ -178,10 +196,23 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--child", default=None)
     parser.add_argument("--skip-cold", action="store_true")
+    parser.add_argument("--skip-sweep", action="store_true", help="time the single run only")
+    parser.add_argument("--sizes", default=None,
+                        help="several sizes in one run, e.g. 100x1260,1000x2520")  # fmt: skip
     args = parser.parse_args()
     if args.child:
         child(args.child, args.symbols, args.bars, args.configs)
         return
+    if args.sizes:
+        for size in args.sizes.split(","):
+            n_sym, n_bars = (int(x) for x in size.lower().split("x"))
+            run_size(argparse.Namespace(**{**vars(args), "symbols": n_sym, "bars": n_bars}))
+        return
+    run_size(args)
+
+
+def run_size(args: argparse.Namespace) -> None:
+    """The correctness checks and timings of one size (``args.symbols`` x ``args.bars``)."""
     import vectorbt
 
     engines = ["numba"]
@@ -193,7 +224,8 @@ def main() -> None:
         print("vectorbt-rust not installed: Rust engine skipped")
     print(machine_info())
     print(f"vectorbt {vectorbt.__version__}, engines {engines}")
-    print(f"size: {args.symbols}x{args.bars}, single config and a {args.configs}-config sweep")
+    sweep_note = "" if args.skip_sweep else f" and a {args.configs}-config sweep"
+    print(f"size: {args.symbols}x{args.bars}, single config{sweep_note}")
 
     _, panel, entries, exits = make_inputs(args.symbols, args.bars)
     block = check_signals(our_signals(entries, exits), panel)
@@ -208,8 +240,8 @@ def main() -> None:
         rel = abs(ours / theirs - 1.0)
         print(f"final equity: ours {ours:.6f}, vectorbt[{eng}] {theirs:.6f}, rel diff {rel:.2e}")
         assert rel <= 1e-6, "final equity differs"
-    our_many = ours_sweep(panel, block, pcts, None)
-    for eng in engines:
+    our_many = None if args.skip_sweep else ours_sweep(panel, block, pcts, None)
+    for eng in engines if our_many is not None else ():
         their_many = vbt_sweep(panel.close, entries, exits, pcts, eng)
         rel = float(np.max(np.abs(our_many / their_many - 1.0)))
         print(f"sweep final equity max rel diff vs vectorbt[{eng}]: {rel:.2e}")
@@ -219,29 +251,53 @@ def main() -> None:
     r = args.repeats
     rows.append(("ours single (sweep path)", median_time(lambda: ours_single(panel, block), r)[0]))
     engine = BacktestEngine(our_config())
-    rows.append(("ours single (engine.run + frames)",
+    rows.append(("ours engine.run (Panel, Signals)",
                  median_time(lambda: engine.run(panel, block), r)[0]))  # fmt: skip
+    rows.append(("ours engine.run (Panel, custom strategy)",
+                 median_time(lambda: engine.run(panel, FixedSignals(block)), r)[0]))  # fmt: skip
+    read_times, both_times = [], []
+    for _ in range(r):  # a fresh result each time: the frames are built on first access
+        t0 = time.perf_counter()
+        res = engine.run(panel, block)
+        t1 = time.perf_counter()
+        read_every_frame(res)
+        read_times.append(time.perf_counter() - t1)
+        both_times.append(time.perf_counter() - t0)
+    rows.append(("ours read every frame once", float(np.median(read_times))))
+    rows.append(("ours engine.run + read every frame", float(np.median(both_times))))
     for eng in engines:
         rows.append((f"vectorbt[{eng}] single",
                      median_time(lambda e=eng: vbt_run(panel.close, entries, exits, PCT / 100, e),
                                  r)[0]))  # fmt: skip
-    rs = max(1, r // 2)
-    for n in (1, None):
-        label = f"ours sweep ({'1 thread' if n == 1 else 'all cores'})"
-        rows.append((label, median_time(lambda n=n: ours_sweep(panel, block, pcts, n), rs)[0]))
-    for eng in engines:
-        rows.append((f"vectorbt[{eng}] sweep",
-                     median_time(lambda e=eng: vbt_sweep(panel.close, entries, exits, pcts, e),
-                                 rs)[0]))  # fmt: skip
-    print("\nwarm medians:")
+    if not args.skip_sweep:
+        rs = max(1, r // 2)
+        for n in (1, None):
+            label = f"ours sweep ({'1 thread' if n == 1 else 'all cores'})"
+            rows.append((label, median_time(lambda n=n: ours_sweep(panel, block, pcts, n), rs)[0]))
+        for eng in engines:
+            rows.append((f"vectorbt[{eng}] sweep",
+                         median_time(lambda e=eng: vbt_sweep(panel.close, entries, exits, pcts, e),
+                                     rs)[0]))  # fmt: skip
+    print(f"\nwarm medians ({args.symbols} x {args.bars}; {len(res.trades)} fills):")
     times = dict(rows)
     for name, sec in rows:
         print(f"  {name:40s} {sec * 1e3:10.1f} ms")
     for eng in engines:
-        single = times["ours single (sweep path)"] / times[f"vectorbt[{eng}] single"]
-        many = times["ours sweep (all cores)"] / times[f"vectorbt[{eng}] sweep"]
-        print(f"ratio ours/vectorbt[{eng}]: single {single:.2f}x (target <= 0.5), "
-              f"sweep {many:.2f}x (target <= 0.25)")  # fmt: skip
+        vbt = times[f"vectorbt[{eng}] single"]
+        single = times["ours single (sweep path)"] / vbt
+        line = f"ratio ours/vectorbt[{eng}]: single {single:.2f}x (target <= 0.5)"
+        if not args.skip_sweep:
+            many = times["ours sweep (all cores)"] / times[f"vectorbt[{eng}] sweep"]
+            line += f", sweep {many:.2f}x (target <= 0.25)"
+        print(line)
+        parts = [
+            ("engine.run (Panel, Signals)", "ours engine.run (Panel, Signals)", " (target <= 0.5)"),
+            ("engine.run (Panel, custom strategy)", "ours engine.run (Panel, custom strategy)", ""),
+            ("read every frame once", "ours read every frame once", " (target <= 1)"),
+            ("run + read", "ours engine.run + read every frame", ""),
+        ]
+        print("  " + ", ".join(f"{label} {times[key] / vbt:.2f}x{goal}"
+                               for label, key, goal in parts))  # fmt: skip
 
     if args.skip_cold:
         return

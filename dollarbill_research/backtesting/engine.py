@@ -55,6 +55,21 @@ def prepare_data(data: DataInput) -> tuple[pl.DataFrame | None, Panel]:
     return frame, to_panel(frame, validate=False)
 
 
+def needs_frame(strategy: object) -> bool:
+    """False for the built-in strategies (and combinations of them): they read only the panel.
+
+    Their ``signals(frame, panel)`` accepts ``frame=None``; any other strategy is handed the
+    bar frame.
+    """
+    from dollarbill_research.strategies._common import RuleStrategy
+    from dollarbill_research.strategies.base import Combined
+    from dollarbill_research.strategies.router import PersonalityStrategy
+
+    if type(strategy) in (Combined, PersonalityStrategy):
+        return any(needs_frame(s) for s in strategy.strategies)  # type: ignore[attr-defined]
+    return getattr(type(strategy), "signals", None) is not RuleStrategy.signals
+
+
 def check_signals(signals: Signals, panel: Panel) -> Signals:
     """Validate a :class:`Signals` block against ``panel``; return C-contiguous arrays.
 
@@ -80,7 +95,10 @@ def check_signals(signals: Signals, panel: Panel) -> Signals:
             f"Signals.templates {tpl.shape} must have shape ({n_strat}, 2, {codes.TEMPLATE_LEN})"
         )
     allowed = np.array([codes.SIG_NONE, codes.SIG_LONG, codes.SIG_SHORT, codes.SIG_EXIT])
-    bad = ~np.isin(sig, allowed)
+    if sig.dtype == np.int8 and np.array_equal(np.sort(allowed), np.arange(-1, 3)):
+        bad = (sig < -1) | (sig > 2)  # the codes are the range -1..2: two compares, no sort
+    else:
+        bad = ~np.isin(sig, allowed)
     if bad.any():
         s, t, j = (int(x[0]) for x in np.nonzero(bad))
         raise DataError(
@@ -96,7 +114,9 @@ def check_signals(signals: Signals, panel: Panel) -> Signals:
     return Signals(
         strategies=tuple(signals.strategies),
         signal=np.ascontiguousarray(sig, dtype=np.int8),
-        confidence=np.ascontiguousarray(np.nan_to_num(conf, nan=0.0)),
+        confidence=np.ascontiguousarray(
+            conf if np.isfinite(conf).all() else np.nan_to_num(conf, nan=0.0)
+        ),
         templates=np.ascontiguousarray(tpl),
     )
 
@@ -328,9 +348,9 @@ class BacktestEngine:
         if isinstance(strategy, Signals):
             signals = strategy
         elif isinstance(strategy, Strategy):
-            if frame is None:
-                frame = panel_to_frame(panel)
-            signals = strategy.signals(frame, panel)
+            if frame is None and needs_frame(strategy):
+                frame = panel_to_frame(panel, validate=False)  # validated when it was built
+            signals = strategy.signals(frame, panel)  # type: ignore[arg-type]
         else:
             raise ConfigError(
                 f"BacktestEngine.run: strategy must be a Strategy or Signals, got "

@@ -54,7 +54,8 @@ def rejection_counts_by_bar(result: BacktestResult, every: str | None = None) ->
     such as ``"1w"`` or ``"1mo"``) the counts are per period, labelled by the period's start.
     Empty (only ``timestamp``) when the run rejected nothing.
     """
-    rej = result.rejections
+    reasons = getattr(result, "rejection_reasons", None)  # counting renders no reason text
+    rej = reasons() if reasons is not None else result.rejections
     if not rej.height:
         return pl.DataFrame({"timestamp": rej["timestamp"]})
     if every is not None:

@@ -24,12 +24,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from dollarbill_research._typing import FloatArray, PathLike
+from dollarbill_research.backtesting.frames import (
+    breaches_frame,
+    equity_frame,
+    fills_frame,
+    max_positions_limit,
+    rejections_frame,
+)
 from dollarbill_research.backtesting.metrics import Metrics, compute_metrics
 from dollarbill_research.data.panel import with_input_timestamps
-from dollarbill_research.kernels import codes, records
+from dollarbill_research.kernels import codes
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -42,8 +48,9 @@ if TYPE_CHECKING:
     from dollarbill_research.strategies.base import Signals
 
 __all__ = ["BacktestResult", "RawRecords", "compare"]
-
-_LEG_LETTER = {codes.LEG_STOCK: "S", codes.LEG_CALL: "C", codes.LEG_PUT: "P"}
+# the frame builders are re-exported here (their home before backtesting/frames.py)
+_FRAME_BUILDERS = (breaches_frame, equity_frame, fills_frame, max_positions_limit,
+                   rejections_frame)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,241 +66,6 @@ class RawRecords:
     breaches: np.ndarray | None = None  # BREACH_DTYPE rows (portfolio management on)
     targets: FloatArray | None = None  # (n_bars, n_strat) allocation targets in force per bar
     strategy_returns: FloatArray | None = None  # (n_bars, n_strat) return on allocated capital
-
-
-def _legs_texts(fills: np.ndarray) -> list[str]:
-    """Legs of each fill as text, e.g. ``-1 P95 +1 P90`` or ``+1 S`` for stock (column-wise)."""
-    n_legs = fills["n_legs"].tolist()
-    cols = [
-        (fills[f"leg{i}_type"].tolist(), fills[f"leg{i}_ratio"].tolist(),
-         fills[f"leg{i}_strike"].tolist())
-        for i in range(codes.MAX_LEGS)
-    ]  # fmt: skip
-    out = []
-    for row, n in enumerate(n_legs):
-        parts = []
-        for i in range(int(n)):
-            kind = int(cols[i][0][row])
-            strike = "" if kind == codes.LEG_STOCK else f"{cols[i][2][row]:g}"
-            parts.append(f"{cols[i][1][row]:+g} {_LEG_LETTER[kind]}{strike}")
-        out.append(" ".join(parts))
-    return out
-
-
-def _limits(pp: FloatArray, max_positions: float) -> dict[int, float]:
-    return {
-        codes.R_DELTA: pp[codes.PP_MAX_DELTA] * 100.0,
-        codes.R_GAMMA: pp[codes.PP_MAX_GAMMA] * 100.0,
-        codes.R_VEGA: pp[codes.PP_MAX_VEGA] * 100.0,
-        codes.R_CONCENTRATION: pp[codes.PP_MAX_CONCENTRATION_PCT],
-        codes.R_SECTOR: pp[codes.PP_MAX_SECTOR_PCT],
-        codes.R_VAR: pp[codes.PP_MAX_VAR_PCT],
-        codes.R_MAX_POSITIONS: max_positions,
-    }
-
-
-def _values(recs: np.ndarray) -> dict[int, list[float]]:
-    """Percent values named in the texts, per reason bit, from the records' projections."""
-    return {
-        codes.R_DELTA: (np.abs(recs["p_delta"]) * 100.0).tolist(),
-        codes.R_GAMMA: (np.abs(recs["p_gamma"]) * 100.0).tolist(),
-        codes.R_VEGA: (np.abs(recs["p_vega"]) * 100.0).tolist(),
-        codes.R_CONCENTRATION: (recs["p_concentration"] * 100.0).tolist(),
-        codes.R_SECTOR: (recs["p_sector"] * 100.0).tolist(),
-        codes.R_VAR: (recs["p_var95"] * 100.0).tolist(),
-        codes.R_CASH: (recs["cash_needed"] * 100.0).tolist(),
-    }
-
-
-def _render_all(
-    recs: np.ndarray, field: str, warning: bool, pp: FloatArray, max_positions: float,
-    strategies: list[str], symbols: list[str],
-) -> list[list[str]]:  # fmt: skip
-    """Texts of the bits of ``recs[field]`` for every record (one list per record)."""
-    table = codes.WARNING_TEXT if warning else codes.REASON_TEXT
-    values = _values(recs)
-    limits = _limits(pp, max_positions)
-    bits_of = {int(m): [b for b in codes.mask_bits(int(m)) if b in table]
-               for m in np.unique(recs[field])}  # fmt: skip
-    out = []
-    for row, mask in enumerate(recs[field].tolist()):
-        out.append([
-            codes.render_reason(
-                bit, value=values[bit][row] if bit in values else math.nan,
-                limit=limits.get(bit, math.nan), strategy=strategies[row],
-                symbol=symbols[row], warning=warning,
-            )
-            for bit in bits_of[mask]
-        ])  # fmt: skip
-    return out
-
-
-def _list_column(lists: list[list[str]]) -> pl.Series:
-    """A ``List(String)`` series built through arrow offsets (no per-row series inference)."""
-    offsets = np.zeros(len(lists) + 1, dtype=np.int32)
-    np.cumsum([len(x) for x in lists], out=offsets[1:])
-    flat = pa.array([t for x in lists for t in x], type=pa.string())
-    return pl.Series(pl.from_arrow(pa.ListArray.from_arrays(pa.array(offsets), flat)))
-
-
-def _names(mask: np.ndarray) -> pl.Series:
-    unique, inverse = np.unique(mask, return_inverse=True)
-    names = [[codes.REASON_NAMES[b] for b in codes.mask_bits(int(m))] for m in unique]
-    return _list_column(names).gather(inverse.astype(np.int64))
-
-
-def _gather(names: tuple[str, ...], index: np.ndarray) -> list[str]:
-    table = list(names)
-    return [table[i] for i in index.tolist()]
-
-
-def max_positions_limit(config: BacktestConfig, pp: FloatArray) -> float:
-    values = [v for v in (float(config.max_positions), float(pp[codes.PP_MAX_POSITIONS])) if v]
-    if not config.use_portfolio_management:
-        values = values[:1] if config.max_positions else []
-    return min(values) if values else 0.0
-
-
-def fills_frame(
-    fills: np.ndarray, timestamps: np.ndarray, symbols: tuple[str, ...],
-    strategies: tuple[str, ...], pp: FloatArray, max_positions: float, bar_offset: int = 0,
-) -> pl.DataFrame:  # fmt: skip
-    """The trades frame of fill records (one row per fill)."""
-    sym = _gather(symbols, fills["symbol"])
-    strat = _gather(strategies, fills["strategy"])
-    warn_text = _render_all(fills, "warn", True, pp, max_positions, strat, sym)
-    expiry = fills["expiry_day"]
-    exp_ns = np.where(np.isfinite(expiry), expiry * 86_400e9, np.nan)
-    return pl.DataFrame(
-        {
-            "timestamp": timestamps[fills["bar"] - bar_offset],
-            "symbol": sym,
-            "strategy": strat,
-            "instrument": [codes.KIND_NAMES[k] for k in fills["kind"].tolist()],
-            "legs": _legs_texts(fills),
-            "side": np.where(fills["side"] > 0, "open", "close"),
-            "direction": fills["direction"],
-            "qty": fills["qty"],
-            "price": fills["price"],
-            "cash_flow": fills["cash_flow"],
-            "costs": fills["costs"],
-            "pnl": np.where(fills["side"] > 0, np.nan, fills["pnl"]),
-            "reason": [codes.EXIT_NAMES[r] for r in fills["reason"].tolist()],
-            "warnings": _names(fills["warn"]),
-            "warning_text": _list_column(warn_text),
-            "spot": fills["spot"],
-            "iv": fills["sigma"],
-            "expiry": pl.Series("expiry", exp_ns, nan_to_null=True)
-            .cast(pl.Int64)
-            .cast(pl.Datetime("ns")),
-        },
-        schema_overrides={
-            "symbol": pl.String,
-            "strategy": pl.String,
-            "instrument": pl.String,
-            "legs": pl.String,
-            "side": pl.String,
-            "reason": pl.String,
-            "warnings": pl.List(pl.String),
-            "warning_text": pl.List(pl.String),
-        },
-        nan_to_null=False,
-    ).with_columns(pl.col("pnl").fill_nan(None))
-
-
-def rejections_frame(
-    rej: np.ndarray, timestamps: np.ndarray, symbols: tuple[str, ...],
-    strategies: tuple[str, ...], pp: FloatArray, max_positions: float, bar_offset: int = 0,
-) -> pl.DataFrame:  # fmt: skip
-    """The rejections frame of rejection records."""
-    sym = _gather(symbols, rej["symbol"])
-    strat = _gather(strategies, rej["strategy"])
-    text = ["; ".join(t) for t in _render_all(rej, "reason", False, pp, max_positions, strat, sym)]
-    return pl.DataFrame(
-        {
-            "timestamp": timestamps[rej["bar"] - bar_offset],
-            "symbol": sym,
-            "strategy": strat,
-            "reasons": _names(rej["reason"]),
-            "text": text,
-            "warnings": _names(rej["warn"]),
-            "units": rej["units"],
-            "reason_mask": rej["reason"],
-        },
-        schema_overrides={
-            "symbol": pl.String,
-            "strategy": pl.String,
-            "text": pl.String,
-            "reasons": pl.List(pl.String),
-            "warnings": pl.List(pl.String),
-        },
-    )
-
-
-def breaches_frame(
-    rec: np.ndarray | None, timestamps: np.ndarray, symbols: tuple[str, ...], bar_offset: int = 0
-) -> pl.DataFrame:
-    """The breaches frame: one row per limit found breached on a bar and the policy's action.
-
-    Columns ``timestamp, exposure`` (``delta``, ``gamma``, ``vega``, ``concentration``,
-    ``sector``, ``var``), ``value, limit, value_after`` (fractions of equity; absolute values),
-    ``action`` (``block``, ``reduce``, ``hedge``, ``unreducible``), ``symbols`` (the symbols
-    traded, largest contributor first; under ``block`` the largest contributors) and ``note``
-    (why an ``unreducible`` breach could not be brought inside).
-    """
-    if rec is None:
-        rec = np.zeros(0, dtype=records.BREACH_DTYPE)
-    n_sym = np.minimum(rec["n_symbols"], records.MAX_BREACH_SYMBOLS).tolist()
-    cols = [rec[f"sym{i}"].tolist() for i in range(records.MAX_BREACH_SYMBOLS)]
-    lists = [[symbols[cols[i][row]] for i in range(n)] for row, n in enumerate(n_sym)]
-    return pl.DataFrame(
-        {
-            "timestamp": timestamps[rec["bar"] - bar_offset],
-            "exposure": [codes.REASON_NAMES[e] for e in rec["exposure"].tolist()],
-            "value": rec["value"],
-            "limit": rec["limit"],
-            "action": [codes.BREACH_ACTION_NAMES[a] for a in rec["action"].tolist()],
-            "symbols": _list_column(lists),
-            "value_after": rec["value_after"],
-            "note": [codes.BREACH_NOTE_TEXT[n] for n in rec["note"].tolist()],
-        },
-        schema_overrides={
-            "timestamp": pl.Datetime("ns"),
-            "exposure": pl.String,
-            "action": pl.String,
-            "symbols": pl.List(pl.String),
-            "note": pl.String,
-        },
-    )
-
-
-def equity_frame(eq: np.ndarray, timestamps: np.ndarray) -> pl.DataFrame:
-    """The per-bar equity frame (see the module docstring)."""
-    equity = eq["equity"]
-    peak = np.maximum.accumulate(equity)
-    drawdown = np.where(peak > 0, 1.0 - equity / peak, 0.0)
-    frame = pl.DataFrame(
-        {
-            "timestamp": timestamps,
-            "cash": eq["cash"],
-            "positions_value": eq["positions_value"],
-            "equity": equity,
-            "drawdown": drawdown,
-            "delta_exposure": eq["exp_delta"],
-            "gamma_exposure": eq["exp_gamma"],
-            "vega_exposure": eq["exp_vega"],
-            "var_95": eq["exp_var95"],
-            "n_positions": eq["n_positions"],
-            "reserved_cash": eq["reserved"],
-            "theta_exposure": eq["exp_theta"],
-            "concentration": eq["exp_concentration"],
-            "sector_exposure": eq["exp_sector"],
-            "gross_exposure": eq["exp_gross"],
-            "net_exposure": eq["exp_net"],
-            "interest": eq["interest"],
-        }
-    )
-    return frame.with_columns(pl.col("var_95").fill_nan(None))
 
 
 #: Attribution row of the cash interest (runs with a non-zero ``cash_interest_rate``).
@@ -380,9 +152,107 @@ def records_metrics(raw: RawRecords, timestamps: np.ndarray, config: BacktestCon
     )
 
 
+class _Pending:
+    """Placeholder of a result frame not built yet (see :class:`_Frames`)."""
+
+    __slots__ = ("source",)
+
+    def __init__(self, source: _Frames) -> None:
+        self.source = source
+
+    def __repr__(self) -> str:
+        return "<built on first access>"
+
+
+class _Frames:
+    """What a run's frames are built from, on first access: the records and the names.
+
+    Holds the bar timestamps and names, not the panel (the input arrays are not kept alive).
+    """
+
+    __slots__ = ("config", "max_positions", "pp", "raw", "strategies", "symbols", "timestamps",
+                 "zone")  # fmt: skip
+
+    def __init__(self, raw: RawRecords, panel: Panel, strategies: tuple[str, ...],
+                 config: BacktestConfig, pp: FloatArray) -> None:  # fmt: skip
+        self.raw = raw
+        self.timestamps = panel.timestamps
+        self.symbols = tuple(panel.symbols)
+        self.strategies = tuple(strategies)
+        self.zone = panel.timestamp_dtype
+        self.config = config
+        self.pp = pp
+        self.max_positions = max_positions_limit(config, pp)
+
+    def build(self, name: str) -> object:
+        """The frame (or metrics) ``name`` of the run."""
+        raw, ts = self.raw, self.timestamps
+        if name == "metrics":
+            return records_metrics(raw, ts, self.config)
+        if name == "attribution":
+            return attribution_frame(raw, self.strategies, self.config)
+        if name == "trades":
+            frame = fills_frame(raw.fills, ts, self.symbols, self.strategies, self.pp,
+                                self.max_positions)  # fmt: skip
+        elif name == "rejections":
+            frame = rejections_frame(raw.rejections, ts, self.symbols, self.strategies, self.pp,
+                                     self.max_positions)  # fmt: skip
+        elif name == "equity":
+            frame = equity_frame(raw.equity, ts)
+        elif name == "breaches":
+            frame = breaches_frame(raw.breaches, ts, self.symbols)
+        else:
+            raise AttributeError(name)
+        # result frames carry the input's timestamp dtype and zone (joins back to the input work)
+        return with_input_timestamps(frame, self.zone)
+
+    def reasons(self) -> pl.DataFrame:
+        """The rejections frame without the rendered texts."""
+        frame = rejections_frame(self.raw.rejections, self.timestamps, self.symbols,
+                                 self.strategies, self.pp, self.max_positions,
+                                 texts=False)  # fmt: skip
+        return with_input_timestamps(frame, self.zone)
+
+
+class _LazyField:
+    """A slot of :class:`BacktestResult` whose value is built on first read and then kept."""
+
+    __slots__ = ("name", "slot")
+
+    def __init__(self, name: str, slot: object) -> None:
+        self.name = name
+        self.slot = slot  # the dataclass's member descriptor
+
+    def __get__(self, obj: object, owner: type | None = None) -> object:
+        if obj is None:
+            return self
+        value = self.slot.__get__(obj, owner)  # type: ignore[attr-defined]
+        if type(value) is _Pending:
+            value = value.source.build(self.name)
+            self.slot.__set__(obj, value)  # type: ignore[attr-defined]
+        return value
+
+    def __set__(self, obj: object, value: object) -> None:
+        self.slot.__set__(obj, value)  # type: ignore[attr-defined]
+
+    def __delete__(self, obj: object) -> None:
+        self.slot.__delete__(obj)  # type: ignore[attr-defined]
+
+
+#: Fields of a run's :class:`BacktestResult` built from the records on first access.
+LAZY_FIELDS = ("equity", "trades", "rejections", "attribution", "breaches", "metrics")
+
+
 @dataclass(frozen=True, slots=True)
 class BacktestResult:
     """Everything a run produced: frames, metrics, attribution; ``plot()`` and ``compare``.
+
+    A result of :meth:`BacktestEngine.run <dollarbill_research.backtesting.BacktestEngine.run>`
+    keeps the kernel records and builds each frame (and the metrics) on first access, column
+    by column; later reads return the same object. The coded columns (``instrument``, ``side``,
+    ``reason``, ``exposure``, ``action`` and the ``reasons`` / ``warnings`` lists) are
+    ``pl.Categorical``; ``symbol`` and ``strategy`` stay ``pl.String`` so the frames join back to
+    the input bars and to the attribution frame.
 
     Attributes
     ----------
@@ -424,24 +294,11 @@ class BacktestResult:
         cls, raw: RawRecords, panel: Panel, signals: Signals, config: BacktestConfig,
         pp: FloatArray, portfolio_config: PortfolioConfig | None = None,
     ) -> BacktestResult:  # fmt: skip
-        """Render the frames and metrics of a run."""
+        """The result of a run's records; frames and metrics are built on first access."""
         import copy
 
-        ts = panel.timestamps
-        maxpos = max_positions_limit(config, pp)
-        trades = fills_frame(raw.fills, ts, panel.symbols, signals.strategies, pp, maxpos)
-        rejections = rejections_frame(
-            raw.rejections, ts, panel.symbols, signals.strategies, pp, maxpos
-        )
-        equity = equity_frame(raw.equity, ts)
-        metrics = records_metrics(raw, ts, config)
-        attribution = attribution_frame(raw, tuple(signals.strategies), config)
-        # result frames carry the input's timestamp dtype and zone (joins back to the input work)
-        zone = panel.timestamp_dtype
-        breaches = breaches_frame(raw.breaches, ts, panel.symbols)
-        trades, rejections, equity, breaches = (
-            with_input_timestamps(f, zone) for f in (trades, rejections, equity, breaches)
-        )
+        config = copy.deepcopy(config)
+        pending = _Pending(_Frames(raw, panel, tuple(signals.strategies), config, pp))
         limits: dict[str, float] = {}
         if config.use_portfolio_management:
             limits = {
@@ -451,10 +308,21 @@ class BacktestResult:
                 "var_95": float(pp[codes.PP_MAX_VAR_PCT]) / 100.0,
             }
         return cls(
-            equity, trades, rejections, attribution, metrics, tuple(signals.strategies),
-            tuple(panel.symbols), raw, limits, breaches,
-            config=copy.deepcopy(config), portfolio_config=copy.deepcopy(portfolio_config),
+            pending, pending, pending, pending, pending, tuple(signals.strategies),  # type: ignore[arg-type]
+            tuple(panel.symbols), raw, limits, pending,  # type: ignore[arg-type]
+            config=config, portfolio_config=copy.deepcopy(portfolio_config),
         )  # fmt: skip
+
+    def rejection_reasons(self) -> pl.DataFrame:
+        """The rejections frame without its rendered ``text`` column (for counting by reason).
+
+        Equal to ``rejections.drop("text")``; when the rejections frame has not been read yet it
+        is built from the records without rendering a text.
+        """
+        value = _SLOTS["rejections"].__get__(self, type(self))  # type: ignore[attr-defined]
+        if type(value) is _Pending:
+            return value.source.reasons()
+        return value.drop("text", strict=False)
 
     @staticmethod
     def open(out_dir: PathLike) -> StreamedResult:
@@ -539,6 +407,23 @@ class BacktestResult:
         return result_html(self)
 
 
+_SLOTS = {name: BacktestResult.__dict__[name] for name in LAZY_FIELDS}
+for _name, _slot in _SLOTS.items():
+    setattr(BacktestResult, _name, _LazyField(_name, _slot))
+del _name, _slot
+
+
+def frame_height(result: BacktestResult, name: str) -> int:
+    """Rows of ``result.<name>`` (``trades`` / ``rejections``) without building the frame.
+
+    A frame not read yet has one row per record (``raw.fills`` / ``raw.rejections``).
+    """
+    slot = _SLOTS[name].__get__(result, type(result))  # type: ignore[attr-defined]
+    if type(slot) is _Pending:
+        return len(getattr(slot.source.raw, "fills" if name == "trades" else name))
+    return int(slot.height)
+
+
 _COMPARE_FIELDS = (
     "total_return",
     "cagr",
@@ -566,7 +451,7 @@ def compare(results: dict[str, BacktestResult]) -> pl.DataFrame:
     for name, res in results.items():
         row: dict[str, object] = {"run": name}
         row.update({f: getattr(res.metrics, f) for f in _COMPARE_FIELDS})
-        row["n_rejections"] = res.rejections.height
+        row["n_rejections"] = frame_height(res, "rejections")
         row["final_equity"] = float(res.equity["equity"][-1]) if res.equity.height else math.nan
         rows.append(row)
     return pl.DataFrame(rows)

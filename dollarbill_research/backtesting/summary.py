@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from dollarbill_research.backtesting.result import frame_height
 from dollarbill_research.report._html import esc, format_metric, kv_table
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ def summary_frame(result: BacktestResult) -> pl.DataFrame:
         ("bars", float(result.equity.height)),
         ("final_equity", _final_equity(result)),
         *((k, float(v)) for k, v in metrics.items()),
-        ("n_rejections", float(result.rejections.height)),
+        ("n_rejections", float(frame_height(result, "rejections"))),
     ]
     display = [
         format_metric(name, int(value) if name in ("bars", "n_trades", "n_rejections") else value)
@@ -101,7 +102,8 @@ def result_repr(result: BacktestResult) -> str:
         f"  strategies: {strategies}",
         f"  {head}",
         f"  final_equity={format_metric('final_equity', _final_equity(result))}, "
-        f"trades frame {result.trades.height} rows, rejections {result.rejections.height}",
+        f"trades frame {frame_height(result, 'trades')} rows, rejections "
+        f"{frame_height(result, 'rejections')}",
         "  .metrics .equity .trades .rejections .attribution .summary() .diagnose() "
         ".plot() .report(path)",
     ]
@@ -122,7 +124,7 @@ def result_html(result: BacktestResult) -> str:
         ("annual_volatility", result.metrics.annual_volatility),
         ("win_rate", result.metrics.win_rate),
         ("total_costs", result.metrics.total_costs),
-        ("rejections", result.rejections.height),
+        ("rejections", frame_height(result, "rejections")),
     ]
     return (
         '<div class="dollarbill-result"><strong>BacktestResult</strong>'

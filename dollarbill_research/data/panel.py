@@ -194,7 +194,9 @@ def proxy_iv_mask(frame: pl.DataFrame, *, validate: bool = True) -> BoolArray:
     return mask
 
 
-def panel_to_frame(panel: Panel, *, timestamp_dtype: pl.DataType | None = None) -> pl.DataFrame:
+def panel_to_frame(
+    panel: Panel, *, timestamp_dtype: pl.DataType | None = None, validate: bool = True
+) -> pl.DataFrame:
     """The long canonical frame of a panel's valid bars (inverse of :func:`to_panel`).
 
     Parameters
@@ -205,6 +207,10 @@ def panel_to_frame(panel: Panel, *, timestamp_dtype: pl.DataType | None = None) 
         dtype of the ``timestamp`` column, e.g. ``pl.Datetime("us", "UTC")`` to restore UTC
         times. Default: the panel's :attr:`Panel.timestamp_dtype`; for a panel without one,
         ``pl.Date`` when every timestamp is a midnight, else naive ``pl.Datetime("us")``.
+    validate : bool
+        Run :func:`~dollarbill_research.data.validate_bars` on the frame (default). False for a
+        panel whose bars were validated when it was built (the frame is then only sorted by
+        ``(symbol, timestamp)`` where the panel's order is not already that order).
 
     Returns
     -------
@@ -236,7 +242,11 @@ def panel_to_frame(panel: Panel, *, timestamp_dtype: pl.DataType | None = None) 
     for name in ("open", "high", "low", "close", "volume", "iv"):
         data[name] = pl.Series(name, np.asarray(getattr(panel, name))[t_idx, s_idx])
     data[SECTOR] = sectors.gather(codes[s_idx])
-    return validate_bars(pl.DataFrame(data))
+    if validate:
+        return validate_bars(pl.DataFrame(data))
+    frame = pl.DataFrame(data)
+    ordered = list(panel.symbols) == sorted(panel.symbols) and bool(np.all(np.diff(ns) > 0))
+    return frame if ordered else frame.sort(SYMBOL, TIMESTAMP)
 
 
 @dataclass(frozen=True, slots=True)
