@@ -133,6 +133,7 @@ class TradingBot:
         self.day = ""
         self.day_start_equity = float("nan")
         self.last_equity = float("nan")
+        self._lot_rows: tuple[Decisions, dict[tuple[str, str], dict[str, Any]]] | None = None
         self._load()
 
     # ------------------------------------------------------------------------------------------
@@ -535,8 +536,13 @@ class TradingBot:
     def _order_line(
         self, req: OrderRequest, strat: str, status: str, d: Decisions, order: Order | None
     ) -> dict[str, Any]:
-        sel = d.orders.filter((d.orders["symbol"] == req.symbol) & (d.orders["strategy"] == strat))
-        row = sel.row(0, named=True) if sel.height else {}
+        cached = self._lot_rows
+        if cached is None or cached[0] is not d:  # each lot's first order row, once per bar
+            rows: dict[tuple[str, str], dict[str, Any]] = {}
+            for r in d.orders.iter_rows(named=True):
+                rows.setdefault((r["symbol"], r["strategy"]), r)
+            cached = self._lot_rows = (d, rows)
+        row = cached[1].get((req.symbol, strat), {})
         return {
             "client_order_id": req.client_order_id, "symbol": req.symbol, "strategy": strat,
             "side": req.side, "qty": req.qty, "reason": req.reason, "status": status,
