@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dollarbill_research.kernels.codes import SIG_LONG, SIG_NONE
 from dollarbill_research.kernels.lastbar_nb import (
     OLS_X_SERIES,
     OLS_X_SHARED,
@@ -32,6 +33,7 @@ from dollarbill_research.kernels.signals_nb import (
 from dollarbill_research.strategies import (
     Breakout,
     CashSecuredPuts,
+    Combined,
     IronCondor,
     MeanReversion,
     Momentum,
@@ -40,6 +42,7 @@ from dollarbill_research.strategies import (
     VolatilityArbitrage,
     VolatilityMeanReversion,
 )
+from dollarbill_research.strategies.base import Signals
 from dollarbill_research.strategies.lastbar import LastBarView, classify_last
 from dollarbill_research.strategies.personality import classify_view, market_returns
 from dollarbill_research.strategies.rolling import RollingSignals, window_panel
@@ -160,12 +163,26 @@ def test_subclasses_and_custom_strategies_take_the_window_path():
         def _rules(self, view):  # a user's own rules: may read anything off the view
             return Momentum._rules(self, view)
 
+    class Custom:  # not a RuleStrategy: stateless signals of its own (long after an up bar)
+        name = "Custom"
+        lookback_bars = 2
+
+        def signals(self, frame, panel):
+            up = np.zeros(panel.close.shape, dtype=bool)
+            up[1:] = panel.close[1:] > panel.close[:-1]
+            sig = np.where(up, SIG_LONG, SIG_NONE).astype(np.int8)[None]
+            conf = np.where(up, 0.5, 0.0)[None]
+            return Signals(("Custom",), sig, conf, Momentum().templates[None])
+
     panel = random_panel(n_bars=90, n_sym=3, seed=3, p_missing=0.0)
     mine = MyMomentum(lookback=10, trend_window=30, name="Mine")
-    roll = RollingSignals(mine, panel.symbols)
-    assert roll._fast == (False,)
-    full = mine.signals(None, panel)
-    _, sig, conf = replay(mine, panel, mine.lookback_bars, True)
+    both = Combined((Breakout(window=15, exit_window=5), mine, Custom()))
+    roll = RollingSignals(both, panel.symbols)
+    assert roll._fast == (True, False, False)
+    full = both.signals(None, panel)
+    _, sig, conf = replay(both, panel, both.lookback_bars, True)
+    assert np.count_nonzero(sig[1]) > 3
+    assert np.count_nonzero(sig[2]) > 3
     np.testing.assert_array_equal(sig, full.signal)
     np.testing.assert_allclose(conf, full.confidence, rtol=1e-9, atol=1e-12)
 
