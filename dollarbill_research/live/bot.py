@@ -536,13 +536,10 @@ class TradingBot:
     def _order_line(
         self, req: OrderRequest, strat: str, status: str, d: Decisions, order: Order | None
     ) -> dict[str, Any]:
-        cached = self._lot_rows
-        if cached is None or cached[0] is not d:  # each lot's first order row, once per bar
-            rows: dict[tuple[str, str], dict[str, Any]] = {}
-            for r in d.orders.iter_rows(named=True):
-                rows.setdefault((r["symbol"], r["strategy"]), r)
-            cached = self._lot_rows = (d, rows)
-        row = cached[1].get((req.symbol, strat), {})
+        if self._lot_rows is None or self._lot_rows[0] is not d:  # indexed once per bar
+            rows = reversed(list(d.orders.iter_rows(named=True)))  # a lot's first row wins
+            self._lot_rows = (d, {(r["symbol"], r["strategy"]): r for r in rows})
+        row = self._lot_rows[1].get((req.symbol, strat), {})
         return {
             "client_order_id": req.client_order_id, "symbol": req.symbol, "strategy": strat,
             "side": req.side, "qty": req.qty, "reason": req.reason, "status": status,
