@@ -161,6 +161,58 @@ def last_rsi_nb(close: np.ndarray, valid: np.ndarray, window: int) -> np.ndarray
     return out
 
 
+@jit_inner
+def _rolling_std_into(xv: np.ndarray, n: int, window: int, out: np.ndarray) -> None:
+    """``rolling_mean_std_nb``'s std over ``xv[:n]`` (one series, every bar valid) into ``out``.
+
+    The same running sums, with the exact recomputation once per ``window`` bars counted from
+    ``xv[0]``.
+    """
+    w = float(window)
+    inv_w = 1.0 / w
+    inv_w1 = 1.0 / (w - 1.0) if window > 1 else 0.0
+    ref = 0.0
+    s = 0.0
+    ss = 0.0
+    n_nan = 0
+    since = 0
+    for k in range(n):
+        v = xv[k]
+        if math.isfinite(v):
+            d = v - ref
+            s += d
+            ss += d * d
+        else:
+            n_nan += 1
+        if k >= window:
+            old = xv[k - window]
+            if math.isfinite(old):
+                d = old - ref
+                s -= d
+                ss -= d * d
+            else:
+                n_nan -= 1
+        since += 1
+        if since == window and k >= window - 1:
+            since = 0
+            if n_nan == 0:
+                tot = 0.0
+                for i in range(k - window + 1, k + 1):
+                    tot += xv[i]
+                ref = tot / w
+                s = 0.0
+                ss = 0.0
+                for i in range(k - window + 1, k + 1):
+                    d = xv[i] - ref
+                    s += d
+                    ss += d * d
+        out[k] = np.nan
+        if k >= window - 1 and n_nan == 0 and window > 1:
+            m = s * inv_w
+            var = (ss - w * m * m) * inv_w1
+            out[k] = math.sqrt(var if var > 0.0 else 0.0)
+
+
 @jit
 def last_spread_mean_std_nb(
     iv: np.ndarray,
@@ -173,21 +225,26 @@ def last_spread_mean_std_nb(
     """Mean and std over ``z_window`` bars of ``spread = iv - sigma(rv_window) x scale``.
 
     ``sigma`` is the sample std of ``returns`` over ``rv_window`` bars ending on each bar of the
-    z window (the volatility mean-reversion spread of implied over realised vol).
+    z window (the volatility mean-reversion spread of implied over realised vol), by the rolling
+    kernel's running sums over those ``z_window + rv_window - 1`` returns.
     """
     n_sym = iv.shape[0]
     mean = np.full(n_sym, np.nan)
     std = np.full(n_sym, np.nan)
     need = z_window + rv_window - 1
     idx = np.empty(need, dtype=np.int64)
+    rv = np.empty(need)
+    sd = np.empty(need)
     spread = np.empty(z_window)
     pos = np.arange(z_window)
     for j in range(n_sym):
         if not _tail_index(valid[j], need, idx):
             continue
+        for i in range(need):
+            rv[i] = returns[j, idx[i]]
+        _rolling_std_into(rv, need, rv_window, sd)
         for i in range(z_window):
-            _, sd = _mean_std_at(returns[j], idx, i, rv_window)
-            spread[i] = iv[j, idx[i + rv_window - 1]] - sd * scale
+            spread[i] = iv[j, idx[i + rv_window - 1]] - sd[i + rv_window - 1] * scale
         mean[j], std[j] = _mean_std_at(spread, pos, 0, z_window)
     return mean, std
 
@@ -285,6 +342,22 @@ def last_ols_nb(
     return slope, r2, se
 
 
+@jit_inner
+def _block_extremes(v: np.ndarray, n: int, block: int, pre: np.ndarray, suf: np.ndarray) -> None:
+    """Van Herk / Gil-Werman running maxima of ``v[:n]`` within blocks of ``block`` values.
+
+    The max over ``v[s:s + block]`` is then ``max(suf[s], pre[s + block - 1])``.
+    """
+    b = 0  # position inside the block (no integer division in the loops)
+    for k in range(n):
+        pre[k] = v[k] if b == 0 else max(pre[k - 1], v[k])
+        b = b + 1 if b < block - 1 else 0
+    b = (n - 1) - ((n - 1) // block) * block
+    for k in range(n - 1, -1, -1):
+        suf[k] = v[k] if (k == n - 1 or b == block - 1) else max(suf[k + 1], v[k])
+        b = b - 1 if b > 0 else block - 1
+
+
 @jit
 def last_breakout_freq_nb(
     close: np.ndarray,
@@ -297,48 +370,40 @@ def last_breakout_freq_nb(
     """Share of the last ``window`` bars closing outside the prior ``channel``-bar high/low.
 
     The last bar of the personality classifier's ``breakout_freq`` (NaN when a high or low in
-    any of the channels is not finite). The channel slides: its extreme is recomputed only when
-    the bar leaving it held the extreme.
+    any of the channels is not finite). Channel extremes by block prefix and suffix maxima
+    (exact: an extreme has no rounding).
     """
     n_sym = close.shape[0]
     out = np.full(n_sym, np.nan)
     need = window + channel
+    m = need - 1  # bars of all the channels together
     idx = np.empty(need, dtype=np.int64)
+    hv = np.empty(m)
+    lv = np.empty(m)  # negated lows: their max is minus the min low
+    pre_h = np.empty(m)
+    suf_h = np.empty(m)
+    pre_l = np.empty(m)
+    suf_l = np.empty(m)
     brk = np.empty(window)
     pos = np.arange(window)
     for j in range(n_sym):
         if not _tail_index(valid[j], need, idx):
             continue
-        hj = high[j]
-        lj = low[j]
         ok = True
-        for q in range(need - 1):  # every bar of every channel
-            if not (math.isfinite(hj[idx[q]]) and math.isfinite(lj[idx[q]])):
+        for q in range(m):
+            hv[q] = high[j, idx[q]]
+            lv[q] = -low[j, idx[q]]
+            if not (math.isfinite(hv[q]) and math.isfinite(lv[q])):
                 ok = False
                 break
         if not ok:
             continue
-        hi = -np.inf
-        lo = np.inf
-        for q in range(channel):
-            hi = max(hi, hj[idx[q]])
-            lo = min(lo, lj[idx[q]])
+        _block_extremes(hv, m, channel, pre_h, suf_h)
+        _block_extremes(lv, m, channel, pre_l, suf_l)
         for i in range(window):
-            if i > 0:  # the channel moves one bar: idx[i - 1] leaves, idx[i + channel - 1] enters
-                h_new = hj[idx[i + channel - 1]]
-                l_new = lj[idx[i + channel - 1]]
-                if hj[idx[i - 1]] == hi:
-                    hi = -np.inf
-                    for q in range(i, i + channel):
-                        hi = max(hi, hj[idx[q]])
-                else:
-                    hi = max(hi, h_new)
-                if lj[idx[i - 1]] == lo:
-                    lo = np.inf
-                    for q in range(i, i + channel):
-                        lo = min(lo, lj[idx[q]])
-                else:
-                    lo = min(lo, l_new)
+            e = i + channel - 1
+            hi = max(suf_h[i], pre_h[e])
+            lo = -max(suf_l[i], pre_l[e])
             c = close[j, idx[i + channel]]
             brk[i] = 1.0 if (c > hi or c < lo) else 0.0
         out[j], _ = _mean_std_at(brk, pos, 0, window)
