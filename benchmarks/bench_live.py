@@ -21,9 +21,9 @@ warm runs of:
 Targets (issue 10): iteration <= 50 ms, decision <= 1 ms warm on one core.
 
 Measured (2-core AMD EPYC shared with other jobs, one core pinned, tmpfs state, medians): signals
-10.7 ms by the last-bar path against 64 ms by the window path, decision 0.7 ms, iteration 28 ms
-CPU and wall (41 ms wall, 33 ms CPU with ``--state-dir`` on an ext4 disk). Before the last-bar
-path: signals 59 ms, iteration 77 ms CPU.
+8.6 ms by the last-bar path against 62-86 ms by the window path, decision 0.7 ms, iteration 27 ms
+CPU and wall (35 ms wall, 31 ms CPU with ``--state-dir`` on an ext4 disk). Before the last-bar
+path: signals 59 ms CPU (75 ms wall), iteration 77 ms CPU (105 ms wall).
 """
 
 from __future__ import annotations
