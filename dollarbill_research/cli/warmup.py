@@ -44,7 +44,7 @@ def steps() -> list[tuple[str, Callable[[], object]]]:
         ("backtests with each sizing method", _backtest_managed),
         ("portfolio manager, sizer, risk analyzer, allocator", _portfolio),
         ("metrics and attribution", _metrics),
-        ("live step (LivePortfolio.on_bar)", _live),
+        ("live step (LivePortfolio.on_bar) and the bot's last-bar signals", _live),
         ("threaded sweep", _sweep),
     ]
 
@@ -197,6 +197,7 @@ def _metrics() -> None:
 
 def _live() -> None:
     from dollarbill_research import BacktestConfig, LivePortfolio, Momentum, to_panel
+    from dollarbill_research.strategies.rolling import RollingSignals, window_panel
 
     frame = _frame(n_bars=120)
     panel = to_panel(frame)
@@ -210,6 +211,9 @@ def _live() -> None:
         live.on_bar(panel.timestamps[t], close=panel.close[t], iv=panel.iv[t],
                     signal=signals.signal[:, t], confidence=signals.confidence[:, t],
                     valid=panel.valid[t])  # fmt: skip
+    _, personality = _strategies()
+    rolling = RollingSignals(personality, panel.symbols)
+    rolling.step(window_panel(panel, panel.n_bars - 1, rolling.lookback_bars))
 
 
 def _sweep() -> None:

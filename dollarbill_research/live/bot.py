@@ -133,6 +133,7 @@ class TradingBot:
         self.day = ""
         self.day_start_equity = float("nan")
         self.last_equity = float("nan")
+        self._lot_rows: tuple[Decisions, dict[tuple[str, str], dict[str, Any]]] | None = None
         self._load()
 
     # ------------------------------------------------------------------------------------------
@@ -537,8 +538,10 @@ class TradingBot:
     def _order_line(
         self, req: OrderRequest, strat: str, status: str, d: Decisions, order: Order | None
     ) -> dict[str, Any]:
-        sel = d.orders.filter((d.orders["symbol"] == req.symbol) & (d.orders["strategy"] == strat))
-        row = sel.row(0, named=True) if sel.height else {}
+        if self._lot_rows is None or self._lot_rows[0] is not d:  # indexed once per bar
+            rows = reversed(list(d.orders.iter_rows(named=True)))  # a lot's first row wins
+            self._lot_rows = (d, {(r["symbol"], r["strategy"]): r for r in rows})
+        row = self._lot_rows[1].get((req.symbol, strat), {})
         return {
             "client_order_id": req.client_order_id, "symbol": req.symbol, "strategy": strat,
             "side": req.side, "qty": req.qty, "reason": req.reason, "status": status,

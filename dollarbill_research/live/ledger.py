@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS orders (
     avg_price REAL NOT NULL DEFAULT 0, fee REAL NOT NULL DEFAULT 0,
     broker_id TEXT NOT NULL DEFAULT '', ref_price REAL NOT NULL DEFAULT 0,
     ref_fee REAL NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS orders_lot ON orders (symbol, strategy);
+CREATE INDEX IF NOT EXISTS orders_bar ON orders (bar_timestamp);
 CREATE TABLE IF NOT EXISTS fills (
     client_order_id TEXT NOT NULL, qty REAL NOT NULL, price REAL NOT NULL, fee REAL NOT NULL,
     timestamp TEXT NOT NULL, UNIQUE (client_order_id, timestamp, qty, price));

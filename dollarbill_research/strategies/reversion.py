@@ -9,7 +9,6 @@ import numpy as np
 from dollarbill_research._typing import FloatArray
 from dollarbill_research.config._validate import check_bool
 from dollarbill_research.kernels.codes import KIND_SHARES
-from dollarbill_research.kernels.signals_nb import rolling_mean_std_nb, rsi_nb
 from dollarbill_research.strategies._common import (
     Rules,
     RuleStrategy,
@@ -82,8 +81,8 @@ class MeanReversion(RuleStrategy):
 
     def _rules(self, view: SeriesView) -> Rules:
         c = view.close
-        sma, sd = rolling_mean_std_nb(c, view.usable, self.window)
-        rsi = rsi_nb(c, view.usable, self.rsi_window)
+        sma, sd = view.mean_std("close", self.window)
+        rsi = view.rsi(self.rsi_window)
         with np.errstate(divide="ignore", invalid="ignore"):
             z = (c - sma) / sd
         z = np.where(np.isfinite(z), z, np.nan)

@@ -15,11 +15,6 @@ import numpy as np
 from dollarbill_research._typing import FloatArray
 from dollarbill_research.config._validate import check_bool
 from dollarbill_research.kernels.codes import KIND_CALL, KIND_PUT, KIND_SHARES
-from dollarbill_research.kernels.signals_nb import (
-    lagged_nb,
-    rolling_extreme_nb,
-    rolling_mean_std_nb,
-)
 from dollarbill_research.strategies._common import (
     Rules,
     RuleStrategy,
@@ -178,12 +173,11 @@ class Breakout(RuleStrategy):
 
     def _rules(self, view: SeriesView) -> Rules:
         c = view.close
-        upper = rolling_extreme_nb(view.high, view.usable, self.window, 1, True)
-        lower = rolling_extreme_nb(view.low, view.usable, self.window, 1, False)
-        exit_low = rolling_extreme_nb(view.low, view.usable, self.exit_window, 1, False)
-        exit_high = rolling_extreme_nb(view.high, view.usable, self.exit_window, 1, True)
-        vmean, _ = rolling_mean_std_nb(view.volume, view.usable, self.volume_window)
-        vavg = lagged_nb(vmean, view.usable, 1)
+        upper = view.extreme("high", self.window, 1, True)
+        lower = view.extreme("low", self.window, 1, False)
+        exit_low = view.extreme("low", self.exit_window, 1, False)
+        exit_high = view.extreme("high", self.exit_window, 1, True)
+        vavg = view.prior_mean("volume", self.volume_window)
         sd = view.sigma(self.window)
         with np.errstate(divide="ignore", invalid="ignore"):
             v = view.volume / vavg

@@ -26,6 +26,7 @@ import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +37,7 @@ from dollarbill_research.kernels.signals_nb import (
     price_ratio_nb,
     rolling_extreme_nb,
     rolling_mean_std_nb,
+    rsi_nb,
     usable_nb,
 )
 
@@ -93,7 +95,7 @@ class SeriesView:
             self.close, np.ascontiguousarray(panel.valid[:, self._cols].T)
         )
         self.shape: tuple[int, int] = self.close.shape
-        self._cache: dict[tuple[str, int], FloatArray] = {}
+        self._cache: dict[tuple[str, int], Any] = {}
 
     def _field(self, name: str) -> FloatArray:
         key = (name, -1)
@@ -162,6 +164,44 @@ class SeriesView:
                     self.sigma(window) * math.sqrt(window)
                 )
             self._cache[key] = np.where(np.isfinite(tau), tau, np.nan)
+        return self._cache[key]
+
+    def extreme(self, field: str, window: int, lag: int, is_max: bool) -> FloatArray:
+        """Max (``is_max``) or min of ``field`` over ``window`` bars ending ``lag`` bars ago."""
+        key = (f"extreme-{field}-{lag}-{int(is_max)}", window)
+        if key not in self._cache:
+            x = self.close if field == "close" else self._field(field)
+            self._cache[key] = rolling_extreme_nb(x, self.usable, window, lag, is_max)
+        return self._cache[key]
+
+    def mean_std(self, field: str, window: int) -> tuple[FloatArray, FloatArray]:
+        """Rolling mean and sample std of ``field`` over ``window`` bars."""
+        key = (f"mean_std-{field}", window)
+        if key not in self._cache:
+            x = self.close if field == "close" else self._field(field)
+            self._cache[key] = rolling_mean_std_nb(x, self.usable, window)
+        return self._cache[key]
+
+    def prior_mean(self, field: str, window: int) -> FloatArray:
+        """Mean of ``field`` over the ``window`` bars before the current one."""
+        key = (f"prior_mean-{field}", window)
+        if key not in self._cache:
+            self._cache[key] = lagged_nb(self.mean_std(field, window)[0], self.usable, 1)
+        return self._cache[key]
+
+    def rsi(self, window: int) -> FloatArray:
+        """Cutler's RSI over ``window`` price changes (``rsi_nb``)."""
+        key = ("rsi", window)
+        if key not in self._cache:
+            self._cache[key] = rsi_nb(self.close, self.usable, window)
+        return self._cache[key]
+
+    def spread_mean_std(self, rv_window: int, z_window: int) -> tuple[FloatArray, FloatArray]:
+        """Rolling mean and std over ``z_window`` bars of ``iv - realised_vol(rv_window)``."""
+        key = (f"spread-{rv_window}", z_window)
+        if key not in self._cache:
+            spread = self.iv - self.sigma(rv_window) * math.sqrt(BARS_PER_YEAR)
+            self._cache[key] = rolling_mean_std_nb(spread, self.usable, z_window)
         return self._cache[key]
 
     def iv_rank(self, window: int) -> FloatArray:

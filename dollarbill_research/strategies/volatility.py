@@ -14,7 +14,6 @@ import numpy as np
 
 from dollarbill_research._typing import FloatArray
 from dollarbill_research.kernels.codes import KIND_IRON_CONDOR, KIND_STRADDLE
-from dollarbill_research.kernels.signals_nb import rolling_mean_std_nb
 from dollarbill_research.strategies._common import (
     Rules,
     RuleStrategy,
@@ -94,7 +93,7 @@ class VolatilityMeanReversion(RuleStrategy):
     def _rules(self, view: SeriesView) -> Rules:
         sd = view.sigma(self.rv_window)
         spread = view.iv - sd * math.sqrt(BARS_PER_YEAR)
-        m, s = rolling_mean_std_nb(spread, view.usable, self.z_window)
+        m, s = view.spread_mean_std(self.rv_window, self.z_window)
         with np.errstate(divide="ignore", invalid="ignore"):
             z = (spread - m) / s
         z = np.where(np.isfinite(z), z, np.nan)
