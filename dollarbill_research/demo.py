@@ -121,14 +121,18 @@ def run_demo(settings: DemoSettings | None = None) -> int:
     )
     managed = results["with portfolio management"]
     top = (
-        managed.rejections.explode("reasons")
+        managed.rejection_reasons()
+        .explode("reasons")
+        .with_columns(pl.col("reasons").cast(pl.String))
         .group_by("reasons")
         .len()
         .sort(["len", "reasons"], descending=[True, False])
     )
     _print_table("Rejections by reason (with portfolio management)", top)
-    if managed.rejections.height:
-        print("  e.g. " + "\n  e.g. ".join(managed.rejections["text"].unique().sort()[:4]))
+    rej = managed.rejections.with_columns(pl.col("reasons").list.eval(pl.element().cast(pl.String)))
+    for reason in top["reasons"].head(4):
+        example = rej.filter(pl.col("reasons").list.contains(reason))["text"][0]
+        print(f"  e.g. {example}")
 
     t2 = time.perf_counter()
     by_method: dict[str, BacktestResult] = {}
