@@ -247,10 +247,9 @@ class TradingBot:
     def _lot_prices(self, avg: dict[str, float]) -> dict[str, float]:
         """Entry prices for the reconciliation: each model lot's own entry fill.
 
-        The broker reports one average price per instrument; when two strategies held the same
-        instrument and one lot has closed, that average is not the remaining lot's price. So
-        an instrument the model holds as one lot takes the filled price of that lot's own
-        entry order (the ledger knows it from the broker); without one, the broker's average.
+        The broker reports one average price per instrument, which is not the remaining lot's
+        price once another strategy's lot of it closed: a strategy's single lot takes its own
+        entry order's fill (from the ledger); hedge lots and others the broker's average.
         """
         out = dict(avg)
         n_sym = len(self.symbols)
@@ -259,7 +258,7 @@ class TradingBot:
                 continue
             slot = slots[0][0]
             if slot >= len(self.rolling.names) * n_sym:
-                continue  # a breach-policy hedge lot: its adds and trims average like the broker
+                continue  # a breach-policy hedge lot
             strategy, symbol = self.rolling.names[slot // n_sym], self.symbols[slot % n_sym]
             rows = self.ledger.orders(
                 "WHERE symbol=? AND strategy=? AND client_order_id LIKE '%-o' AND filled_qty>0",
@@ -551,7 +550,6 @@ class TradingBot:
             "kind": req.kind,
         }  # fmt: skip
 
-    # ------------------------------------------------------------------------------------------
     def run(self, *, max_iterations: int | None = None) -> BotSummary:
         """Replay: advance the broker bar by bar (``advance()``) and iterate on each new bar.
 
