@@ -29,24 +29,30 @@ def assert_records_equal(a: np.ndarray, b: np.ndarray) -> None:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
 
 
+def replay(cfg, data):  # type: ignore[no-untyped-def]
+    """A paper replay at the close: summary, fills, rejections, equity and ledger orders."""
+    state = fast_dir()
+    try:
+        broker = PaperBroker(state, data, fill="close", config=cfg.backtest_config())
+        bot = TradingBot(cfg, broker, state, keep_records=True)
+        summary = bot.run()
+        fills = np.concatenate([d.fills for d in bot.records])
+        rejections = np.concatenate([d.rejection_records for d in bot.records])
+        equity = np.array([d.equity for d in bot.records])
+        orders = bot.ledger.orders()
+        bot.close()
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+    return summary, fills, rejections, equity, orders
+
+
 @pytest.mark.realdata
 @pytest.mark.slow
 def test_bot_replay_equals_backtest_on_real_data(real_data_dir):
     cfg = BotConfig.from_json(SEED_CONFIG)
     cfg.safety.max_daily_trades = 0  # the backtest has no daily cap
     cfg.safety.max_daily_drawdown_pct = 0.0  # nor a circuit breaker
-    state = fast_dir()
-    try:
-        broker = PaperBroker(state, real_data_dir, fill="close", config=cfg.backtest_config())
-        bot = TradingBot(cfg, broker, state, keep_records=True)
-        summary = bot.run()
-        fills = np.concatenate([d.fills for d in bot.records])
-        rejections = np.concatenate([d.rejection_records for d in bot.records])
-        equity = np.array([d.equity for d in bot.records])
-        ledger_orders = bot.ledger.orders()
-        bot.close()
-    finally:
-        shutil.rmtree(state, ignore_errors=True)
+    summary, fills, rejections, equity, ledger_orders = replay(cfg, real_data_dir)
     result = BacktestEngine(cfg.backtest_config(), cfg.portfolio_config()).run(
         real_data_dir, cfg.strategy()
     )
@@ -113,16 +119,7 @@ def test_bot_replay_takes_the_backtests_breach_actions(policy):
                       "max_position_pct": 40.0, "max_risk_per_trade": 5.0},
         "safety": {"max_daily_drawdown_pct": 0, "check_market_hours": False},
     })  # fmt: skip
-    state = fast_dir()
-    try:
-        broker = PaperBroker(state, panel, fill="close", config=cfg.backtest_config())
-        bot = TradingBot(cfg, broker, state, keep_records=True)
-        summary = bot.run()
-        fills = np.concatenate([d.fills for d in bot.records])
-        equity = np.array([d.equity for d in bot.records])
-        bot.close()
-    finally:
-        shutil.rmtree(state, ignore_errors=True)
+    summary, fills, _, equity, _ = replay(cfg, panel)
     result = BacktestEngine(cfg.backtest_config(), cfg.portfolio_config()).run(
         panel, cfg.strategy()
     )
