@@ -173,7 +173,7 @@ def refresh_nb(
     equity = account[A_CASH]
     for i in range(k):
         equity += book_f[BF_MV, i]
-    book_exposures_into_nb(book_i, book_f, k, equity, n_sectors, close, True, ws, out)
+    book_exposures_into_nb(book_i, book_f, k, equity, n_sectors, close, np.bool_(True), ws, out)
     return equity
 
 
@@ -387,7 +387,7 @@ def breach_pass_nb(
                     worst, total = worst_sector_nb(positions, wi, n_open, sector_codes, n_sectors)
                 elif bit == R_VAR:
                     q_form, _h = var_components_nb(close, positions, counters, ws)
-                best = -1
+                best = np.int64(-1)  # not a literal: a literal -1 compiles the callees twice
                 best_score = 0.0
                 blocked = False
                 for i in range(n_open):
