@@ -12,6 +12,7 @@ import math
 import numpy as np
 import polars as pl
 import pytest
+from golden.record import plain_frame as _plain
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -49,17 +50,6 @@ def _hedged(frame: pl.DataFrame) -> BacktestResult:
 @pytest.fixture(scope="module")
 def hedged(frame: pl.DataFrame) -> BacktestResult:
     return _hedged(frame)
-
-
-def _plain(frame: pl.DataFrame) -> pl.DataFrame:
-    def plain(dtype: pl.DataType) -> pl.DataType:
-        if isinstance(dtype, pl.Categorical | pl.Enum):
-            return pl.String()
-        if isinstance(dtype, pl.List):
-            return pl.List(plain(dtype.inner))
-        return dtype
-
-    return frame.cast({c: plain(d) for c, d in frame.schema.items()})
 
 
 def _texts(rec, field, warning, res, limits):

@@ -252,7 +252,7 @@ def record(out: Path, only: str | None = None) -> None:
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
 
 
-def _plain(frame: pl.DataFrame) -> pl.DataFrame:
+def plain_frame(frame: pl.DataFrame) -> pl.DataFrame:
     """Categorical / Enum columns (also inside lists) cast to String: compare values only."""
 
     def plain(dtype: pl.DataType) -> pl.DataType:
@@ -302,7 +302,7 @@ def compare_dirs(
                     dtype_changes.add(f"{path.stem}.{col}: {a.schema[col]} -> {b.schema[col]}")
                     if strict_dtypes:
                         problems.append(f"frame {path.stem}.{col}: dtype changed")
-            if not _plain(a).equals(_plain(b)):
+            if not plain_frame(a).equals(plain_frame(b)):
                 problems.append(f"frame {path.stem}: values DIFFERENT")
         ok &= not problems
         print(f"  {'same' if not problems else 'DIFF'}  {run}" +
