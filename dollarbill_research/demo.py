@@ -111,7 +111,7 @@ def run_demo(settings: DemoSettings | None = None) -> int:
         f"whose round trip costs more than {c.max_round_trip_cost_pct:g} % of their max loss are "
         "not traded"
     )
-    results["without portfolio management"] = BacktestEngine(demo_config()).run(frame, strategy)
+    results["without portfolio management"] = BacktestEngine(c).run(frame, strategy)
     config = demo_config()
     config.use_portfolio_management = True
     results["with portfolio management"] = BacktestEngine(config).run(frame, strategy)

@@ -242,7 +242,7 @@ class BotConfig:
                                        0.0, 100.0, "20.0 = 20 %", low_open=True),
             breach_policy=_choice(source, "portfolio.breach_policy",
                                   pf.get("breach_policy", d.breach_policy),
-                                  ("reduce", "hedge", "block")),
+                                  ("reduce", "hedge", "block"), "use 'reduce'"),
             safety=SafetyConfig(
                 max_daily_drawdown_pct=_num(source, "safety.max_daily_drawdown_pct",
                                             sf.get("max_daily_drawdown_pct", 5.0), 0.0, 100.0,
@@ -388,23 +388,19 @@ def _names(source: str, path: str, value: object) -> tuple[str, ...] | None:
     return tuple(value)
 
 
-def _choice(source: str, key: str, value: object, allowed: tuple[str, ...]) -> str:
-    if isinstance(value, str) and value.lower() in allowed:
-        return value.lower()
+def _choice(source: str, key: str, value: object, allowed: tuple[str, ...], fallback: str) -> str:
+    """``value`` matched case-insensitively to one of ``allowed`` (returned as spelled there)."""
+    if isinstance(value, str):
+        for name in allowed:
+            if value.lower() == name.lower():
+                return name
     near = difflib.get_close_matches(str(value), allowed, n=1, cutoff=0.4)
-    hint = f"did you mean {near[0]!r}?" if near else f"use {allowed[0]!r}"
+    hint = f"did you mean {near[0]!r}?" if near else fallback
     raise ConfigError(f"{source}: {key}={value!r} is not one of {', '.join(allowed)}; hint: {hint}")
 
 
 def _method(source: str, value: object) -> str:
-    allowed = [m.value for m in SizingMethod]
-    if isinstance(value, str):
-        for m in allowed:
-            if value.lower() == m.lower():
-                return m
-    near = difflib.get_close_matches(str(value), allowed, n=1, cutoff=0.4)
-    hint = f"did you mean {near[0]!r}?" if near else "use VolatilityBased to start"
-    raise ConfigError(
-        f"{source}: portfolio.sizing_method={value!r} is not one of {', '.join(allowed)}; "
-        f"hint: {hint}"
+    allowed = tuple(m.value for m in SizingMethod)
+    return _choice(
+        source, "portfolio.sizing_method", value, allowed, "use VolatilityBased to start"
     )

@@ -155,6 +155,8 @@ R_UNIT_TOO_LARGE = 16  # Kelly's minimum size (one probe) does not fit the sizin
 W_KELLY_PROBE = 17  # Kelly estimate <= 0: traded the probe size
 R_COST = 18  # the round trip's costs are above max_round_trip_cost_pct of the unit's max loss
 N_REASONS = 19
+# Bits that only ever warn (on fills and rejections), never reject: add new W_* codes here.
+WARNING_ONLY_BITS = frozenset((W_KELLY_FALLBACK, W_SCALED_DOWN, W_LIQUIDITY_CAPPED, W_KELLY_PROBE))
 
 # ---------------------------------------------------------------------------------------------
 # Breach policy (PP_BREACH_POLICY) and the actions of the breaches record (kernels/breach_nb.py)

@@ -260,23 +260,6 @@ def intrinsic_legs_nb(legs: np.ndarray, row: int, n_legs: int, s: float) -> floa
 
 
 @jit_inner
-def traded_value_nb(legs: np.ndarray, row: int, n_legs: int) -> tuple[float, float, float]:
-    """Per unit of ``legs[row, :n_legs]``: ``(sum |ratio x mult x price|, shares, contracts)``."""
-    gross = 0.0
-    shares = 0.0
-    contracts = 0.0
-    for i in range(n_legs):
-        leg = legs[row, i]
-        if leg.type == LEG_STOCK:
-            gross += abs(leg.ratio * leg.price)
-            shares += abs(leg.ratio)
-        else:
-            gross += abs(leg.ratio * OPTION_MULTIPLIER * leg.price)
-            contracts += abs(leg.ratio)
-    return gross, shares, contracts
-
-
-@jit_inner
 def costs_nb(
     legs: np.ndarray, row: int, n_legs: int, qty: float, sigma: float, bp: np.ndarray
 ) -> float:

@@ -17,13 +17,7 @@ import polars as pl
 
 from dollarbill_research.data.panel import Panel, to_panel
 from dollarbill_research.exceptions import ConfigError
-from dollarbill_research.kernels.codes import (
-    REASON_NAMES,
-    W_KELLY_FALLBACK,
-    W_KELLY_PROBE,
-    W_LIQUIDITY_CAPPED,
-    W_SCALED_DOWN,
-)
+from dollarbill_research.kernels.codes import REASON_NAMES, WARNING_ONLY_BITS
 from dollarbill_research.strategies.base import Signals
 from dollarbill_research.sweep.grid import (
     SYMBOLS,
@@ -38,11 +32,9 @@ from dollarbill_research.sweep.grid import (
 
 __all__ = ["REJECTION_COLUMNS", "GroupData", "SweepPlan", "group_data", "plan_sweep"]
 
-#: Warning bits: carried on fills and rejections, never a reason to reject.
-_WARNING_BITS = frozenset((W_KELLY_FALLBACK, W_SCALED_DOWN, W_LIQUIDITY_CAPPED, W_KELLY_PROBE))
 #: Rejection reasons counted per configuration (``rejected_<name>`` columns), in code order.
 REJECTION_REASONS: tuple[int, ...] = tuple(
-    c for c in sorted(REASON_NAMES) if c not in _WARNING_BITS
+    c for c in sorted(REASON_NAMES) if c not in WARNING_ONLY_BITS
 )
 REJECTION_COLUMNS: tuple[str, ...] = tuple(f"rejected_{REASON_NAMES[c]}" for c in REJECTION_REASONS)
 
