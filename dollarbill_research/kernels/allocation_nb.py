@@ -185,6 +185,21 @@ def _solve_segment(a, b, w, lo, hi, total):  # type: ignore[no-untyped-def]
     return b
 
 
+@jit
+def sort_nb(a: np.ndarray, m: int) -> None:
+    """Sort ``a[:m]`` ascending in place, NaN last (``np.sort``'s order; m is a few strategies).
+
+    An insertion sort: numba's ``np.sort`` costs about 1.5 s to compile for arrays this short.
+    """
+    for i in range(1, m):
+        v = a[i]
+        j = i - 1
+        while j >= 0 and (a[j] > v or (math.isnan(a[j]) and not math.isnan(v))):
+            a[j + 1] = a[j]
+            j -= 1
+        a[j + 1] = v
+
+
 @jit_inner
 def waterfill_nb(w, lo, hi, total):  # type: ignore[no-untyped-def]
     """``t_i = clip(lam * w_i, lo_i, hi_i)`` with ``lam`` solving ``sum(t) = total`` exactly.
@@ -202,7 +217,7 @@ def waterfill_nb(w, lo, hi, total):  # type: ignore[no-untyped-def]
             bps[m] = lo[i] / w[i]
             bps[m + 1] = hi[i] / w[i]
             m += 2
-    bps = np.sort(bps[:m])
+    sort_nb(bps, m)
     prev_lam = 0.0
     prev_sum = _clipped_sum(0.0, w, lo, hi)
     lam = -1.0
@@ -245,8 +260,14 @@ def bounded_targets_nb(w, lo, hi):  # type: ignore[no-untyped-def]
                 zero[i] = True
                 k += 1
         if k > 0:
-            idx = np.flatnonzero(zero)
-            filled = waterfill_nb(np.ones(k), lo[idx], hi[idx], rest)
+            idx = np.empty(k, dtype=np.int64)
+            lo_z, hi_z = np.empty(k), np.empty(k)
+            j = 0
+            for i in range(n):
+                if zero[i]:
+                    idx[j], lo_z[j], hi_z[j] = i, lo[i], hi[i]
+                    j += 1
+            filled = waterfill_nb(np.ones(k), lo_z, hi_z, rest)
             for j in range(k):
                 out[idx[j]] = filled[j]
     return out

@@ -226,7 +226,12 @@ def worst_sector_nb(
     for i in range(n_open):
         p = positions[wi[WI_OPEN, i]]
         gross[sector_codes[p.symbol]] += abs(p.mv)
-    best = int(np.argmax(gross))
+    best = 0  # np.argmax (first maximum; first NaN), as a loop
+    for s in range(1, gross.shape[0]):
+        if math.isnan(gross[best]):
+            break
+        if gross[s] > gross[best] or math.isnan(gross[s]):
+            best = s
     return best, gross[best]
 
 

@@ -121,7 +121,8 @@ def run_bars_nb(
         bar = t + bar_offset
         if bar != rebalanced_at and rebalance_due_nb(bar, strat_capacity.shape[0], bp, pp):
             return t  # the caller recomputes the capacities (rebalance_nb) and calls again
-        targets_rec[bar, :] = strat_capacity
+        for s in range(strat_capacity.shape[0]):  # a loop: a slice copy compiles numba's
+            targets_rec[bar, s] = strat_capacity[s]  # shape-mismatch error path (about 2 s)
         step_nb(
             bar,
             t,

@@ -218,3 +218,19 @@ def test_allocation_targets_combines_weights_and_bounds() -> None:
     w = ak.raw_weights_nb(ALLOC_RISK_PARITY, r, np.zeros(3), 252.0, 0.0)
     t = ak.allocation_targets_nb(ALLOC_RISK_PARITY, r, np.zeros(3), lo, hi, 252.0, 0.0)
     np.testing.assert_allclose(t, reference_targets(w, lo, hi), atol=1e-9)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from([0.0, -0.5, 1.0, 2.5, np.inf, -np.inf, np.nan]) | st.floats(-1e6, 1e6),
+        max_size=14,
+    ),
+    st.integers(0, 14),
+)
+def test_sort_nb_orders_like_np_sort(values: list[float], m: int) -> None:
+    a = np.array(values, dtype=np.float64)
+    m = min(m, a.shape[0])
+    expected = np.sort(a[:m])
+    ak.sort_nb(a, m)
+    np.testing.assert_array_equal(a[:m], expected)  # NaN last, like np.sort
