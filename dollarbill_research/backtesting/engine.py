@@ -148,11 +148,27 @@ def strategy_capacity(
     return np.clip(np.full(n_strategies, 1.0 / n_strategies), alloc[1], alloc[2])
 
 
+def _first_rows(signal: np.ndarray) -> tuple[int, int]:
+    """Starting rows of the fills and rejections buffers for a run with these signals.
+
+    Each entry signal makes at most one entry or rejection and later one exit fill (exit
+    signals make no record of their own). Rejections can approach the entry signals when a
+    limit binds, but fills are a few per position, so their buffer starts at an eighth.
+    """
+    entries = int(np.count_nonzero(signal)) - int(np.count_nonzero(signal == codes.SIG_EXIT))
+    return 1024 + entries // 8, 1024 + entries
+
+
 def _head(rec: np.ndarray, n: int) -> np.ndarray:
-    """A copy of the first ``n`` rows of a record buffer (raw bytes: no per-field copy)."""
-    out = np.empty(n, dtype=rec.dtype)
-    out.view(np.uint8)[:] = rec[:n].view(np.uint8)
-    return out
+    """The first ``n`` rows of a record buffer, shrunk in place (no copy; the rest is freed).
+
+    ``rec`` must own its data and have no views (the driver's buffers: numba borrows them only
+    for the duration of a call).
+    """
+    if rec.base is not None or not rec.flags.owndata:  # not a buffer of ours: copy the rows
+        return rec[:n].copy()
+    rec.resize(n, refcheck=False)
+    return rec
 
 
 def _grown(rec: np.ndarray, used: int, need: int) -> np.ndarray:
@@ -178,10 +194,9 @@ def simulate(
 ) -> RawRecords:  # fmt: skip
     """Run the compiled driver over every bar of ``panel``; return the raw records.
 
-    Record buffers start at one row per non-zero signal (each entry signal makes at most one
-    entry or rejection and later one exit, and exit signals make no record, so this fits
-    typical runs in one driver call) and double whenever the driver reports a bar it could not
-    fit, so the result never depends on the starting capacity.
+    Record buffers start small (rejections at one row per entry signal, fills at an eighth of
+    that) and double whenever the driver reports a bar it could not fit, so the result never
+    depends on the starting capacity; at the end they are shrunk in place to the rows written.
     """
     n_strat = len(signals.strategies)
     n_sym = panel.n_symbols
@@ -189,9 +204,9 @@ def simulate(
     account, counters, positions, legs, stats = records.new_state(
         n_strat, n_sym, float(bp[records.BP_INITIAL_CAPITAL]), hedge_slots=bool(hedge)
     )
-    cap = 1024 + int(np.count_nonzero(signals.signal))
-    fills = np.zeros(cap, dtype=records.FILL_DTYPE)
-    rejections = np.zeros(cap, dtype=records.REJECTION_DTYPE)
+    fill_rows, rejection_rows = _first_rows(signals.signal)
+    fills = np.zeros(fill_rows, dtype=records.FILL_DTYPE)
+    rejections = np.zeros(rejection_rows, dtype=records.REJECTION_DTYPE)
     breaches = np.zeros(64, dtype=records.BREACH_DTYPE)
     equity = np.zeros(panel.n_bars, dtype=records.EQUITY_DTYPE)
     strat_pnl = np.zeros((panel.n_bars, n_strat))

@@ -1,0 +1,51 @@
+"""Record buffers: the result never depends on their starting size, and they cost little memory."""
+
+from __future__ import annotations
+
+import pytest
+from golden.record import RAW_FIELDS
+
+from dollarbill_research.backtesting import BacktestConfig, BacktestEngine
+from dollarbill_research.backtesting import engine as engine_module
+from dollarbill_research.config.portfolio import PortfolioConfig, RiskLimits
+from dollarbill_research.data import synthetic_universe
+from dollarbill_research.strategies import CashSecuredPuts, Combined, IronCondor, Momentum
+
+
+def _run(pm: bool) -> object:
+    data = synthetic_universe(n_symbols=12, n_bars=400, seed=11)
+    config = BacktestConfig(use_portfolio_management=pm)
+    pc = PortfolioConfig(risk_limits=RiskLimits(max_portfolio_delta=0.2, breach_policy="reduce"))
+    return (
+        BacktestEngine(config, pc if pm else None)
+        .run(data, Combined((Momentum(), IronCondor(), CashSecuredPuts())))
+        .raw
+    )
+
+
+@pytest.mark.parametrize("pm", [False, True], ids=["pm_off", "pm_on"])
+def test_one_row_buffers_grow_to_the_same_records(
+    pm: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    default = _run(pm)
+    monkeypatch.setattr(engine_module, "_first_rows", lambda signal: (1, 1))
+    grown = _run(pm)
+    assert len(default.fills) > 50  # type: ignore[attr-defined]
+    assert len(default.rejections) > 10  # type: ignore[attr-defined]
+    for name in RAW_FIELDS:
+        a, b = getattr(default, name, None), getattr(grown, name, None)
+        if a is None:
+            assert b is None
+            continue
+        assert a.dtype == b.dtype, name
+        assert a.shape == b.shape, name
+        assert a.tobytes() == b.tobytes(), name  # byte for byte
+
+
+def test_returned_records_own_exactly_their_rows() -> None:
+    raw = _run(True)
+    for name in ("fills", "rejections", "breaches"):
+        rec = getattr(raw, name)
+        assert rec.flags.owndata, name  # shrunk in place, not a view of a larger buffer
+        assert rec.base is None, name
+        assert rec.nbytes == rec.shape[0] * rec.dtype.itemsize
