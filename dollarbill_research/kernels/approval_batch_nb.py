@@ -13,7 +13,7 @@ import numpy as np
 
 from dollarbill_research.kernels._jit import jit
 from dollarbill_research.kernels.approval_nb import decide_ctx_nb
-from dollarbill_research.kernels.codes import N_EXPOSURES, PP_SIZING_METHOD, SIZE_RISK_PARITY
+from dollarbill_research.kernels.codes import N_EXPOSURES, SIZE_RISK_PARITY
 from dollarbill_research.kernels.context_nb import context_add_nb
 from dollarbill_research.kernels.sizing_nb import risk_parity_units_nb, size_units_nb
 
@@ -46,10 +46,10 @@ def decide_many_nb(
     rets: np.ndarray,
     strategy_exposure: np.ndarray,
     strategy_capacity: np.ndarray,
-    pp: np.ndarray,
+    params: np.record,
     sequential: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Size (``pp[PP_SIZING_METHOD]``) and decide ``n`` candidates against a book context.
+    """Size (``params.sizing_method``) and decide ``n`` candidates against a book context.
 
     Parameters
     ----------
@@ -68,7 +68,7 @@ def decide_many_nb(
         (modified in place when ``sequential``: pass copies to keep the originals).
     strategy_exposure, strategy_capacity : numpy.ndarray
         float64 ``(n_strategies,)`` dollars committed and allowed (copied, not modified).
-    pp : numpy.ndarray
+    params : numpy.ndarray
         float64 ``(PP_LEN,)``.
     sequential : bool
         Add each approved trade to the book before deciding the next candidate.
@@ -80,13 +80,13 @@ def decide_many_nb(
         (n, N_EXPOSURES)`` float64.
     """
     n = unit_cost.shape[0]
-    method = int(pp[PP_SIZING_METHOD])
+    method = int(params.sizing_method)
     units = np.zeros(n)
     reason = np.zeros(n, dtype=np.int64)
     warn = np.zeros(n, dtype=np.int64)
     projected = np.zeros((n, N_EXPOSURES))
     if method == SIZE_RISK_PARITY:
-        units[:] = risk_parity_units_nb(equity, unit_cost, unit_max_loss, unit_dollar_vol, pp)
+        units[:] = risk_parity_units_nb(equity, unit_cost, unit_max_loss, unit_dollar_vol, params)
     st_exp = strategy_exposure.copy()
     for i in range(n):
         st = cand_strategy[i]
@@ -99,7 +99,7 @@ def decide_many_nb(
                 unit_cost[i],
                 unit_max_loss[i],
                 unit_dollar_vol[i],
-                pp,
+                params,
                 win_rate[st] if has_stats else 0.0,
                 payoff_ratio[st] if has_stats else 0.0,
                 n_closed[st] if has_stats else 0,
@@ -125,7 +125,7 @@ def decide_many_nb(
             n_open,
             st_exp,
             strategy_capacity,
-            pp,
+            params,
         )
         units[i] = u
         reason[i] = r

@@ -17,7 +17,7 @@ unit_mv, unit_conc``. A new position is added for the candidate.
 Checks (reason bits ``R_*``, several at once):
 
 * ``R_NO_PRICE``: equity or unit cost not finite positive, or a per-unit quantity not finite.
-* ``R_MAX_POSITIONS``: ``pp[PP_MAX_POSITIONS] > 0`` and ``n_open >= max_positions``.
+* ``R_MAX_POSITIONS``: ``params.portfolio_max_positions > 0`` and ``n_open >= max_positions``.
 * ``R_ZERO_SIZE``: fewer than one whole unit.
 * ``R_DELTA``, ``R_GAMMA``, ``R_VEGA``, ``R_VAR``: the projected ``|exposure|`` exceeds its limit
   *and* exceeds the current ``|exposure|`` (a trade that does not increase the magnitude never
@@ -60,16 +60,6 @@ from dollarbill_research.kernels.codes import (
     EXP_VAR99,
     EXP_VEGA,
     N_EXPOSURES,
-    PP_MAX_CONCENTRATION_PCT,
-    PP_MAX_DELTA,
-    PP_MAX_GAMMA,
-    PP_MAX_POSITIONS,
-    PP_MAX_SECTOR_PCT,
-    PP_MAX_VAR_PCT,
-    PP_MAX_VEGA,
-    PP_SCALE_TO_FIT,
-    PP_VAR_WINDOW,
-    PP_WARN_FRACTION,
     R_CASH,
     R_CONCENTRATION,
     R_DELTA,
@@ -150,31 +140,32 @@ def _limit_mask(
     cash: float,
     strategy_exposure: np.ndarray,
     strategy_capacity: np.ndarray,
-    pp: np.ndarray,
+    params: np.record,
 ) -> int:
     """Reason bits of the limit, capacity and cash checks at ``u`` units (0 at ``u = 0``)."""
     mask = 0
     if u <= 0.0:
         return mask
     d0 = tot[CX_DELTA] / equity
-    if _grows_past(d0, d0 + u * unit_delta_d / equity, pp[PP_MAX_DELTA]):
+    if _grows_past(d0, d0 + u * unit_delta_d / equity, params.max_portfolio_delta):
         mask |= 1 << R_DELTA
     g0 = tot[CX_GAMMA] / equity
-    if _grows_past(g0, g0 + u * unit_gamma_d / equity, pp[PP_MAX_GAMMA]):
+    if _grows_past(g0, g0 + u * unit_gamma_d / equity, params.max_portfolio_gamma):
         mask |= 1 << R_GAMMA
     v0 = tot[CX_VEGA] / equity
-    if _grows_past(v0, v0 + u * unit_vega10 / equity, pp[PP_MAX_VEGA]):
+    if _grows_past(v0, v0 + u * unit_vega10 / equity, params.max_portfolio_vega):
         mask |= 1 << R_VEGA
-    if exceeds_nb(u * abs(unit_conc) / equity, pp[PP_MAX_CONCENTRATION_PCT] / 100.0):
+    if exceeds_nb(u * abs(unit_conc) / equity, params.max_concentration_pct / 100.0):
         mask |= 1 << R_CONCENTRATION
     if exceeds_nb(
-        (sector_abs[cand_sector] + u * abs(unit_mv)) / equity, pp[PP_MAX_SECTOR_PCT] / 100.0
+        (sector_abs[cand_sector] + u * abs(unit_mv)) / equity,
+        params.max_sector_exposure_pct / 100.0,
     ):
         mask |= 1 << R_SECTOR
     x = u * unit_delta_d
     q = tot[CX_DCD] + 2.0 * x * cd[cand_symbol] + x * x * var_sym[cand_symbol]
     var0 = Z95 * _var_sd(tot[CX_DCD]) / equity
-    if _grows_past(var0, Z95 * _var_sd(q) / equity, pp[PP_MAX_VAR_PCT] / 100.0):
+    if _grows_past(var0, Z95 * _var_sd(q) / equity, params.max_var_pct / 100.0):
         mask |= 1 << R_VAR
     st = cand_strategy
     if 0 <= st < strategy_capacity.shape[0] and (
@@ -228,17 +219,17 @@ def project_nb(
 
 
 @jit_inner
-def warn_mask_nb(projected: np.ndarray, reason_mask: int, pp: np.ndarray) -> int:
+def warn_mask_nb(projected: np.ndarray, reason_mask: int, params: np.record) -> int:
     """Warning bits for exposures past ``PP_WARN_FRACTION`` of their limit and not rejected."""
-    wf = pp[PP_WARN_FRACTION]
+    wf = params.warn_fraction
     warn = 0
     for bit, e, limit in (
-        (R_DELTA, EXP_DELTA, pp[PP_MAX_DELTA]),
-        (R_GAMMA, EXP_GAMMA, pp[PP_MAX_GAMMA]),
-        (R_VEGA, EXP_VEGA, pp[PP_MAX_VEGA]),
-        (R_CONCENTRATION, EXP_CONCENTRATION, pp[PP_MAX_CONCENTRATION_PCT] / 100.0),
-        (R_SECTOR, EXP_SECTOR, pp[PP_MAX_SECTOR_PCT] / 100.0),
-        (R_VAR, EXP_VAR95, pp[PP_MAX_VAR_PCT] / 100.0),
+        (R_DELTA, EXP_DELTA, params.max_portfolio_delta),
+        (R_GAMMA, EXP_GAMMA, params.max_portfolio_gamma),
+        (R_VEGA, EXP_VEGA, params.max_portfolio_vega),
+        (R_CONCENTRATION, EXP_CONCENTRATION, params.max_concentration_pct / 100.0),
+        (R_SECTOR, EXP_SECTOR, params.max_sector_exposure_pct / 100.0),
+        (R_VAR, EXP_VAR95, params.max_var_pct / 100.0),
     ):
         if not (reason_mask >> bit) & 1 and abs(projected[e]) > wf * limit:
             warn |= 1 << bit
@@ -267,7 +258,7 @@ def decide_ctx_nb(
     n_open: int,
     strategy_exposure: np.ndarray,
     strategy_capacity: np.ndarray,
-    pp: np.ndarray,
+    params: np.record,
 ) -> tuple[float, int, int, np.ndarray]:
     """Decide one candidate against a book context (see the module docstring).
 
@@ -309,7 +300,7 @@ def decide_ctx_nb(
             equity,
         )
         return u, reason, 0, proj
-    if pp[PP_MAX_POSITIONS] > 0.0 and n_open >= pp[PP_MAX_POSITIONS]:
+    if params.portfolio_max_positions > 0.0 and n_open >= params.portfolio_max_positions:
         reason |= 1 << R_MAX_POSITIONS
     if u < 1.0:
         reason |= 1 << R_ZERO_SIZE
@@ -332,11 +323,11 @@ def decide_ctx_nb(
         cash,
         strategy_exposure,
         strategy_capacity,
-        pp,
+        params,
     )
     reason |= limits
     warn = 0
-    if limits != 0 and reason & _STRUCTURAL == 0 and pp[PP_SCALE_TO_FIT] > 0.0:
+    if limits != 0 and reason & _STRUCTURAL == 0 and params.scale_to_fit > 0.0:
         lo = 0.0
         hi = u
         while hi - lo > 1.0:
@@ -360,7 +351,7 @@ def decide_ctx_nb(
                 cash,
                 strategy_exposure,
                 strategy_capacity,
-                pp,
+                params,
             )
             if m == 0:
                 lo = mid
@@ -386,7 +377,7 @@ def decide_ctx_nb(
         var_sym,
         equity,
     )
-    warn |= warn_mask_nb(proj, reason, pp)
+    warn |= warn_mask_nb(proj, reason, params)
     return u, reason, warn, proj
 
 
@@ -419,14 +410,14 @@ def decide_nb(
     strategy_capacity: np.ndarray,
     closes: np.ndarray,
     t: int,
-    pp: np.ndarray,
+    params: np.record,
 ) -> tuple[float, int, int, np.ndarray]:
     """Decide one candidate against a book given as flat per-position arrays (the contract).
 
     Same result as :func:`book_context_nb` + :func:`decide_ctx_nb`, but only the covariance row
     of the candidate's symbol is computed. ``pos_strategy`` is part of the shared book layout;
     strategy exposure arrives already summed in ``strategy_exposure`` (dollars committed).
-    The VaR window is ``pp[PP_VAR_WINDOW]`` bars.
+    The VaR window is ``params.var_window`` bars.
     """
     n_sym = closes.shape[1]
     n_sectors = cand_sector + 1
@@ -435,7 +426,7 @@ def decide_nb(
     tot, sector_abs = book_totals_nb(
         pos_sector, delta_d, gamma_d, vega10, theta, mv, conc, n_sectors
     )
-    rets = window_returns_nb(closes, t, int(pp[PP_VAR_WINDOW]))
+    rets = window_returns_nb(closes, t, int(params.var_window))
     sym_delta = symbol_deltas_nb(n_sym, pos_symbol, delta_d)
     tot[CX_DCD] = quad_form_nb(rets, sym_delta)
     cd = np.zeros(n_sym)
@@ -463,5 +454,5 @@ def decide_nb(
         n_open,
         strategy_exposure,
         strategy_capacity,
-        pp,
+        params,
     )

@@ -15,6 +15,7 @@ import numpy as np
 from dollarbill_research.kernels._jit import jit_inner
 from dollarbill_research.kernels.codes import EXP_VAR95, EXP_VAR99, N_EXPOSURES
 from dollarbill_research.kernels.records import (
+    A_CASH,
     BF_CONC,
     BF_DELTA,
     BF_GAMMA,
@@ -49,6 +50,15 @@ def book_set_nb(
     book_f[BF_THETA, i] = p.theta
     book_f[BF_MV, i] = p.mv
     book_f[BF_CONC, i] = p.conc
+
+
+@jit_inner
+def book_equity_nb(account: np.ndarray, book_f: np.ndarray, k: int) -> float:
+    """Cash plus the market value of the first ``k`` positions of the flat book (dollars)."""
+    equity = account[A_CASH]
+    for i in range(k):
+        equity += book_f[BF_MV, i]
+    return equity
 
 
 @jit_inner

@@ -4,7 +4,7 @@ Nothing here is portfolio state: :func:`new_workspace` allocates it once per run
 driver) or once per :class:`~dollarbill_research.live.LivePortfolio`, and :func:`sync_open_nb`
 rebuilds the open-slot list from the positions whenever the state may have been replaced.
 
-Layout of the tuple ``ws = (book_i, book_f, wi, wf, win, cov, meta)``:
+Layout of the :class:`Workspace` ``ws = (book_i, book_f, wi, wf, win, cov, meta)``:
 
 * ``book_i`` int64 ``(BOOK_I_LEN, n_slots)`` and ``book_f`` float64 ``(BOOK_F_LEN, n_slots)``:
   the flat book of :mod:`.book_nb`;
@@ -25,6 +25,7 @@ figures of the from-scratch kernels, bit for bit.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -72,16 +73,28 @@ M_LEN = 7
 CACHE_CAP = 512  # symbols per bar whose pair covariances are cached
 
 
+class Workspace(NamedTuple):
+    """The step's scratch arrays (module docstring); ``ws.wi[WI_OPEN]`` is the open-slot list."""
+
+    book_i: np.ndarray
+    book_f: np.ndarray
+    wi: np.ndarray
+    wf: np.ndarray
+    win: np.ndarray
+    cov: np.ndarray
+    meta: np.ndarray
+
+
 def new_workspace(
     n_strategies: int, n_symbols: int, window: int, hedge_slots: bool = False
-) -> tuple[np.ndarray, ...]:
+) -> Workspace:
     """Allocate the step kernel's workspace (see the module docstring) for a ``window``-bar VaR.
 
     ``hedge_slots``: the state has one hedge slot per symbol (:func:`~.records.new_state`).
     """
     n_slots = max(n_strategies * n_symbols + (n_symbols if hedge_slots else 0), 1)
     cap = max(min(n_symbols, CACHE_CAP), 1)
-    return (
+    return Workspace(
         np.zeros((BOOK_I_LEN, n_slots), dtype=np.int64),
         np.zeros((BOOK_F_LEN, n_slots)),
         np.zeros((WI_LEN, n_slots), dtype=np.int64),
