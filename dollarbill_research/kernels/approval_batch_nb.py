@@ -15,6 +15,7 @@ from dollarbill_research.kernels._jit import jit
 from dollarbill_research.kernels.approval_nb import decide_ctx_nb
 from dollarbill_research.kernels.codes import N_EXPOSURES, SIZE_RISK_PARITY
 from dollarbill_research.kernels.context_nb import context_add_nb
+from dollarbill_research.kernels.records import Candidate, Context, Room
 from dollarbill_research.kernels.sizing_nb import risk_parity_units_nb, size_units_nb
 
 
@@ -104,28 +105,13 @@ def decide_many_nb(
                 payoff_ratio[st] if has_stats else 0.0,
                 n_closed[st] if has_stats else 0,
             )
+        cand = Candidate(
+            unit_cost[i], unit_delta_d[i], unit_gamma_d[i], unit_vega10[i], unit_theta[i],
+            unit_mv[i], unit_conc[i], cand_symbol[i], cand_sector[i], st,
+        )  # fmt: skip
+        room = Room(equity, cash, n_open, st_exp, strategy_capacity)
         u, r, w, proj = decide_ctx_nb(
-            units[i],
-            unit_cost[i],
-            unit_delta_d[i],
-            unit_gamma_d[i],
-            unit_vega10[i],
-            unit_theta[i],
-            unit_mv[i],
-            unit_conc[i],
-            cand_symbol[i],
-            cand_sector[i],
-            st,
-            tot,
-            sector_abs,
-            cd,
-            var_sym,
-            equity,
-            cash,
-            n_open,
-            st_exp,
-            strategy_capacity,
-            params,
+            units[i], cand, Context(tot, sector_abs, cd, var_sym), room, params
         )
         units[i] = u
         reason[i] = r

@@ -88,8 +88,11 @@ from dollarbill_research.kernels.records import (
     LEG_DTYPE,
     BarAt,
     Book,
+    Candidate,
+    Context,
     Market,
     Records,
+    Room,
     SignalBlock,
 )
 from dollarbill_research.kernels.sizing_nb import (
@@ -266,28 +269,13 @@ def enter_nb(
                 reason = too_large | r3
             else:
                 ctx_cd_nb(close, j, wi, wf, win, cov, meta)
+                cand = Candidate(
+                    cost, u[i, U_DELTA], u[i, U_GAMMA], u[i, U_VEGA], u[i, U_THETA],
+                    u[i, U_MV], u[i, U_CONC], j, sector_codes[j], s,
+                )  # fmt: skip
+                room = Room(equity, free, counters[C_OPEN], committed, capacity)
                 units, reason, w2, proj = decide_ctx_nb(
-                    units,
-                    cost,
-                    u[i, U_DELTA],
-                    u[i, U_GAMMA],
-                    u[i, U_VEGA],
-                    u[i, U_THETA],
-                    u[i, U_MV],
-                    u[i, U_CONC],
-                    j,
-                    sector_codes[j],
-                    s,
-                    tot,
-                    sector_abs,
-                    cd,
-                    var_sym,
-                    equity,
-                    free,
-                    counters[C_OPEN],
-                    committed,
-                    capacity,
-                    params,
+                    units, cand, Context(tot, sector_abs, cd, var_sym), room, params
                 )
                 warn |= w2
         if reason == 0:

@@ -351,6 +351,54 @@ class Span(NamedTuple):
     rebalanced_at: int  # the bar the caller just rebalanced (-1: none)
 
 
+class Candidate(NamedTuple):
+    """One entry candidate: its per-unit quantities (docs/architecture.md) and where it goes."""
+
+    unit_cost: float
+    unit_delta_d: float
+    unit_gamma_d: float
+    unit_vega10: float
+    unit_theta: float
+    unit_mv: float
+    unit_conc: float
+    symbol: int
+    sector: int
+    strategy: int
+
+
+class Room(NamedTuple):
+    """What the book leaves a candidate: equity and free cash, open count, strategy dollars."""
+
+    equity: float
+    cash: float
+    n_open: int
+    strategy_exposure: np.ndarray  # float64 (n_strategies,): dollars committed
+    strategy_capacity: np.ndarray  # float64 (n_strategies,): dollars allowed (inf = no cap)
+
+
+class Context(NamedTuple):
+    """The book context of :mod:`.context_nb` the O(1) approval reads."""
+
+    tot: np.ndarray  # CX_* totals
+    sector_abs: np.ndarray  # per sector sum |mv|
+    cd: np.ndarray  # (C d)_s per symbol
+    var_sym: np.ndarray  # C_ss per symbol
+
+
+class FlatBook(NamedTuple):
+    """The open book as flat per-position arrays (k positions; docs/architecture.md)."""
+
+    pos_symbol: np.ndarray
+    pos_sector: np.ndarray
+    pos_strategy: np.ndarray
+    delta_d: np.ndarray
+    gamma_d: np.ndarray
+    vega10: np.ndarray
+    theta: np.ndarray
+    mv: np.ndarray
+    conc: np.ndarray
+
+
 def make_market(
     days: np.ndarray,
     close: np.ndarray,
