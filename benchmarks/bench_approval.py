@@ -82,17 +82,19 @@ UNITS = ("unit_cost", "unit_max_loss", "unit_dollar_vol", "unit_delta_d", "unit_
 
 
 def context(w, pp):
-    return book_context_nb(*(w[k] for k in BOOK), N_SECTORS, w["closes"], T, int(pp.var_window))
+    book = records.FlatBook(w["pos_symbol"], w["pos_sector"], w["pos_strategy"],
+                            *(w[k] for k in BOOK[2:]))  # fmt: skip
+    return book_context_nb(book, N_SECTORS, w["closes"], T, int(pp.var_window))
 
 
 def run_batch(w, pp, ctx, sequential: bool):
     ctx = tuple(a.copy() for a in ctx) if sequential else ctx
     stats = (np.full(N_STRAT, 0.55), np.full(N_STRAT, 1.4), np.full(N_STRAT, 30, np.int64))
-    return decide_many_nb(
-        w["equity"], w["cash"], len(w["pos_symbol"]), *(w[k] for k in UNITS),
-        w["cand_symbol"], w["cand_sector"], w["cand_strategy"], *stats, *ctx,
-        w["strategy_exposure"], w["strategy_capacity"], pp, sequential,
-    )  # fmt: skip
+    room = records.Room(w["equity"], w["cash"], len(w["pos_symbol"]), w["strategy_exposure"],
+                        w["strategy_capacity"])  # fmt: skip
+    cands = records.CandidateBlock(*(w[k] for k in UNITS), w["cand_symbol"], w["cand_sector"],
+                                   w["cand_strategy"])  # fmt: skip
+    return decide_many_nb(room, cands, stats, ctx, pp, sequential)
 
 
 def check(w, pp, ctx) -> None:

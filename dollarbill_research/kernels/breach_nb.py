@@ -164,9 +164,7 @@ def refresh_nb(market: Market, book: Book, ws: Workspace, out: np.ndarray) -> fl
     equity = book.account[A_CASH]
     for i in range(k):
         equity += book_f[BF_MV, i]
-    book_exposures_into_nb(
-        book_i, book_f, k, equity, market.n_sectors, market.close, np.bool_(True), ws, out
-    )
+    book_exposures_into_nb(k, equity, market.n_sectors, market.close, np.bool_(True), ws, out)
     return equity
 
 

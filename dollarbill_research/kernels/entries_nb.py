@@ -150,7 +150,7 @@ def enter_nb(
     fills, rejections = rec.fills, rec.rejections
     k = counters[C_OPEN]
     equity = book_equity_nb(account, ws.book_f, k)
-    book_i, book_f, wi, wf, win, cov, meta = ws
+    book_i, book_f, wi, wf = ws.book_i, ws.book_f, ws.wi, ws.wf
     n_strat = signal.shape[0]
     n_sym = signal.shape[2]
     # one scan of the bar's signals: candidate slots into the workspace list
@@ -212,9 +212,7 @@ def enter_nb(
         n_sectors,
     )
     if pm:
-        tot[CX_DCD] = ctx_begin_nb(
-            close, book_i[BI_SYMBOL], book_f[BF_DELTA], k, wi, wf, win, cov, meta
-        )
+        tot[CX_DCD] = ctx_begin_nb(close, book_i[BI_SYMBOL], book_f[BF_DELTA], k, ws)
     cd = wf[WF_CD]
     var_sym = wf[WF_VAR]
     for q in range(n):
@@ -268,7 +266,7 @@ def enter_nb(
             if too_large | r3:
                 reason = too_large | r3
             else:
-                ctx_cd_nb(close, j, wi, wf, win, cov, meta)
+                ctx_cd_nb(close, j, ws)
                 cand = Candidate(
                     cost, u[i, U_DELTA], u[i, U_GAMMA], u[i, U_VEGA], u[i, U_THETA],
                     u[i, U_MV], u[i, U_CONC], j, sector_codes[j], s,
@@ -355,11 +353,11 @@ def enter_nb(
         set_projected_nb(fills[row], proj, cash_needed * units)
         book_set_nb(book_i, book_f, k, positions, slot, sector_codes)
         if pm:
-            ctx_add_nb(
-                close, units, u[i, U_DELTA], u[i, U_GAMMA], u[i, U_VEGA], u[i, U_THETA],
-                u[i, U_MV], u[i, U_CONC], j, sector_codes[j], tot, sector_abs, wi, wf, win, cov,
-                meta,
+            filled = Candidate(
+                cost, u[i, U_DELTA], u[i, U_GAMMA], u[i, U_VEGA], u[i, U_THETA], u[i, U_MV],
+                u[i, U_CONC], j, sector_codes[j], s,
             )  # fmt: skip
+            ctx_add_nb(close, units, filled, tot, sector_abs, ws)
         k += 1
         committed[s] += p.committed
         equity -= costs

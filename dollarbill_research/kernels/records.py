@@ -366,6 +366,23 @@ class Candidate(NamedTuple):
     strategy: int
 
 
+class CandidateBlock(NamedTuple):
+    """``n`` candidates as arrays (``(n,)`` each): :class:`Candidate`'s fields plus sizing's."""
+
+    unit_cost: np.ndarray
+    unit_max_loss: np.ndarray
+    unit_dollar_vol: np.ndarray
+    unit_delta_d: np.ndarray
+    unit_gamma_d: np.ndarray
+    unit_vega10: np.ndarray
+    unit_theta: np.ndarray
+    unit_mv: np.ndarray
+    unit_conc: np.ndarray
+    symbol: np.ndarray  # int64
+    sector: np.ndarray  # int64
+    strategy: np.ndarray  # int64
+
+
 class Room(NamedTuple):
     """What the book leaves a candidate: equity and free cash, open count, strategy dollars."""
 

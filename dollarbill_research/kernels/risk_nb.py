@@ -36,6 +36,7 @@ from dollarbill_research.kernels.codes import (
     EXP_VEGA,
     N_EXPOSURES,
 )
+from dollarbill_research.kernels.records import FlatBook
 
 Z95 = 1.6448536269514722  # scipy.stats.norm.ppf(0.95)
 Z99 = 2.3263478740408408  # scipy.stats.norm.ppf(0.99)
@@ -155,20 +156,7 @@ def var_nb(
 
 @jit
 def book_exposures_nb(
-    pos_symbol: np.ndarray,
-    pos_sector: np.ndarray,
-    pos_strategy: np.ndarray,
-    delta_d: np.ndarray,
-    gamma_d: np.ndarray,
-    vega10: np.ndarray,
-    theta: np.ndarray,
-    mv: np.ndarray,
-    conc: np.ndarray,
-    equity: float,
-    n_sectors: int,
-    closes: np.ndarray,
-    t: int,
-    window: int,
+    book: FlatBook, equity: float, n_sectors: int, closes: np.ndarray, t: int, window: int
 ) -> np.ndarray:
     """Every exposure of a book as fractions of equity, float64 ``(N_EXPOSURES,)``.
 
@@ -176,32 +164,21 @@ def book_exposures_nb(
     ``EXP_CONCENTRATION`` the largest ``|conc|``; ``EXP_SECTOR`` the largest per-sector sum of
     ``|mv|``; ``EXP_GROSS`` the sum of ``|mv|``; ``EXP_VAR95/99`` from :func:`var_nb`;
     ``EXP_DIVERSIFICATION`` the effective number of positions ``(sum |mv|)^2 / sum mv^2``
-    (0 for an empty book; not divided by equity). ``pos_strategy`` is accepted for the shared
+    (0 for an empty book; not divided by equity). ``book.pos_strategy`` is part of the shared
     book layout and not used here.
     """
     q = 0.0
     if math.isfinite(equity) and equity > 0.0:
         rets = window_returns_nb(closes, t, window)
-        q = quad_form_nb(rets, symbol_deltas_nb(closes.shape[1], pos_symbol, delta_d))
-    return exposures_from_q_nb(
-        pos_sector, delta_d, gamma_d, vega10, theta, mv, conc, equity, n_sectors, q
-    )
+        q = quad_form_nb(rets, symbol_deltas_nb(closes.shape[1], book.pos_symbol, book.delta_d))
+    return exposures_from_q_nb(book, equity, n_sectors, q)
 
 
 @jit_inner
-def exposures_from_q_nb(
-    pos_sector: np.ndarray,
-    delta_d: np.ndarray,
-    gamma_d: np.ndarray,
-    vega10: np.ndarray,
-    theta: np.ndarray,
-    mv: np.ndarray,
-    conc: np.ndarray,
-    equity: float,
-    n_sectors: int,
-    q: float,
-) -> np.ndarray:
+def exposures_from_q_nb(book: FlatBook, equity: float, n_sectors: int, q: float) -> np.ndarray:
     """:func:`book_exposures_nb` given the book's quadratic form ``q = d' C d`` (dollars^2)."""
+    pos_sector, delta_d, gamma_d, vega10 = book.pos_sector, book.delta_d, book.gamma_d, book.vega10
+    theta, mv, conc = book.theta, book.mv, book.conc
     out = np.zeros(N_EXPOSURES)
     if not (math.isfinite(equity) and equity > 0.0):
         return out

@@ -362,14 +362,14 @@ def step_nb(
     pre = np.full(N_EXPOSURES, np.nan)
     if pm:
         equity = book_equity_nb(account, book_f, k)
-        book_exposures_into_nb(book_i, book_f, k, equity, n_sectors, close, pm, ws, pre)
+        book_exposures_into_nb(k, equity, n_sectors, close, pm, ws, pre)
         if any_breach_nb(pre, params):  # limits that hold (breach_nb): record, then act
             breach_pass_nb(at, market, params, book, rec, ws, pre)
     enter_nb(at, market, sig, params, book, rec, ws)
     k = counters[C_OPEN]
     exposures = np.empty(N_EXPOSURES)
     equity = book_equity_nb(account, book_f, k)
-    book_exposures_into_nb(book_i, book_f, k, equity, n_sectors, close, pm, ws, exposures)
+    book_exposures_into_nb(k, equity, n_sectors, close, pm, ws, exposures)
     if pm and params.breach_policy != BREACH_BLOCK and any_breach_nb(exposures, params):
         # the entries' costs shrank equity (or an entry moved another limit): act again
         breach_pass_nb(at, market, params, book, rec, ws, exposures)

@@ -210,10 +210,7 @@ def cov_rows_nb(
     js: np.ndarray,
     n: int,
     upper: int,
-    wi: np.ndarray,
-    win: np.ndarray,
-    cov: np.ndarray,
-    meta: np.ndarray,
+    ws: Workspace,
 ) -> None:
     """Compute (and cache) the missing covariances of symbols ``rows[:n_rows]`` with ``js``.
 
@@ -223,6 +220,7 @@ def cov_rows_nb(
     Pairs of complete windows are done four at a time (independent sums, each in the order of
     :func:`~dollarbill_research.kernels.risk_nb.pair_cov_nb`).
     """
+    wi, win, cov, meta = ws.wi, ws.win, ws.cov, ws.meta
     epoch = meta[M_EPOCH]
     m = meta[M_M]
     pend = wi[WI_PEND]
@@ -344,21 +342,14 @@ def held_deltas_nb(
 
 @jit
 def quad_form_ws_nb(
-    closes: np.ndarray,
-    pos_symbol: np.ndarray,
-    delta_d: np.ndarray,
-    k: int,
-    wi: np.ndarray,
-    wf: np.ndarray,
-    win: np.ndarray,
-    cov: np.ndarray,
-    meta: np.ndarray,
+    closes: np.ndarray, pos_symbol: np.ndarray, delta_d: np.ndarray, k: int, ws: Workspace
 ) -> float:
     """``d' C d`` of a flat book: :func:`~.risk_nb.quad_form_nb`'s sum, from the cache."""
+    wi, wf, win, cov, meta = ws.wi, ws.wf, ws.win, ws.cov, ws.meta
     h = held_deltas_nb(pos_symbol, delta_d, k, wi, wf, np.int64(WI_HELD2), np.int64(WF_HD2))
     hs = wi[WI_HELD2]
     hd = wf[WF_HD2]
-    cov_rows_nb(closes, hs, h, hs, h, np.int64(1), wi, win, cov, meta)  # typed: one specialization
+    cov_rows_nb(closes, hs, h, hs, h, np.int64(1), ws)  # typed: one specialization
     q = 0.0
     for a in range(h):
         i = hs[a]

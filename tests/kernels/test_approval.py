@@ -212,7 +212,7 @@ def test_context_and_batch_agree_with_decide_nb(seed, k):
     cfg = config(True)
     pp = params_of(cfg)
     pos = arrays(book)
-    ctx = book_context_nb(pos[0], pos[1], *pos[3:], N_SEC, closes, T, W)
+    ctx = book_context_nb(records.FlatBook(*pos), N_SEC, closes, T, W)
     a = call_decide(world, cfg)
     b = decide_ctx_nb(
         c["units"], candidate(c), records.Context(ctx[0], ctx[1], ctx[3], ctx[4]),
@@ -225,13 +225,15 @@ def test_context_and_batch_agree_with_decide_nb(seed, k):
     one = lambda key: np.full(n, c[key])  # noqa: E731
     pp.sizing_method = codes.SIZE_FIXED_DOLLAR
     pp.fixed_dollar_amount = 3000.0
-    units, reason, _, _ = decide_many_nb(
-        equity, cash, len(book), one("unit_cost"), one("unit_cost"), one("unit_cost"),
-        one("unit_delta_d"), one("unit_gamma_d"), one("unit_vega10"), one("unit_theta"),
-        one("unit_mv"), one("unit_conc"), np.full(n, c["symbol"]), np.full(n, c["sector"]),
-        np.full(n, c["strategy"]), np.zeros(N_STRAT), np.zeros(N_STRAT),
-        np.zeros(N_STRAT, np.int64), *ctx, st_exp, capacity, pp, True,
+    cands = records.CandidateBlock(
+        one("unit_cost"), one("unit_cost"), one("unit_cost"), one("unit_delta_d"),
+        one("unit_gamma_d"), one("unit_vega10"), one("unit_theta"), one("unit_mv"),
+        one("unit_conc"), np.full(n, c["symbol"]), np.full(n, c["sector"]),
+        np.full(n, c["strategy"]),
     )  # fmt: skip
+    kelly = (np.zeros(N_STRAT), np.zeros(N_STRAT), np.zeros(N_STRAT, np.int64))
+    room = records.Room(equity, cash, len(book), st_exp, capacity)
+    units, reason, _, _ = decide_many_nb(room, cands, kelly, ctx, pp, True)
     cur_book, cur_cash, cur_exp = list(book), cash, st_exp.copy()
     for i in range(n):
         size = float(np.floor(3000.0 / c["unit_cost"]))
