@@ -105,8 +105,9 @@ def check(w, pp, ctx) -> None:
     )
     for i in range(0, len(units), max(len(units) // 40, 1)):
         u0, _ = size_units_nb(
-            int(pp.sizing_method), w["equity"], w["cash"], w["unit_cost"][i], w["unit_max_loss"][i],
-            w["unit_dollar_vol"][i], pp, 0.55, 1.4, 30,
+            int(pp.sizing_method), w["equity"], w["cash"],
+            (w["unit_cost"][i], w["unit_max_loss"][i], w["unit_dollar_vol"][i]), pp,
+            (0.55, 1.4, 30),
         )  # fmt: skip
         if int(pp.sizing_method) == SIZE_RISK_PARITY:
             u0 = rp[i]

@@ -88,13 +88,13 @@ def decide_many_nb(
                 method,
                 equity,
                 cash,
-                unit_cost[i],
-                unit_max_loss[i],
-                unit_dollar_vol[i],
+                (unit_cost[i], unit_max_loss[i], unit_dollar_vol[i]),
                 params,
-                win_rate[st] if has_stats else 0.0,
-                payoff_ratio[st] if has_stats else 0.0,
-                n_closed[st] if has_stats else 0,
+                (
+                    win_rate[st] if has_stats else 0.0,
+                    payoff_ratio[st] if has_stats else 0.0,
+                    n_closed[st] if has_stats else 0,
+                ),
             )
         cand = Candidate(
             unit_cost[i], unit_delta_d[i], unit_gamma_d[i], unit_vega10[i], unit_theta[i],

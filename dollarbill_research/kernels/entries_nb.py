@@ -248,13 +248,9 @@ def enter_nb(
                     method,
                     equity,
                     free,
-                    cost,
-                    u[i, U_MAX_LOSS],
-                    u[i, U_DVOL],
+                    (cost, u[i, U_MAX_LOSS], u[i, U_DVOL]),
                     params,
-                    p_win,
-                    payoff,
-                    n_closed,
+                    (p_win, payoff, n_closed),
                 )
             # a Kelly size whose one unit does not fit the caps comes back as a reason bit
             too_large = warn & (1 << R_UNIT_TOO_LARGE)
@@ -335,21 +331,10 @@ def enter_nb(
         open_insert_nb(wi, counters[C_OPEN], slot)
         counters[C_OPEN] += 1
         row = record_fill_nb(
-            fills,
-            counters,
-            bar,
-            positions,
-            slot,
-            legs,
-            np.int64(FILL_ENTRY),  # typed, not a literal (one specialization)
-            1.0,
-            units,
-            value,
-            -value * units,
-            costs,
-            0.0,
-            warn,
-        )
+            fills, counters, positions, legs, slot,
+            (bar, np.int64(FILL_ENTRY), warn),  # typed, not a literal (one specialization)
+            (1.0, units, value, -value * units, costs, 0.0),
+        )  # fmt: skip
         set_projected_nb(fills[row], proj, cash_needed * units)
         book_set_nb(book_i, book_f, k, positions, slot, sector_codes)
         if pm:

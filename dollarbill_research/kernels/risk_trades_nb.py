@@ -73,21 +73,9 @@ def trim_position_nb(
     st.realized_pnl += pnl
     st.costs += costs
     record_fill_nb(
-        fills,
-        counters,
-        bar,
-        positions,
-        slot,
-        legs,
-        reason,
-        -1.0,
-        n,
-        p.value,
-        cash_flow,
-        costs,
-        pnl,
-        np.int64(0),
-    )
+        fills, counters, positions, legs, slot, (bar, reason, np.int64(0)),
+        (-1.0, n, p.value, cash_flow, costs, pnl),
+    )  # fmt: skip
     nq = q - n
     r = nq / q
     p.qty = nq
@@ -227,8 +215,8 @@ def hedge_nb(
     hp.vega10 = 0.0
     hp.theta = 0.0
     hp.conc = abs(hp.mv)
-    record_fill_nb(fills, counters, bar, positions, h, legs, np.int64(FILL_RISK_HEDGE), 1.0, n,
-                   value, -value * n, costs, 0.0, np.int64(0))  # fmt: skip
+    record_fill_nb(fills, counters, positions, legs, h, (bar, np.int64(FILL_RISK_HEDGE),
+                   np.int64(0)), (1.0, n, value, -value * n, costs, 0.0))  # fmt: skip
     return n
 
 

@@ -173,16 +173,7 @@ def kelly_fraction_nb(
 
 @jit
 def size_units_nb(
-    method: int,
-    equity: float,
-    cash: float,
-    unit_cost: float,
-    unit_max_loss: float,
-    unit_dollar_vol: float,
-    params: np.record,
-    win_rate: float,
-    payoff_ratio: float,
-    n_closed: int,
+    method: int, equity: float, cash: float, unit: tuple, params: np.record, kelly: tuple
 ) -> tuple[float, int]:
     """Size one candidate with ``method`` (a ``SIZE_*`` code), then apply the caps.
 
@@ -192,20 +183,23 @@ def size_units_nb(
         ``SIZE_*`` code (usually ``int(params.sizing_method)``).
     equity, cash : float
         Dollars. ``cash`` is only read by ``SIZE_SIMPLE`` (the cash check is approval's job).
-    unit_cost, unit_max_loss, unit_dollar_vol : float
-        Per-unit quantities in dollars (``unit_dollar_vol`` annualised).
-    params : numpy.ndarray
-        float64 ``(PP_LEN,)`` portfolio parameters.
-    win_rate, payoff_ratio : float
-        The strategy's closed-trade win rate in ``[0, 1]`` and average win / average loss (Kelly).
-    n_closed : int
-        The strategy's closed trades so far (Kelly applies from ``PP_KELLY_MIN_TRADES``).
+    unit : tuple
+        ``(unit_cost, unit_max_loss, unit_dollar_vol)``: per-unit quantities in dollars
+        (``unit_dollar_vol`` annualised).
+    params : numpy.record
+        The settings (:data:`~.params.PARAMS_DTYPE`).
+    kelly : tuple
+        ``(win_rate, payoff_ratio, n_closed)``: the strategy's closed-trade win rate in
+        ``[0, 1]``, average win / average loss, and closed trades so far (Kelly applies from
+        ``params.kelly_min_trades``), as :func:`~.candidates_nb.kelly_inputs_nb` returns them.
 
     Returns
     -------
     tuple of (float, int)
         Whole units (>= 0) and a warning mask (``1 << W_KELLY_FALLBACK`` when Kelly fell back).
     """
+    unit_cost, unit_max_loss, unit_dollar_vol = unit
+    win_rate, payoff_ratio, n_closed = kelly
     warn = 0
     if method == SIZE_SIMPLE:
         return simple_units_nb(cash, params.fixed_fraction_pct, unit_cost), warn
@@ -294,26 +288,27 @@ def size_many_nb(
     method: int,
     equity: np.ndarray,
     cash: np.ndarray,
-    unit_cost: np.ndarray,
-    unit_max_loss: np.ndarray,
-    unit_dollar_vol: np.ndarray,
+    units_in: tuple,
     params: np.record,
-    win_rate: np.ndarray,
-    payoff_ratio: np.ndarray,
-    n_closed: np.ndarray,
+    kelly: tuple,
     group: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Size ``n`` candidates (any mix of symbols and bars) in one call.
 
-    All arguments except ``method`` and ``params`` are arrays of shape ``(n,)`` (equity and cash per
-    candidate, e.g. the equity of the candidate's bar). ``group`` (int64) says which candidates
-    share one risk-parity budget (usually the bar index); it is ignored by the other methods.
+    All arguments except ``method`` and ``params`` are arrays of shape ``(n,)`` (equity and
+    cash per candidate, e.g. the equity of the candidate's bar), or tuples of them:
+    ``units_in`` is ``(unit_cost, unit_max_loss, unit_dollar_vol)`` and ``kelly``
+    ``(win_rate, payoff_ratio, n_closed)`` as in :func:`size_units_nb`. ``group`` (int64) says
+    which candidates share one risk-parity budget (usually the bar index); it is ignored by the
+    other methods.
 
     Returns
     -------
     tuple of numpy.ndarray
         ``units`` float64 ``(n,)`` and ``warn`` int64 ``(n,)`` masks.
     """
+    unit_cost, unit_max_loss, unit_dollar_vol = units_in
+    win_rate, payoff_ratio, n_closed = kelly
     n = unit_cost.shape[0]
     units = np.zeros(n)
     warn = np.zeros(n, dtype=np.int64)
@@ -323,13 +318,9 @@ def size_many_nb(
                 method,
                 equity[i],
                 cash[i],
-                unit_cost[i],
-                unit_max_loss[i],
-                unit_dollar_vol[i],
+                (unit_cost[i], unit_max_loss[i], unit_dollar_vol[i]),
                 params,
-                win_rate[i],
-                payoff_ratio[i],
-                n_closed[i],
+                (win_rate[i], payoff_ratio[i], n_closed[i]),
             )
         return units, warn
     order = np.argsort(group, kind="mergesort")

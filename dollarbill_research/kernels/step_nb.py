@@ -193,21 +193,10 @@ def close_position_nb(
         st.k_head = (st.k_head + 1) % st.k_ret.shape[0]
         st.k_n = min(st.k_n + 1, st.k_ret.shape[0])
     record_fill_nb(
-        fills,
-        counters,
-        bar,
-        positions,
-        slot,
-        legs,
-        reason,
-        -1.0,
-        qty,
-        p.value,
-        cash_flow,
-        costs,
-        pnl,
-        np.int64(0),  # typed, not a literal (one specialization)
-    )
+        fills, counters, positions, legs, slot,
+        (bar, reason, np.int64(0)),  # typed, not a literal (one specialization)
+        (-1.0, qty, p.value, cash_flow, costs, pnl),
+    )  # fmt: skip
     p.active = 0
     counters[C_OPEN] -= 1
 

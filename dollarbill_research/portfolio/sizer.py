@@ -119,13 +119,13 @@ class PositionSizer:
             method.code,
             float(equity),
             float(equity),
-            float(unit_cost),
-            float(unit_max_loss),
-            float(unit_dollar_vol if unit_dollar_vol is not None else 0.0),
+            (
+                float(unit_cost),
+                float(unit_max_loss),
+                float(unit_dollar_vol if unit_dollar_vol is not None else 0.0),
+            ),
             params,
-            float(win_rate),
-            float(payoff_ratio),
-            int(n_closed),
+            (float(win_rate), float(payoff_ratio), int(n_closed)),
         )
         codes = tuple(mask_bits(int(warn)))
         return SizeResult(int(units), method, codes, tuple(WARNING_TEXT[c] for c in codes))

@@ -34,7 +34,9 @@ METHODS = ["VolatilityBased", "KellyCriterion", "RiskParity", "FixedFractional",
 
 
 def size(method, *args):
-    return size_units_nb(PortfolioConfig(sizing_method=method).sizing_method.code, *args)
+    equity, cash, cost, loss, dvol, params, p, b, n = args
+    code = PortfolioConfig(sizing_method=method).sizing_method.code
+    return size_units_nb(code, equity, cash, (cost, loss, dvol), params, (p, b, n))
 
 
 # --- hand-computed cases: equity 100k, max risk 2%, max position 10% ------------------------
@@ -67,17 +69,23 @@ def test_kelly_hand_case():
     assert (units, warn) == (4.0, 0)
     # a loose config: kelly binds -> 100000 * 0.2 / 50 = 400
     loose = kernel_params(PortfolioConfig(max_risk_per_trade=100.0, max_position_pct=100.0))
-    assert size_units_nb(codes.SIZE_KELLY, 1e5, 1e5, 10.0, 50.0, 1.0, loose, 0.6, 2.0, 25)[0] == 400
+    assert (
+        size_units_nb(codes.SIZE_KELLY, 1e5, 1e5, (10.0, 50.0, 1.0), loose, (0.6, 2.0, 25))[0]
+        == 400
+    )
 
 
 def test_kelly_cap_hand_case():
     loose = kernel_params(PortfolioConfig(max_risk_per_trade=100.0, max_position_pct=100.0))
     # p = 0.9, b = 3: half Kelly 0.5 * (0.9 - 0.1/3) = 0.433 -> capped at 0.25 -> 25000/50 = 500
-    assert size_units_nb(codes.SIZE_KELLY, 1e5, 1e5, 10.0, 50.0, 1.0, loose, 0.9, 3.0, 25)[0] == 500
+    assert (
+        size_units_nb(codes.SIZE_KELLY, 1e5, 1e5, (10.0, 50.0, 1.0), loose, (0.9, 3.0, 25))[0]
+        == 500
+    )
 
 
 def test_kelly_falls_back_before_min_trades():
-    units, warn = size_units_nb(codes.SIZE_KELLY, 1e5, 1e5, 100.0, 5.0, 1.0, PP, 0.9, 3.0, 19)
+    units, warn = size_units_nb(codes.SIZE_KELLY, 1e5, 1e5, (100.0, 5.0, 1.0), PP, (0.9, 3.0, 19))
     # FixedFractional(max_risk_per_trade = 2%): 2000 / 100 = 20
     assert units == 20.0
     assert warn == 1 << codes.W_KELLY_FALLBACK
@@ -141,14 +149,14 @@ def test_size_many_matches_one_by_one():
     nc = rng.integers(0, 40, n)
     for method in (0, 1, 3, 4):
         units, warn = size_many_nb(
-            method, eq, eq, cost, loss, dvol, PP, p, b, nc, np.zeros(n, np.int64)
+            method, eq, eq, (cost, loss, dvol), PP, (p, b, nc), np.zeros(n, np.int64)
         )
         for i in range(n):
             assert (units[i], warn[i]) == size_units_nb(
-                method, eq[i], eq[i], cost[i], loss[i], dvol[i], PP, p[i], b[i], nc[i]
+                method, eq[i], eq[i], (cost[i], loss[i], dvol[i]), PP, (p[i], b[i], nc[i])
             )
     group = np.repeat([0, 1], n // 2)
-    units, _ = size_many_nb(2, np.full(n, 1e5), eq, cost, loss, dvol, PP, p, b, nc, group)
+    units, _ = size_many_nb(2, np.full(n, 1e5), eq, (cost, loss, dvol), PP, (p, b, nc), group)
     half = n // 2
     expect = risk_parity_units_nb(1e5, cost[half:], loss[half:], dvol[half:], PP)
     assert units[half:].tolist() == expect.tolist()
@@ -176,7 +184,7 @@ def test_matches_reference_and_respects_caps(method, c, p, b, n, risk, posp):
         fixed_fraction_pct=1.5, fixed_dollar_amount=5000.0,
     )  # fmt: skip
     units, warn = size_units_nb(
-        cfg.sizing_method.code, equity, equity, cost, loss, dvol, kernel_params(cfg), p, b, n
+        cfg.sizing_method.code, equity, equity, (cost, loss, dvol), kernel_params(cfg), (p, b, n)
     )
     ref_units, fallback = ref_size(method, equity, cost, loss, dvol, cfg.to_dict(), p, b, n)
     assert units == ref_units
@@ -192,8 +200,12 @@ def test_matches_reference_and_respects_caps(method, c, p, b, n, risk, posp):
 def test_volatility_based_non_increasing_in_vol(c, v1, v2):
     equity, cost, loss, _ = c
     lo, hi = sorted((v1, v2))
-    u_lo = size_units_nb(codes.SIZE_VOLATILITY_BASED, equity, equity, cost, loss, lo, PP, 0, 0, 0)
-    u_hi = size_units_nb(codes.SIZE_VOLATILITY_BASED, equity, equity, cost, loss, hi, PP, 0, 0, 0)
+    u_lo = size_units_nb(
+        codes.SIZE_VOLATILITY_BASED, equity, equity, (cost, loss, lo), PP, (0, 0, 0)
+    )
+    u_hi = size_units_nb(
+        codes.SIZE_VOLATILITY_BASED, equity, equity, (cost, loss, hi), PP, (0, 0, 0)
+    )
     assert u_hi[0] <= u_lo[0]
 
 
