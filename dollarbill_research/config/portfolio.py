@@ -37,6 +37,7 @@ from dollarbill_research.config._validate import (
 )
 from dollarbill_research.exceptions import ConfigError
 from dollarbill_research.kernels import codes, records
+from dollarbill_research.kernels.params import PORTFOLIO_DTYPE
 
 __all__ = ["AllocationMethod", "BreachPolicy", "PortfolioConfig", "RiskLimits", "SizingMethod"]
 
@@ -396,34 +397,35 @@ class PortfolioConfig:
         """Validate and flatten to the kernels' parameter vector, float64 ``(PP_LEN,)``."""
         self.validate()
         lim = self.risk_limits
-        pp = np.zeros(codes.PP_LEN)
-        pp[codes.PP_INITIAL_CAPITAL] = self.initial_capital
-        pp[codes.PP_MAX_RISK_PCT] = self.max_risk_per_trade
-        pp[codes.PP_MAX_POSITION_PCT] = self.max_position_pct
-        pp[codes.PP_SIZING_METHOD] = self.sizing_method.code
-        pp[codes.PP_FIXED_FRACTION_PCT] = self.fixed_fraction_pct
-        pp[codes.PP_FIXED_DOLLAR] = self.fixed_dollar_amount
-        pp[codes.PP_KELLY_FRACTION] = self.kelly_fraction
-        pp[codes.PP_KELLY_CAP] = self.kelly_cap
-        pp[codes.PP_KELLY_MIN_TRADES] = self.kelly_min_trades
-        pp[codes.PP_STOP_DISTANCE] = self.stop_distance
-        pp[codes.PP_MAX_DELTA] = lim.max_portfolio_delta
-        pp[codes.PP_MAX_GAMMA] = lim.max_portfolio_gamma
-        pp[codes.PP_MAX_VEGA] = lim.max_portfolio_vega
-        pp[codes.PP_MAX_CONCENTRATION_PCT] = lim.max_concentration_pct
-        pp[codes.PP_MAX_VAR_PCT] = lim.max_var_pct
-        pp[codes.PP_MAX_SECTOR_PCT] = lim.max_sector_exposure_pct
-        pp[codes.PP_WARN_FRACTION] = lim.warn_fraction
-        pp[codes.PP_SCALE_TO_FIT] = 1.0 if self.scale_to_fit else 0.0
-        pp[codes.PP_MAX_POSITIONS] = self.max_positions
-        pp[codes.PP_VAR_WINDOW] = self.var_window
-        pp[codes.PP_ALLOCATION_METHOD] = self.allocation_method.code
-        pp[codes.PP_KELLY_WINDOW] = self.kelly_window
-        pp[codes.PP_KELLY_PRIOR] = self.kelly_shrinkage_trades
-        pp[codes.PP_KELLY_PROBE] = self.kelly_probe_units
-        pp[codes.PP_BREACH_POLICY] = lim.breach_policy.code
-        pp[codes.PP_REBALANCE_BARS] = self.rebalance_bars
-        return pp
+        vec = np.zeros(codes.PP_LEN)
+        pp = vec.view(PORTFOLIO_DTYPE).view(np.recarray)[0]  # the kernels' field names
+        pp.portfolio_initial_capital = self.initial_capital
+        pp.max_risk_per_trade = self.max_risk_per_trade
+        pp.max_position_pct = self.max_position_pct
+        pp.sizing_method = self.sizing_method.code
+        pp.fixed_fraction_pct = self.fixed_fraction_pct
+        pp.fixed_dollar_amount = self.fixed_dollar_amount
+        pp.kelly_fraction = self.kelly_fraction
+        pp.kelly_cap = self.kelly_cap
+        pp.kelly_min_trades = self.kelly_min_trades
+        pp.stop_distance = self.stop_distance
+        pp.max_portfolio_delta = lim.max_portfolio_delta
+        pp.max_portfolio_gamma = lim.max_portfolio_gamma
+        pp.max_portfolio_vega = lim.max_portfolio_vega
+        pp.max_concentration_pct = lim.max_concentration_pct
+        pp.max_var_pct = lim.max_var_pct
+        pp.max_sector_exposure_pct = lim.max_sector_exposure_pct
+        pp.warn_fraction = lim.warn_fraction
+        pp.scale_to_fit = 1.0 if self.scale_to_fit else 0.0
+        pp.portfolio_max_positions = self.max_positions
+        pp.var_window = self.var_window
+        pp.allocation_method = self.allocation_method.code
+        pp.kelly_window = self.kelly_window
+        pp.kelly_shrinkage_trades = self.kelly_shrinkage_trades
+        pp.kelly_probe_units = self.kelly_probe_units
+        pp.breach_policy = lim.breach_policy.code
+        pp.rebalance_bars = self.rebalance_bars
+        return vec
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: methods as the seed's strings, ``risk_limits`` nested."""

@@ -4,7 +4,7 @@ Each strategy may commit at most ``target_i x equity`` dollars (``Strategy <name
 otherwise). The targets start at the configured ones (equal weights, or the custom weights,
 within the bounds) and, for the methods that learn from returns (``ALLOC_RISK_PARITY``,
 ``ALLOC_VOLATILITY_WEIGHTED``, ``ALLOC_PERFORMANCE_WEIGHTED``) with more than one strategy, are
-recomputed at every bar ``t > 0`` with ``t % PP_REBALANCE_BARS == 0`` by
+recomputed at every bar ``t > 0`` with ``t % params.rebalance_bars == 0`` by
 :func:`~.allocation_nb.allocation_targets_nb` (the :class:`StrategyAllocator`'s kernel) from the
 strategies' returns of bars ``0 .. t-1`` only (no look-ahead).
 

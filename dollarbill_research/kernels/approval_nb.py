@@ -10,14 +10,17 @@ Two ways in, same answers:
   the benchmark. The projected VaR is exact: ``d'Cd + 2 x (Cd)_s + x^2 C_ss`` for ``x`` dollars
   of delta added in symbol ``s`` (:mod:`context_nb`).
 
-Candidate per-unit quantities (architecture.md, "Per-unit candidate quantities") are passed as
-scalars in this order: ``unit_cost, unit_delta_d, unit_gamma_d, unit_vega10, unit_theta,
-unit_mv, unit_conc``. A new position is added for the candidate.
+A candidate is a :class:`~.records.Candidate` (its per-unit quantities, architecture.md
+"Per-unit candidate quantities", and its symbol, sector and strategy), what the book leaves it a
+:class:`~.records.Room` (equity, free cash, open positions, strategy dollars), the book context a
+:class:`~.records.Context`, the limits named fields of the parameter record (``params.
+max_portfolio_delta`` is ``RiskLimits.max_portfolio_delta``). A new position is added for the
+candidate.
 
 Checks (reason bits ``R_*``, several at once):
 
 * ``R_NO_PRICE``: equity or unit cost not finite positive, or a per-unit quantity not finite.
-* ``R_MAX_POSITIONS``: ``params.portfolio_max_positions > 0`` and ``n_open >= max_positions``.
+* ``R_MAX_POSITIONS``: ``params.portfolio_max_positions > 0`` and ``n_open`` is at it.
 * ``R_ZERO_SIZE``: fewer than one whole unit.
 * ``R_DELTA``, ``R_GAMMA``, ``R_VEGA``, ``R_VAR``: the projected ``|exposure|`` exceeds its limit
   *and* exceeds the current ``|exposure|`` (a trade that does not increase the magnitude never
@@ -32,8 +35,8 @@ Checks (reason bits ``R_*``, several at once):
 * ``R_CASH``: ``units x unit_cost > cash``.
 
 Warnings: the exposure bits (``R_DELTA`` .. ``R_VAR``) when the projected ``|exposure|`` passes
-``PP_WARN_FRACTION x limit`` without a rejection on that limit; ``W_SCALED_DOWN`` when
-scale-to-fit reduced the size. With ``PP_SCALE_TO_FIT`` the largest whole size that passes the
+``params.warn_fraction x limit`` without a rejection on that limit; ``W_SCALED_DOWN`` when
+scale-to-fit reduced the size. With ``params.scale_to_fit`` the largest whole size that passes the
 limit, cash and capacity checks is found by bisection (each feasible set is an interval
 ``[0, u*]``: the checks are convex in ``u``), and the trade is approved at that size if it is at
 least 1; otherwise the reasons at the requested size are returned.
@@ -194,7 +197,7 @@ def project_nb(u: float, cand: Candidate, ctx: Context, equity: float) -> np.nda
 
 @jit_inner
 def warn_mask_nb(projected: np.ndarray, reason_mask: int, params: np.record) -> int:
-    """Warning bits for exposures past ``PP_WARN_FRACTION`` of their limit and not rejected."""
+    """Warning bits for exposures past ``params.warn_fraction`` of their limit, not rejected."""
     wf = params.warn_fraction
     warn = 0
     for bit, e, limit in (

@@ -88,6 +88,12 @@ for _fields, _length in ((BACKTEST_FIELDS, records.BP_LEN), (PORTFOLIO_FIELDS, c
 PARAMS_DTYPE = np.dtype([(name, np.float64) for name, _ in BACKTEST_FIELDS + PORTFOLIO_FIELDS])
 """One run's settings (backtest then portfolio), one float64 field each."""
 
+BACKTEST_DTYPE = np.dtype([(name, np.float64) for name, _ in BACKTEST_FIELDS])
+"""The backtest part alone: the layout of ``BacktestConfig.to_kernel()``."""
+
+PORTFOLIO_DTYPE = np.dtype([(name, np.float64) for name, _ in PORTFOLIO_FIELDS])
+"""The portfolio part alone: the layout of ``PortfolioConfig.to_kernel()``."""
+
 
 def params_rows(bp: np.ndarray, pp: np.ndarray) -> np.recarray:
     """Parameter records from backtest and portfolio vectors (rows ``(n, BP_LEN)``/``(n, PP_LEN)``).
@@ -103,6 +109,16 @@ def params_rows(bp: np.ndarray, pp: np.ndarray) -> np.recarray:
     flat[:, : records.BP_LEN] = bp2
     flat[:, records.BP_LEN :] = pp2
     return flat.view(PARAMS_DTYPE).reshape(n).view(np.recarray)
+
+
+def portfolio_params(pp: np.ndarray) -> np.record:
+    """Named view of a portfolio vector ``PortfolioConfig.to_kernel()`` (no copy).
+
+    ``portfolio_params(pp).max_portfolio_delta`` is ``RiskLimits.max_portfolio_delta``: how
+    the Python side (rejection texts, diagnostics) reads the settings the kernels read.
+    """
+    vec = np.ascontiguousarray(pp, dtype=np.float64)
+    return vec.view(PORTFOLIO_DTYPE).view(np.recarray)[0]
 
 
 def make_params(bp: np.ndarray, pp: np.ndarray) -> np.record:

@@ -95,8 +95,8 @@ def cap_units_nb(
         Current equity in dollars.
     unit_cost, unit_max_loss : float
         Dollars per unit (see the module docstring).
-    params : numpy.ndarray
-        float64 ``(PP_LEN,)`` portfolio parameter vector.
+    params : numpy.record
+        The settings (:data:`~.params.PARAMS_DTYPE`), read by name.
 
     Returns
     -------
@@ -255,8 +255,8 @@ def risk_parity_units_nb(
         Dollars.
     unit_cost, unit_max_loss, unit_dollar_vol : numpy.ndarray
         float64 ``(n,)`` per-unit quantities.
-    params : numpy.ndarray
-        float64 ``(PP_LEN,)``.
+    params : numpy.record
+        The settings (:data:`~.params.PARAMS_DTYPE`), read by name.
 
     Returns
     -------
