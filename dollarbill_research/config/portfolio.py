@@ -178,6 +178,33 @@ class RiskLimits:
         return cls(**check_keys(cls, data))
 
 
+# PortfolioConfig.to_kernel(): settings written under their own name (kernels/params.py)
+_SAME_NAMES = (
+    "max_risk_per_trade",
+    "max_position_pct",
+    "fixed_fraction_pct",
+    "fixed_dollar_amount",
+    "kelly_fraction",
+    "kelly_cap",
+    "kelly_min_trades",
+    "stop_distance",
+    "var_window",
+    "kelly_window",
+    "kelly_shrinkage_trades",
+    "kelly_probe_units",
+    "rebalance_bars",
+)
+_RISK_LIMIT_NAMES = (  # RiskLimits fields: max_portfolio_delta -> params.max_portfolio_delta
+    "max_portfolio_delta",
+    "max_portfolio_gamma",
+    "max_portfolio_vega",
+    "max_concentration_pct",
+    "max_var_pct",
+    "max_sector_exposure_pct",
+    "warn_fraction",
+)
+
+
 @dataclass(slots=True)
 class PortfolioConfig:
     """Portfolio management settings: sizing, limits, allocation (SPEC 5.1).
@@ -400,31 +427,15 @@ class PortfolioConfig:
         vec = np.zeros(codes.PP_LEN)
         pp = vec.view(PORTFOLIO_DTYPE).view(np.recarray)[0]  # the kernels' field names
         pp.portfolio_initial_capital = self.initial_capital
-        pp.max_risk_per_trade = self.max_risk_per_trade
-        pp.max_position_pct = self.max_position_pct
-        pp.sizing_method = self.sizing_method.code
-        pp.fixed_fraction_pct = self.fixed_fraction_pct
-        pp.fixed_dollar_amount = self.fixed_dollar_amount
-        pp.kelly_fraction = self.kelly_fraction
-        pp.kelly_cap = self.kelly_cap
-        pp.kelly_min_trades = self.kelly_min_trades
-        pp.stop_distance = self.stop_distance
-        pp.max_portfolio_delta = lim.max_portfolio_delta
-        pp.max_portfolio_gamma = lim.max_portfolio_gamma
-        pp.max_portfolio_vega = lim.max_portfolio_vega
-        pp.max_concentration_pct = lim.max_concentration_pct
-        pp.max_var_pct = lim.max_var_pct
-        pp.max_sector_exposure_pct = lim.max_sector_exposure_pct
-        pp.warn_fraction = lim.warn_fraction
-        pp.scale_to_fit = 1.0 if self.scale_to_fit else 0.0
         pp.portfolio_max_positions = self.max_positions
-        pp.var_window = self.var_window
+        for name in _SAME_NAMES:  # the record's fields carry the config's names
+            setattr(pp, name, getattr(self, name))
+        for name in _RISK_LIMIT_NAMES:
+            setattr(pp, name, getattr(lim, name))
+        pp.sizing_method = self.sizing_method.code
         pp.allocation_method = self.allocation_method.code
-        pp.kelly_window = self.kelly_window
-        pp.kelly_shrinkage_trades = self.kelly_shrinkage_trades
-        pp.kelly_probe_units = self.kelly_probe_units
         pp.breach_policy = lim.breach_policy.code
-        pp.rebalance_bars = self.rebalance_bars
+        pp.scale_to_fit = 1.0 if self.scale_to_fit else 0.0
         return vec
 
     def to_dict(self) -> dict[str, Any]:

@@ -47,16 +47,8 @@ def records_needed_nb(signal: np.ndarray, ts: int, n_open: int) -> int:
 
 
 @jit
-def run_bars_nb(
-    span: Span,
-    market: Market,
-    sig: SignalBlock,
-    params: np.record,
-    book: Book,
-    rec: Records,
-    ws: Workspace,
-    alloc_time: AllocTime,
-) -> int:
+def run_bars_nb(span: Span, market: Market, sig: SignalBlock, params: np.record, book: Book,
+                rec: Records, ws: Workspace, alloc_time: AllocTime) -> int:  # fmt: skip
     """Run rows ``span.t0 .. span.t1-1`` (panel row = signal row = record row).
 
     ``bar = row + span.bar_offset``. ``ws`` is the step workspace

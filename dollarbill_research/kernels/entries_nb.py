@@ -128,15 +128,8 @@ def cost_too_high_nb(unit_costs: float, unit_max_loss: float, max_pct: float) ->
 
 
 @jit_inner
-def enter_nb(
-    at: BarAt,
-    market: Market,
-    sig: SignalBlock,
-    params: np.record,
-    book: Book,
-    rec: Records,
-    ws: Workspace,
-) -> None:
+def enter_nb(at: BarAt, market: Market, sig: SignalBlock, params: np.record, book: Book,
+             rec: Records, ws: Workspace) -> None:  # fmt: skip
     """Process the bar's entry candidates (see the module docstring).
 
     The flat book of the open positions is in the workspace ``ws`` (:mod:`.workspace_nb`);

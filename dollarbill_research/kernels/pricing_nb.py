@@ -162,13 +162,7 @@ def bs_greeks_vec_nb(
     inputs have shape ``(n,)``; units as in :func:`bs_greeks_nb`.
     """
     for i in range(out.shape[1]):
-        p, de, g, v, th, rh = bs_greeks_nb(is_call[i], s[i], k[i], t[i], r[i], q[i], sigma[i])
-        out[0, i] = p
-        out[1, i] = de
-        out[2, i] = g
-        out[3, i] = v
-        out[4, i] = th
-        out[5, i] = rh
+        out[:, i] = bs_greeks_nb(is_call[i], s[i], k[i], t[i], r[i], q[i], sigma[i])
 
 
 @jit_parallel
@@ -184,10 +178,4 @@ def bs_greeks_vec_par_nb(
 ) -> None:
     """Threaded twin of :func:`bs_greeks_vec_nb` (``prange`` over options)."""
     for i in prange(out.shape[1]):
-        p, de, g, v, th, rh = bs_greeks_nb(is_call[i], s[i], k[i], t[i], r[i], q[i], sigma[i])
-        out[0, i] = p
-        out[1, i] = de
-        out[2, i] = g
-        out[3, i] = v
-        out[4, i] = th
-        out[5, i] = rh
+        out[:, i] = bs_greeks_nb(is_call[i], s[i], k[i], t[i], r[i], q[i], sigma[i])

@@ -294,15 +294,8 @@ def record_equity_nb(
 
 
 @jit
-def step_nb(
-    at: BarAt,
-    market: Market,
-    sig: SignalBlock,
-    params: np.record,
-    book: Book,
-    rec: Records,
-    ws: Workspace,
-) -> float:
+def step_nb(at: BarAt, market: Market, sig: SignalBlock, params: np.record, book: Book,
+            rec: Records, ws: Workspace) -> float:  # fmt: skip
     """Advance the state by one bar.
 
     Parameters
