@@ -36,7 +36,7 @@ from dollarbill_research.kernels.alloc_time_nb import rebalance_due_nb, rebalanc
 from dollarbill_research.kernels.allocation_nb import bounded_targets_nb, raw_weights_nb
 from dollarbill_research.kernels.breach_nb import BREACH_ROWS_PER_PASS
 from dollarbill_research.kernels.driver_nb import run_bars_nb
-from dollarbill_research.kernels.params import make_params
+from dollarbill_research.kernels.params import make_params, params_array
 from dollarbill_research.kernels.workspace_nb import new_workspace
 from dollarbill_research.strategies.base import Signals, Strategy
 
@@ -186,7 +186,8 @@ def simulate(
     """
     n_strat = len(signals.strategies)
     n_sym = panel.n_symbols
-    params = make_params(bp, pp)
+    params = make_params(bp, pp)  # read by name here
+    rows = params_array(bp, pp)  # what the kernels take
     hedge = params.use_portfolio_management > 0 and params.breach_policy == codes.BREACH_HEDGE
     book = records.new_state(n_strat, n_sym, float(params.initial_capital), hedge_slots=hedge)
     cap = 1024 + int(np.count_nonzero(signals.signal))
@@ -212,9 +213,9 @@ def simulate(
     rebalanced = -1
     while t < panel.n_bars:
         span = records.Span(t, panel.n_bars, 0, rebalanced)
-        t = run_bars_nb(span, market, sig, params, book, rec, ws, alloc_time)
-        if t < panel.n_bars and t != rebalanced and rebalance_due_nb(t, n_strat, params):
-            rebalance_nb(t, alloc_time.strat_returns, alloc_time.alloc, params, capacity)
+        t = run_bars_nb(span, market, sig, rows, book, rec, ws, alloc_time)
+        if t < panel.n_bars and t != rebalanced and rebalance_due_nb(t, n_strat, rows):
+            rebalance_nb(t, alloc_time.strat_returns, alloc_time.alloc, rows, capacity)
             rebalanced = t  # capacities from bars < t only
         if t < panel.n_bars:
             need = int(counters[records.C_OPEN]) + int(np.count_nonzero(signals.signal[:, t]))

@@ -96,7 +96,7 @@ from dollarbill_research.kernels.alloc_time_nb import rebalance_due_nb, rebalanc
 from dollarbill_research.kernels.breach_nb import BREACH_ROWS_PER_PASS
 from dollarbill_research.kernels.driver_nb import run_bars_nb
 from dollarbill_research.kernels.features_nb import iv_proxy_carry_nb
-from dollarbill_research.kernels.params import make_params
+from dollarbill_research.kernels.params import make_params, params_array
 from dollarbill_research.kernels.workspace_nb import new_workspace
 from dollarbill_research.strategies.base import Signals, Strategy, declared_lookback
 
@@ -265,6 +265,7 @@ class _Simulation:
         n_strat, n_sym = len(self.names), self.uni.n_symbols
         self.bp, self.pp, capacity = self.engine.kernel_params(n_strat, self.names, self.uni.ns)
         self.params = params = make_params(self.bp, self.pp)
+        self.rows = params_array(self.bp, self.pp)  # what the kernels take
         hedge = bool(
             params.use_portfolio_management > 0 and params.breach_policy == codes.BREACH_HEDGE
         )
@@ -382,16 +383,16 @@ class _Simulation:
         while t < rows_local:
             rec = records.Records(self.fill_buf, self.rej_buf, self.breach_buf, equity, strat_pnl)
             span = records.Span(t, rows_local, g0 - hist, self.rebalanced)
-            t = run_bars_nb(span, market, sig_block, self.params, self.state, rec, self.ws,
+            t = run_bars_nb(span, market, sig_block, self.rows, self.state, rec, self.ws,
                             self.alloc_time)  # fmt: skip
             bar = t + g0 - hist  # allocation through time: the engine.simulate protocol
             if (
                 t < rows_local
                 and bar != self.rebalanced
-                and rebalance_due_nb(bar, n_strat, self.params)
+                and rebalance_due_nb(bar, n_strat, self.rows)
             ):
                 at = self.alloc_time
-                rebalance_nb(bar, at.strat_returns, at.alloc, self.params, self.capacity)
+                rebalance_nb(bar, at.strat_returns, at.alloc, self.rows, self.capacity)
                 self.rebalanced = bar
             if t < rows_local:  # the growth rule of engine.simulate
                 need = int(counters[records.C_OPEN]) + int(np.count_nonzero(sig[:, t]))

@@ -39,8 +39,9 @@ ALLOC_HI_ROW = 2
 
 
 @jit
-def rebalance_due_nb(bar: int, n_strategies: int, params: np.record) -> bool:
+def rebalance_due_nb(bar: int, n_strategies: int, param_rows: np.ndarray) -> bool:
     """True when the capacities are recomputed before bar ``bar`` (module docstring)."""
+    params = param_rows[0]  # the parameter record (a 1-row array from Python: fast dispatch)
     if params.use_portfolio_management <= 0.0 or n_strategies < 2 or bar <= 0:
         return False
     method = int(params.allocation_method)
@@ -52,12 +53,13 @@ def rebalance_due_nb(bar: int, n_strategies: int, params: np.record) -> bool:
 
 @jit
 def rebalance_nb(
-    bar: int, returns: np.ndarray, alloc: np.ndarray, params: np.record,
+    bar: int, returns: np.ndarray, alloc: np.ndarray, param_rows: np.ndarray,
     capacity: np.ndarray,
 ) -> None:  # fmt: skip
     """Recompute ``capacity`` (targets, fractions of equity) from ``returns[:bar]`` when due."""
-    if not rebalance_due_nb(bar, capacity.shape[0], params):
+    if not rebalance_due_nb(bar, capacity.shape[0], param_rows):
         return
+    params = param_rows[0]
     t = allocation_targets_nb(
         int(params.allocation_method), returns[:bar], alloc[ALLOC_CUSTOM_ROW],
         alloc[ALLOC_LO_ROW], alloc[ALLOC_HI_ROW], params.bars_per_year, params.risk_free_rate,

@@ -15,7 +15,6 @@ import numpy as np
 from dollarbill_research.kernels._jit import jit_inner
 from dollarbill_research.kernels.codes import EXP_VAR95, EXP_VAR99, N_EXPOSURES
 from dollarbill_research.kernels.records import (
-    A_CASH,
     BF_CONC,
     BF_DELTA,
     BF_GAMMA,
@@ -25,7 +24,6 @@ from dollarbill_research.kernels.records import (
     BI_SECTOR,
     BI_STRATEGY,
     BI_SYMBOL,
-    FlatBook,
 )
 from dollarbill_research.kernels.risk_nb import exposures_from_q_nb
 from dollarbill_research.kernels.workspace_nb import WI_OPEN, Workspace, quad_form_ws_nb
@@ -51,15 +49,6 @@ def book_set_nb(
     book_f[BF_THETA, i] = p.theta
     book_f[BF_MV, i] = p.mv
     book_f[BF_CONC, i] = p.conc
-
-
-@jit_inner
-def book_equity_nb(account: np.ndarray, book_f: np.ndarray, k: int) -> float:
-    """Cash plus the market value of the first ``k`` positions of the flat book (dollars)."""
-    equity = account[A_CASH]
-    for i in range(k):
-        equity += book_f[BF_MV, i]
-    return equity
 
 
 @jit_inner
@@ -94,16 +83,10 @@ def book_exposures_into_nb(
     (``EXP_VAR95/99`` are NaN): the portfolio management off path records Greeks only, so an
     equities-only run stays O(positions) per bar.
     """
-    book_i, book_f = ws.book_i, ws.book_f
     q = 0.0
     if with_var and math.isfinite(equity) and equity > 0.0:
-        q = quad_form_ws_nb(closes, book_i[BI_SYMBOL], book_f[BF_DELTA], k, ws)
-    flat = FlatBook(
-        book_i[BI_SYMBOL, :k], book_i[BI_SECTOR, :k], book_i[BI_STRATEGY, :k],
-        book_f[BF_DELTA, :k], book_f[BF_GAMMA, :k], book_f[BF_VEGA, :k], book_f[BF_THETA, :k],
-        book_f[BF_MV, :k], book_f[BF_CONC, :k],
-    )  # fmt: skip
-    exp = exposures_from_q_nb(flat, equity, n_sectors, q)
+        q = quad_form_ws_nb(closes, k, ws)
+    exp = exposures_from_q_nb(ws.book_i, ws.book_f, k, equity, n_sectors, q)
     for e in range(N_EXPOSURES):
         out[e] = exp[e]
     if not with_var:

@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from dollarbill_research.kernels._jit import jit, jit_inner
-from dollarbill_research.kernels.records import Candidate, FlatBook
+from dollarbill_research.kernels.records import BF_DELTA, BI_SYMBOL, Candidate, FlatBook
 from dollarbill_research.kernels.risk_nb import pair_cov_nb, symbol_deltas_nb, window_returns_nb
 from dollarbill_research.kernels.workspace_nb import (
     M_EPOCH,
@@ -168,19 +168,30 @@ def context_add_nb(units: float, cand: Candidate, ctx: tuple) -> None:
 
 
 @jit
-def ctx_cd_nb(closes: np.ndarray, s: int, ws: Workspace) -> None:
-    """Make ``wf[WF_CD, s]`` (``(C d)_s``) and ``wf[WF_VAR, s]`` (``C_ss``) current."""
-    wi, wf, win, cov, meta = ws.wi, ws.wf, ws.win, ws.cov, ws.meta
+def ctx_cd_nb(
+    closes: np.ndarray,
+    s: int,
+    wi: np.ndarray,
+    wf: np.ndarray,
+    win: np.ndarray,
+    cov: np.ndarray,
+    meta: np.ndarray,
+) -> None:
+    """Make ``wf[WF_CD, s]`` (``(C d)_s``) and ``wf[WF_VAR, s]`` (``C_ss``) current.
+
+    The workspace's arrays one by one, not the :class:`Workspace`: this runs per candidate, and
+    every array argument is reference-counted on the call.
+    """
     if wi[WI_CD_STAMP, s] == meta[M_EPOCH]:
         return
     h = meta[M_NHELD]
     hs = wi[WI_HELD]
-    row = wi[WI_ROW]
-    row[0] = s
-    cov_rows_nb(closes, row, np.int64(1), hs, h, np.int64(0), ws)
+    wi[WI_ROW, 0] = s  # the one-symbol row list of cov_rows_nb
+    cov_rows_nb(closes, (np.int64(WI_ROW), np.int64(1)), (np.int64(WI_HELD), h), wi, win, cov, meta)
     nf = meta[M_NFILL]
     if nf > 0:  # (the first call touched ``s`` already)
-        cov_rows_nb(closes, row, np.int64(1), wi[WI_FSYM], nf, np.int64(0), ws)
+        cov_rows_nb(closes, (np.int64(WI_ROW), np.int64(1)), (np.int64(WI_FSYM), nf), wi, win, cov,
+                    meta)  # fmt: skip
     # every pair is cached now (unless the cache is full): read it here, no call per pair
     li = wi[WI_LOC, s]
     acc = 0.0
@@ -207,11 +218,10 @@ def ctx_cd_nb(closes: np.ndarray, s: int, ws: Workspace) -> None:
 
 
 @jit
-def ctx_begin_nb(
-    closes: np.ndarray, pos_symbol: np.ndarray, delta_d: np.ndarray, k: int, ws: Workspace
-) -> float:
-    """Set up the lazy context of a flat book of ``k`` positions; return ``d'Cd``."""
+def ctx_begin_nb(closes: np.ndarray, k: int, ws: Workspace) -> float:
+    """Set up the lazy context of the workspace's flat book of ``k`` positions; return ``d'Cd``."""
     wi, wf, meta = ws.wi, ws.wf, ws.meta
+    pos_symbol, delta_d = ws.book_i[BI_SYMBOL], ws.book_f[BF_DELTA]
     h = held_deltas_nb(pos_symbol, delta_d, k, wi, wf, np.int64(WI_HELD), np.int64(WF_HD))
     meta[M_NHELD] = h
     meta[M_NFILL] = 0
@@ -219,7 +229,7 @@ def ctx_begin_nb(
     dcd = 0.0
     for a in range(h):
         s = wi[WI_HELD, a]
-        ctx_cd_nb(closes, s, ws)
+        ctx_cd_nb(closes, s, wi, wf, ws.win, ws.cov, meta)
         dcd += wf[WF_HD, a] * wf[WF_CD, s]
     return dcd
 
@@ -237,14 +247,14 @@ def ctx_add_nb(
     wi, wf, win, cov, meta = ws.wi, ws.wf, ws.win, ws.cov, ws.meta
     x = units * cand.unit_delta_d
     s = cand.symbol
-    ctx_cd_nb(closes, s, ws)
+    ctx_cd_nb(closes, s, wi, wf, win, cov, meta)
     tot[CX_DCD] += 2.0 * x * wf[WF_CD, s] + x * x * wf[WF_VAR, s]
     totals_add_nb(units, cand, tot, sector_abs)
     if x != 0.0:
         ncd = meta[M_NCD]
-        row = wi[WI_ROW]
-        row[0] = s
-        cov_rows_nb(closes, row, np.int64(1), wi[WI_CDLIST], ncd, np.int64(0), ws)
+        wi[WI_ROW, 0] = s
+        cov_rows_nb(closes, (np.int64(WI_ROW), np.int64(1)), (np.int64(WI_CDLIST), ncd), wi, win,
+                    cov, meta)  # fmt: skip
         ls = wi[WI_LOC, s]
         for c in range(ncd):
             j = wi[WI_CDLIST, c]

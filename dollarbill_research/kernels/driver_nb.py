@@ -47,7 +47,7 @@ def records_needed_nb(signal: np.ndarray, ts: int, n_open: int) -> int:
 
 
 @jit
-def run_bars_nb(span: Span, market: Market, sig: SignalBlock, params: np.record, book: Book,
+def run_bars_nb(span: Span, market: Market, sig: SignalBlock, param_rows: np.ndarray, book: Book,
                 rec: Records, ws: Workspace, alloc_time: AllocTime) -> int:  # fmt: skip
     """Run rows ``span.t0 .. span.t1-1`` (panel row = signal row = record row).
 
@@ -78,7 +78,7 @@ def run_bars_nb(span: Span, market: Market, sig: SignalBlock, params: np.record,
     signal, strat_capacity = sig.signal, sig.capacity
     sync_open_nb(positions, counters, ws.wi)
     most = signal.shape[0] * signal.shape[2]  # every (strategy, symbol) signals
-    pm = params.use_portfolio_management > 0.0
+    pm = param_rows[0].use_portfolio_management > 0.0
     for t in range(span.t0, span.t1):
         used = max(counters[C_FILLS], counters[C_REJECTIONS])
         bound = min(fills.shape[0], rejections.shape[0])
@@ -99,10 +99,10 @@ def run_bars_nb(span: Span, market: Market, sig: SignalBlock, params: np.record,
             ):
                 return t
         bar = t + span.bar_offset
-        if bar != span.rebalanced_at and rebalance_due_nb(bar, strat_capacity.shape[0], params):
+        if bar != span.rebalanced_at and rebalance_due_nb(bar, strat_capacity.shape[0], param_rows):
             return t  # the caller recomputes the capacities (rebalance_nb) and calls again
         alloc_time.targets[bar, :] = strat_capacity
-        step_nb(BarAt(bar, t, t, t, market.days[t]), market, sig, params, book, rec, ws)
+        step_nb(BarAt(bar, t, t, t, market.days[t]), market, sig, param_rows, book, rec, ws)
         # committed_prev holds the previous close's committed dollars (zeros before bar 0)
         pnl_prev = strat_pnl[t - 1] if t > 0 else np.zeros(strat_pnl.shape[1])
         strategy_returns_nb(

@@ -26,7 +26,7 @@ import numpy as np
 
 from dollarbill_research.kernels._jit import jit_inner
 from dollarbill_research.kernels.approval_nb import decide_ctx_nb
-from dollarbill_research.kernels.book_nb import book_equity_nb, book_set_nb
+from dollarbill_research.kernels.book_nb import book_set_nb
 from dollarbill_research.kernels.candidates_nb import (
     U_CONC,
     U_CONTRACTS,
@@ -82,7 +82,6 @@ from dollarbill_research.kernels.records import (
     BF_THETA,
     BF_VEGA,
     BI_SECTOR,
-    BI_SYMBOL,
     C_OPEN,
     C_REJECTIONS,
     LEG_DTYPE,
@@ -142,7 +141,9 @@ def enter_nb(at: BarAt, market: Market, sig: SignalBlock, params: np.record, boo
     account, counters, positions, legs, stats = book
     fills, rejections = rec.fills, rec.rejections
     k = counters[C_OPEN]
-    equity = book_equity_nb(account, ws.book_f, k)
+    equity = account[A_CASH]
+    for i in range(k):
+        equity += ws.book_f[BF_MV, i]
     book_i, book_f, wi, wf = ws.book_i, ws.book_f, ws.wi, ws.wf
     n_strat = signal.shape[0]
     n_sym = signal.shape[2]
@@ -205,9 +206,10 @@ def enter_nb(at: BarAt, market: Market, sig: SignalBlock, params: np.record, boo
         n_sectors,
     )
     if pm:
-        tot[CX_DCD] = ctx_begin_nb(close, book_i[BI_SYMBOL], book_f[BF_DELTA], k, ws)
+        tot[CX_DCD] = ctx_begin_nb(close, k, ws)
     cd = wf[WF_CD]
     var_sym = wf[WF_VAR]
+    ctx = Context(tot, sector_abs, cd, var_sym)  # once per bar: its arrays change in place
     for q in range(n):
         i = order[q]
         s = slots[i] // n_sym
@@ -255,15 +257,13 @@ def enter_nb(at: BarAt, market: Market, sig: SignalBlock, params: np.record, boo
             if too_large | r3:
                 reason = too_large | r3
             else:
-                ctx_cd_nb(close, j, ws)
+                ctx_cd_nb(close, j, wi, wf, ws.win, ws.cov, ws.meta)
                 cand = Candidate(
                     cost, u[i, U_DELTA], u[i, U_GAMMA], u[i, U_VEGA], u[i, U_THETA],
                     u[i, U_MV], u[i, U_CONC], j, sector_codes[j], s,
                 )  # fmt: skip
                 room = Room(equity, free, counters[C_OPEN], committed, capacity)
-                units, reason, w2, proj = decide_ctx_nb(
-                    units, cand, Context(tot, sector_abs, cd, var_sym), room, params
-                )
+                units, reason, w2, proj = decide_ctx_nb(units, cand, ctx, room, params)
                 warn |= w2
         if reason == 0:
             if params.max_positions > 0.0 and counters[C_OPEN] >= params.max_positions:

@@ -36,7 +36,18 @@ from dollarbill_research.kernels.codes import (
     EXP_VEGA,
     N_EXPOSURES,
 )
-from dollarbill_research.kernels.records import FlatBook
+from dollarbill_research.kernels.records import (
+    BF_CONC,
+    BF_DELTA,
+    BF_GAMMA,
+    BF_MV,
+    BF_THETA,
+    BF_VEGA,
+    BI_SECTOR,
+    BOOK_F_LEN,
+    BOOK_I_LEN,
+    FlatBook,
+)
 
 Z95 = 1.6448536269514722  # scipy.stats.norm.ppf(0.95)
 Z99 = 2.3263478740408408  # scipy.stats.norm.ppf(0.99)
@@ -171,31 +182,46 @@ def book_exposures_nb(
     if math.isfinite(equity) and equity > 0.0:
         rets = window_returns_nb(closes, t, window)
         q = quad_form_nb(rets, symbol_deltas_nb(closes.shape[1], book.pos_symbol, book.delta_d))
-    return exposures_from_q_nb(book, equity, n_sectors, q)
+    k = book.pos_sector.shape[0]
+    book_i = np.zeros((BOOK_I_LEN, k), dtype=np.int64)
+    book_f = np.zeros((BOOK_F_LEN, k))
+    book_i[BI_SECTOR] = book.pos_sector
+    book_f[BF_DELTA] = book.delta_d
+    book_f[BF_GAMMA] = book.gamma_d
+    book_f[BF_VEGA] = book.vega10
+    book_f[BF_THETA] = book.theta
+    book_f[BF_MV] = book.mv
+    book_f[BF_CONC] = book.conc
+    return exposures_from_q_nb(book_i, book_f, k, equity, n_sectors, q)
 
 
 @jit_inner
-def exposures_from_q_nb(book: FlatBook, equity: float, n_sectors: int, q: float) -> np.ndarray:
-    """:func:`book_exposures_nb` given the book's quadratic form ``q = d' C d`` (dollars^2)."""
-    pos_sector, delta_d, gamma_d, vega10 = book.pos_sector, book.delta_d, book.gamma_d, book.vega10
-    theta, mv, conc = book.theta, book.mv, book.conc
+def exposures_from_q_nb(
+    book_i: np.ndarray, book_f: np.ndarray, k: int, equity: float, n_sectors: int, q: float
+) -> np.ndarray:
+    """:func:`book_exposures_nb` given the book's quadratic form ``q = d' C d`` (dollars^2).
+
+    The book is the first ``k`` columns of the flat book ``book_i`` / ``book_f`` (rows ``BI_*``
+    / ``BF_*`` of :mod:`.records`): two arrays to pass, whatever the number of fields.
+    """
     out = np.zeros(N_EXPOSURES)
     if not (math.isfinite(equity) and equity > 0.0):
         return out
     sector_abs = np.zeros(max(n_sectors, 1))
     gross = 0.0
     sq = 0.0
-    for i in range(pos_sector.shape[0]):
-        out[EXP_DELTA] += delta_d[i]
-        out[EXP_GAMMA] += gamma_d[i]
-        out[EXP_VEGA] += vega10[i]
-        out[EXP_THETA] += theta[i]
-        out[EXP_NET] += mv[i]
-        a = abs(mv[i])
+    for i in range(k):
+        mv = book_f[BF_MV, i]
+        out[EXP_DELTA] += book_f[BF_DELTA, i]
+        out[EXP_GAMMA] += book_f[BF_GAMMA, i]
+        out[EXP_VEGA] += book_f[BF_VEGA, i]
+        out[EXP_THETA] += book_f[BF_THETA, i]
+        out[EXP_NET] += mv
+        a = abs(mv)
         gross += a
-        sq += mv[i] * mv[i]
-        out[EXP_CONCENTRATION] = max(out[EXP_CONCENTRATION], abs(conc[i]))
-        sector_abs[pos_sector[i]] += a
+        sq += mv * mv
+        out[EXP_CONCENTRATION] = max(out[EXP_CONCENTRATION], abs(book_f[BF_CONC, i]))
+        sector_abs[book_i[BI_SECTOR, i]] += a
     out[EXP_GROSS] = gross
     out[EXP_SECTOR] = sector_abs.max()
     for e in (EXP_DELTA, EXP_GAMMA, EXP_VEGA, EXP_THETA, EXP_NET, EXP_GROSS):

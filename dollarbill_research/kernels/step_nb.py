@@ -19,7 +19,6 @@ import numpy as np
 
 from dollarbill_research.kernels._jit import jit, jit_inner
 from dollarbill_research.kernels.book_nb import (
-    book_equity_nb,
     book_exposures_into_nb,
     flatten_book_nb,
 )
@@ -46,6 +45,7 @@ from dollarbill_research.kernels.records import (
     A_CASH,
     A_LAST_DAY,
     A_RESERVED,
+    BF_MV,
     C_OPEN,
     BarAt,
     Book,
@@ -78,18 +78,25 @@ def accrue_interest_nb(day: float, account: np.ndarray, params: np.record) -> No
 
 @jit_inner
 def mark_all_nb(
-    at: BarAt, market: Market, book: Book, params: np.record, open_slots: np.ndarray
+    at: BarAt,
+    close: np.ndarray,
+    iv: np.ndarray,
+    valid: np.ndarray,
+    positions: np.ndarray,
+    legs: np.ndarray,
+    params: np.record,
+    open_slots: np.ndarray,
 ) -> None:
     """Reprice every open position whose symbol has a bar at row ``t`` (others keep their mark).
 
     A position is marked at the bar's close and ``iv``. Time to expiry is
     ``max(expiry_day - day, 0) / 365`` years, so a position at or past expiry is worth its
-    intrinsic value. An unusable ``iv`` keeps the previous mark's volatility.
+    intrinsic value. An unusable ``iv`` keeps the previous mark's volatility. ``open_slots``
+    holds the open slots (the first ``counters[C_OPEN]`` of the list). Arrays one by one, not
+    the records: every array argument is reference-counted on a call, once per bar here.
     """
     t, day = at.t, at.day
-    close, iv, valid = market.close, market.iv, market.valid
-    positions, legs = book.positions, book.legs
-    n_open = book.counters[C_OPEN]
+    n_open = open_slots.shape[0]
     r = params.risk_free_rate
     q = params.dividend_yield
     for i in range(n_open):
@@ -252,13 +259,13 @@ def record_equity_nb(
     book: Book,
     exposures: np.ndarray,
     pre: np.ndarray,
-    rec: Records,
+    equity_rec: np.ndarray,
+    strat_pnl: np.ndarray,
     open_slots: np.ndarray,
 ) -> float:
     """Write the end-of-bar equity row and per-strategy cumulative P&L; return equity."""
     bar, row = at.bar, at.row
     account, counters, positions, stats = book.account, book.counters, book.positions, book.stats
-    equity_rec, strat_pnl = rec.equity, rec.strat_pnl
     pv = 0.0
     for s in range(strat_pnl.shape[1]):
         strat_pnl[row, s] = stats[s].realized_pnl
@@ -294,7 +301,7 @@ def record_equity_nb(
 
 
 @jit
-def step_nb(at: BarAt, market: Market, sig: SignalBlock, params: np.record, book: Book,
+def step_nb(at: BarAt, market: Market, sig: SignalBlock, param_rows: np.ndarray, book: Book,
             rec: Records, ws: Workspace) -> float:  # fmt: skip
     """Advance the state by one bar.
 
@@ -310,8 +317,10 @@ def step_nb(at: BarAt, market: Market, sig: SignalBlock, params: np.record, book
     sig : SignalBlock
         Signal codes, confidences, templates ``(n_strategies, 2, TEMPLATE_LEN)`` and each
         strategy's allocation target (fraction of equity).
-    params : numpy.record
-        The settings (:data:`~.params.PARAMS_DTYPE`), read by name.
+    param_rows : numpy.ndarray
+        The settings: one row of :data:`~.params.PARAMS_DTYPE` (``params.params_array``);
+        ``param_rows[0]`` is the record the kernels read by name. An array, not the record,
+        because Python calls this kernel (a record argument costs microseconds to dispatch).
     book : Book
         The state (:mod:`.records`), updated in place.
     rec : Records
@@ -333,26 +342,32 @@ def step_nb(at: BarAt, market: Market, sig: SignalBlock, params: np.record, book
     close, sector_codes, n_sectors = market.close, market.sector_codes, market.n_sectors
     bar, t, day = at.bar, at.t, at.day
     open_slots = wi[WI_OPEN]
+    params = param_rows[0]
     pm = params.use_portfolio_management > 0.0
     begin_bar_nb(t, int(params.var_window) if pm else 0, wi, ws.meta)
     accrue_interest_nb(day, account, params)
-    mark_all_nb(at, market, book, params, open_slots)
+    mark_all_nb(at, close, market.iv, market.valid, positions, book.legs, params,
+                open_slots[: counters[C_OPEN]])  # fmt: skip
     exits_nb(at, market.valid, sig.signal, book, rec.fills, params, open_slots)
     if pm and params.breach_policy == BREACH_HEDGE:  # hedges of positions closed: sell back
         unwind_hedges_nb(bar, t, market.valid, book, rec.fills, params, wi)
     k = flatten_book_nb(positions, sector_codes, wi, counters[C_OPEN], book_i, book_f)
     pre = np.full(N_EXPOSURES, np.nan)
     if pm:
-        equity = book_equity_nb(account, book_f, k)
+        equity = account[A_CASH]
+        for i in range(k):
+            equity += book_f[BF_MV, i]
         book_exposures_into_nb(k, equity, n_sectors, close, pm, ws, pre)
         if any_breach_nb(pre, params):  # limits that hold (breach_nb): record, then act
             breach_pass_nb(at, market, params, book, rec, ws, pre)
     enter_nb(at, market, sig, params, book, rec, ws)
     k = counters[C_OPEN]
     exposures = np.empty(N_EXPOSURES)
-    equity = book_equity_nb(account, book_f, k)
+    equity = account[A_CASH]
+    for i in range(k):
+        equity += book_f[BF_MV, i]
     book_exposures_into_nb(k, equity, n_sectors, close, pm, ws, exposures)
     if pm and params.breach_policy != BREACH_BLOCK and any_breach_nb(exposures, params):
         # the entries' costs shrank equity (or an entry moved another limit): act again
         breach_pass_nb(at, market, params, book, rec, ws, exposures)
-    return record_equity_nb(at, book, exposures, pre, rec, open_slots)
+    return record_equity_nb(at, book, exposures, pre, rec.equity, rec.strat_pnl, open_slots)

@@ -50,7 +50,7 @@ from dollarbill_research.kernels.alloc_time_nb import (
     strategy_returns_nb,
 )
 from dollarbill_research.kernels.breach_nb import BREACH_ROWS_PER_PASS
-from dollarbill_research.kernels.params import make_params
+from dollarbill_research.kernels.params import make_params, params_array
 from dollarbill_research.kernels.step_nb import step_nb
 from dollarbill_research.kernels.workspace_nb import WI_OPEN, new_workspace, sync_open_nb
 
@@ -212,7 +212,8 @@ class LivePortfolio:
             raise ConfigError("LivePortfolio.sector_codes must be (n_symbols,) codes >= 0")
         engine = BacktestEngine(backtest_config, portfolio_config)
         self.bp, self.pp, self.capacity = engine.kernel_params(n_strat, self.strategies)
-        self.params = make_params(self.bp, self.pp)
+        self.params = make_params(self.bp, self.pp)  # read by name here
+        self._param_rows = params_array(self.bp, self.pp)  # what the kernels take
         # allocation through time (kernels/alloc_time_nb.py): the backtest driver's inputs
         self._alloc = engine.allocation_arrays(self.strategies)
         self.capacity = np.array(self.capacity, dtype=np.float64)
@@ -320,7 +321,7 @@ class LivePortfolio:
             grown = np.full((max(2 * bar, 64), n_strat), np.nan)
             grown[: self.strategy_returns.shape[0]] = self.strategy_returns
             self.strategy_returns = grown
-        rebalance_nb(bar, self.strategy_returns, self._alloc, self.params, self.capacity)
+        rebalance_nb(bar, self.strategy_returns, self._alloc, self._param_rows, self.capacity)
         market = records.Market(
             self._days, self.close_buf, self.iv_buf, self.valid_buf, self.sector_codes,
             int(self.sector_codes.max()) + 1,
@@ -328,7 +329,7 @@ class LivePortfolio:
         book = records.Book(self.account, self.counters, self.positions, self.legs, self.stats)
         block = records.SignalBlock(sig, conf, self.templates, self.capacity)
         at = records.BarAt(bar, t, 0, 0, day)
-        step_nb(at, market, block, self.params, book, rec, self._ws)
+        step_nb(at, market, block, self._param_rows, book, rec, self._ws)
         last_pnl, committed = self.alloc_last[:n_strat], self.alloc_last[n_strat:]
         strategy_returns_nb(strat_pnl[0], last_pnl, committed, self.strategy_returns[bar])
         last_pnl[:] = strat_pnl[0]
