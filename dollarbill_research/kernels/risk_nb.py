@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 
+from dollarbill_research.kernels import records as layout  # the flat book's rows BI_* / BF_*
 from dollarbill_research.kernels._jit import jit, jit_inner
 from dollarbill_research.kernels.codes import (
     EXP_CONCENTRATION,
@@ -36,18 +37,7 @@ from dollarbill_research.kernels.codes import (
     EXP_VEGA,
     N_EXPOSURES,
 )
-from dollarbill_research.kernels.records import (
-    BF_CONC,
-    BF_DELTA,
-    BF_GAMMA,
-    BF_MV,
-    BF_THETA,
-    BF_VEGA,
-    BI_SECTOR,
-    BOOK_F_LEN,
-    BOOK_I_LEN,
-    FlatBook,
-)
+from dollarbill_research.kernels.records import FlatBook
 
 Z95 = 1.6448536269514722  # scipy.stats.norm.ppf(0.95)
 Z99 = 2.3263478740408408  # scipy.stats.norm.ppf(0.99)
@@ -183,15 +173,15 @@ def book_exposures_nb(
         rets = window_returns_nb(closes, t, window)
         q = quad_form_nb(rets, symbol_deltas_nb(closes.shape[1], book.pos_symbol, book.delta_d))
     k = book.pos_sector.shape[0]
-    book_i = np.zeros((BOOK_I_LEN, k), dtype=np.int64)
-    book_f = np.zeros((BOOK_F_LEN, k))
-    book_i[BI_SECTOR] = book.pos_sector
-    book_f[BF_DELTA] = book.delta_d
-    book_f[BF_GAMMA] = book.gamma_d
-    book_f[BF_VEGA] = book.vega10
-    book_f[BF_THETA] = book.theta
-    book_f[BF_MV] = book.mv
-    book_f[BF_CONC] = book.conc
+    book_i = np.zeros((layout.BOOK_I_LEN, k), dtype=np.int64)
+    book_f = np.zeros((layout.BOOK_F_LEN, k))
+    book_i[layout.BI_SECTOR] = book.pos_sector
+    book_f[layout.BF_DELTA] = book.delta_d
+    book_f[layout.BF_GAMMA] = book.gamma_d
+    book_f[layout.BF_VEGA] = book.vega10
+    book_f[layout.BF_THETA] = book.theta
+    book_f[layout.BF_MV] = book.mv
+    book_f[layout.BF_CONC] = book.conc
     return exposures_from_q_nb(book_i, book_f, k, equity, n_sectors, q)
 
 
@@ -211,17 +201,17 @@ def exposures_from_q_nb(
     gross = 0.0
     sq = 0.0
     for i in range(k):
-        mv = book_f[BF_MV, i]
-        out[EXP_DELTA] += book_f[BF_DELTA, i]
-        out[EXP_GAMMA] += book_f[BF_GAMMA, i]
-        out[EXP_VEGA] += book_f[BF_VEGA, i]
-        out[EXP_THETA] += book_f[BF_THETA, i]
+        mv = book_f[layout.BF_MV, i]
+        out[EXP_DELTA] += book_f[layout.BF_DELTA, i]
+        out[EXP_GAMMA] += book_f[layout.BF_GAMMA, i]
+        out[EXP_VEGA] += book_f[layout.BF_VEGA, i]
+        out[EXP_THETA] += book_f[layout.BF_THETA, i]
         out[EXP_NET] += mv
         a = abs(mv)
         gross += a
         sq += mv * mv
-        out[EXP_CONCENTRATION] = max(out[EXP_CONCENTRATION], abs(book_f[BF_CONC, i]))
-        sector_abs[book_i[BI_SECTOR, i]] += a
+        out[EXP_CONCENTRATION] = max(out[EXP_CONCENTRATION], abs(book_f[layout.BF_CONC, i]))
+        sector_abs[book_i[layout.BI_SECTOR, i]] += a
     out[EXP_GROSS] = gross
     out[EXP_SECTOR] = sector_abs.max()
     for e in (EXP_DELTA, EXP_GAMMA, EXP_VEGA, EXP_THETA, EXP_NET, EXP_GROSS):
