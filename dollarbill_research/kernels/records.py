@@ -435,11 +435,20 @@ def make_market(
     )
 
 
-def new_records(n_rows: int, n_strategies: int, capacity: int, n_breaches: int = 64) -> Records:
-    """Empty record buffers: ``capacity`` fill and rejection rows, ``n_rows`` per-bar rows."""
+def new_records(
+    n_rows: int,
+    n_strategies: int,
+    capacity: int,
+    n_breaches: int = 64,
+    n_rejections: int | None = None,
+) -> Records:
+    """Empty record buffers (``n_rows`` per-bar rows, ``capacity`` fill rows).
+
+    ``n_rejections`` rejection rows (default ``capacity``) and ``n_breaches`` breach rows.
+    """
     return Records(
         np.zeros(capacity, dtype=FILL_DTYPE),
-        np.zeros(capacity, dtype=REJECTION_DTYPE),
+        np.zeros(capacity if n_rejections is None else n_rejections, dtype=REJECTION_DTYPE),
         np.zeros(n_breaches, dtype=BREACH_DTYPE),
         np.zeros(n_rows, dtype=EQUITY_DTYPE),
         np.zeros((n_rows, n_strategies)),

@@ -303,13 +303,7 @@ class LivePortfolio:
         t = self._push(close, iv, valid)
         need = int(self.counters[records.C_OPEN]) + int(np.count_nonzero(sig))
         # room for the breach passes and hedge unwinds too (breach_nb): 3 n_open + n_signals + 12
-        rec = records.Records(
-            np.zeros(4 * need + 13, dtype=records.FILL_DTYPE),
-            np.zeros(need + 1, dtype=records.REJECTION_DTYPE),
-            np.zeros(2 * BREACH_ROWS_PER_PASS, dtype=records.BREACH_DTYPE),
-            np.zeros(1, dtype=records.EQUITY_DTYPE),
-            np.zeros((1, n_strat)),
-        )
+        rec = records.new_records(1, n_strat, 4 * need + 13, 2 * BREACH_ROWS_PER_PASS, need + 1)
         fills, rej, brs, eq, strat_pnl = rec
         self.counters[records.C_FILLS] = 0
         self.counters[records.C_REJECTIONS] = 0
