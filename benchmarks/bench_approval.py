@@ -130,7 +130,7 @@ COMPILE_SNIPPET = """
 import json, time
 t0 = time.perf_counter()
 import numpy as np
-from benchmarks.bench_approval import world, context, run_batch, PortfolioConfig
+from benchmarks.bench_approval import world, context, run_batch, PortfolioConfig, kernel_params
 t1 = time.perf_counter()
 w = world(10, 5, 20); pp = kernel_params(PortfolioConfig(sizing_method="KellyCriterion"))
 ctx = context(w, pp)
