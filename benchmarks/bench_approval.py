@@ -26,10 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import cold_and_warm, last_line, machine_info, warm_median
 
 from dollarbill_research.config.portfolio import PortfolioConfig
+from dollarbill_research.kernels import records
 from dollarbill_research.kernels.approval_batch_nb import decide_many_nb
 from dollarbill_research.kernels.approval_nb import decide_nb
 from dollarbill_research.kernels.codes import SIZE_RISK_PARITY
 from dollarbill_research.kernels.context_nb import book_context_nb
+from dollarbill_research.kernels.params import make_params
 from dollarbill_research.kernels.sizing_nb import risk_parity_units_nb, size_units_nb
 
 N_SECTORS, N_STRAT, N_BARS, T = 11, 4, 120, 119
@@ -69,23 +71,30 @@ def world(n_cand: int, k: int, n_sym: int, seed: int = 0) -> dict[str, np.ndarra
     return w
 
 
+def kernel_params(cfg: PortfolioConfig) -> np.record:
+    """The kernels' parameter record of a portfolio config (backtest fields zero)."""
+    return make_params(np.zeros(records.BP_LEN), cfg.to_kernel())
+
+
 BOOK = ("pos_symbol", "pos_sector", "delta_d", "gamma_d", "vega10", "theta", "mv", "conc")
 UNITS = ("unit_cost", "unit_max_loss", "unit_dollar_vol", "unit_delta_d", "unit_gamma_d",
          "unit_vega10", "unit_theta", "unit_mv", "unit_conc")  # fmt: skip
 
 
 def context(w, pp):
-    return book_context_nb(*(w[k] for k in BOOK), N_SECTORS, w["closes"], T, int(pp[19]))
+    book = records.FlatBook(w["pos_symbol"], w["pos_sector"], w["pos_strategy"],
+                            *(w[k] for k in BOOK[2:]))  # fmt: skip
+    return book_context_nb(book, N_SECTORS, w["closes"], T, int(pp.var_window))
 
 
 def run_batch(w, pp, ctx, sequential: bool):
     ctx = tuple(a.copy() for a in ctx) if sequential else ctx
     stats = (np.full(N_STRAT, 0.55), np.full(N_STRAT, 1.4), np.full(N_STRAT, 30, np.int64))
-    return decide_many_nb(
-        w["equity"], w["cash"], len(w["pos_symbol"]), *(w[k] for k in UNITS),
-        w["cand_symbol"], w["cand_sector"], w["cand_strategy"], *stats, *ctx,
-        w["strategy_exposure"], w["strategy_capacity"], pp, sequential,
-    )  # fmt: skip
+    room = records.Room(w["equity"], w["cash"], len(w["pos_symbol"]), w["strategy_exposure"],
+                        w["strategy_capacity"])  # fmt: skip
+    cands = records.CandidateBlock(*(w[k] for k in UNITS), w["cand_symbol"], w["cand_sector"],
+                                   w["cand_strategy"])  # fmt: skip
+    return decide_many_nb(room, cands, stats, ctx, pp, sequential)
 
 
 def check(w, pp, ctx) -> None:
@@ -96,18 +105,21 @@ def check(w, pp, ctx) -> None:
     )
     for i in range(0, len(units), max(len(units) // 40, 1)):
         u0, _ = size_units_nb(
-            int(pp[3]), w["equity"], w["cash"], w["unit_cost"][i], w["unit_max_loss"][i],
-            w["unit_dollar_vol"][i], pp, 0.55, 1.4, 30,
+            int(pp.sizing_method), w["equity"], w["cash"],
+            (w["unit_cost"][i], w["unit_max_loss"][i], w["unit_dollar_vol"][i]), pp,
+            (0.55, 1.4, 30),
         )  # fmt: skip
-        if int(pp[3]) == SIZE_RISK_PARITY:
+        if int(pp.sizing_method) == SIZE_RISK_PARITY:
             u0 = rp[i]
-        u, r, wm, p = decide_nb(
-            u0, *(w[k][i] for k in UNITS[:1] + UNITS[3:]), w["cand_symbol"][i],
-            w["cand_sector"][i], w["cand_strategy"][i], w["pos_symbol"], w["pos_sector"],
-            w["pos_strategy"], *(w[k] for k in BOOK[2:]), w["equity"], w["cash"],
-            len(w["pos_symbol"]), w["strategy_exposure"], w["strategy_capacity"], w["closes"],
-            T, pp,
+        cand = records.Candidate(
+            *(float(w[k][i]) for k in UNITS[:1] + UNITS[3:]), int(w["cand_symbol"][i]),
+            int(w["cand_sector"][i]), int(w["cand_strategy"][i]),
         )  # fmt: skip
+        book = records.FlatBook(w["pos_symbol"], w["pos_sector"], w["pos_strategy"],
+                                *(w[k] for k in BOOK[2:]))  # fmt: skip
+        room = records.Room(w["equity"], w["cash"], len(w["pos_symbol"]),
+                            w["strategy_exposure"], w["strategy_capacity"])  # fmt: skip
+        u, r, wm, p = decide_nb(u0, cand, book, room, w["closes"], T, pp)
         assert (u, r, wm) == (units[i], reason[i], warn[i]), i
         np.testing.assert_allclose(p, proj[i], rtol=1e-9, atol=1e-12)
     approved = (reason == 0) & (units > 0)
@@ -118,9 +130,9 @@ COMPILE_SNIPPET = """
 import json, time
 t0 = time.perf_counter()
 import numpy as np
-from benchmarks.bench_approval import world, context, run_batch, PortfolioConfig
+from benchmarks.bench_approval import world, context, run_batch, PortfolioConfig, kernel_params
 t1 = time.perf_counter()
-w = world(10, 5, 20); pp = PortfolioConfig(sizing_method="KellyCriterion").to_kernel()
+w = world(10, 5, 20); pp = kernel_params(PortfolioConfig(sizing_method="KellyCriterion"))
 ctx = context(w, pp)
 t2 = time.perf_counter()
 run_batch(w, pp, ctx, True)
@@ -151,8 +163,8 @@ def main() -> None:
           f"VaR window 60 of {N_BARS} bars, {N_SECTORS} sectors, {N_STRAT} strategies")  # fmt: skip
     for method in ("VolatilityBased", "KellyCriterion", "RiskParity"):
         for scale in (False, True):
-            pp = PortfolioConfig(sizing_method=method, scale_to_fit=scale,
-                                 max_positions=1000).to_kernel()  # fmt: skip
+            pp = kernel_params(PortfolioConfig(sizing_method=method, scale_to_fit=scale,
+                                               max_positions=1000))  # fmt: skip
             ctx = context(w, pp)
             check(w, pp, ctx)
             t_ctx = warm_median(lambda pp=pp: context(w, pp), args.repeats)

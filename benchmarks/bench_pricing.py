@@ -87,9 +87,9 @@ t1b = time.perf_counter()
 n = 8
 a = [np.full(n, v) for v in (100.0, 100.0, 1.0, 0.05, 0.0, 0.2)]
 c = np.ones(n, dtype=np.bool_)
-o = [np.empty(n) for _ in range(6)]
-t2 = time.perf_counter(); bs_greeks_vec_nb(c, *a, *o); t3 = time.perf_counter()
-bs_greeks_vec_par_nb(c, *a, *o); t4 = time.perf_counter()
+o = np.empty((6, n))
+t2 = time.perf_counter(); bs_greeks_vec_nb(c, *a, o); t3 = time.perf_counter()
+bs_greeks_vec_par_nb(c, *a, o); t4 = time.perf_counter()
 iv = np.empty(n); implied_vol_vec_nb(c, o[0], *a[:5], iv); t5 = time.perf_counter()
 times = {"import": t1 - t0, "init": t1b - t1, "greeks": t3 - t2}
 times |= {"greeks_par": t4 - t3, "iv": t5 - t4}
@@ -110,18 +110,18 @@ def compile_times() -> None:
 
 def bench_size(n: int, repeats: int) -> None:
     args = inputs(n)
-    outs = tuple(np.empty(n) for _ in NAMES)
+    outs = np.empty((len(NAMES), n))
     want = closed_form(*args)
-    bs_greeks_vec_nb(*args, *outs)
+    bs_greeks_vec_nb(*args, outs)
     check(outs, want, "serial")
-    bs_greeks_vec_par_nb(*args, *outs)
+    bs_greeks_vec_par_nb(*args, outs)
     check(outs, want, "parallel")
-    serial = warm_median(lambda: bs_greeks_vec_nb(*args, *outs), repeats)
+    serial = warm_median(lambda: bs_greeks_vec_nb(*args, outs), repeats)
     print(f"  {n:>10,d}  greeks serial kernel (1 core): {n / serial / 1e6:7.2f} M sets/s")
     rates = {}
     for threads in (1, numba.config.NUMBA_NUM_THREADS):
         numba.set_num_threads(threads)
-        rates[threads] = n / warm_median(lambda: bs_greeks_vec_par_nb(*args, *outs), repeats)
+        rates[threads] = n / warm_median(lambda: bs_greeks_vec_par_nb(*args, outs), repeats)
         rate = rates[threads] / 1e6
         print(f"  {n:>10,d}  greeks prange kernel, {threads} thread(s): {rate:7.2f} M sets/s")
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
@@ -169,8 +169,8 @@ def bench_peer(n: int, repeats: int) -> None:
 
         price, g = peer()
         peer_time = warm_median(peer, max(1, repeats // 2))
-    outs = tuple(np.empty(n) for _ in NAMES)
-    ours = warm_median(lambda: bs_greeks_vec_nb(*args, *outs), repeats)
+    outs = np.empty((len(NAMES), n))
+    ours = warm_median(lambda: bs_greeks_vec_nb(*args, outs), repeats)
     ref = closed_form(*args)
     print(f"  peer check on {n:,d} options (max |ours - peer|, max |peer - closed form|):")
     diffs = {"price": price, **{name: np.asarray(g[name]) for name in NAMES[1:]}}

@@ -180,13 +180,14 @@ def _run(
 ) -> tuple[FloatArray, ...]:
     """Call ``serial`` or ``threaded`` (by ``parallel``, else by size) on the prepared inputs.
 
-    Both kernels take ``(is_call, *prep.arrays, *outs)``; returns the ``n_out`` flat outputs.
+    Both kernels take ``(is_call, *prep.arrays, out)``: one output array ``(n,)``, or
+    ``(n_out, n)`` when there are several; returns the ``n_out`` flat outputs (rows).
     """
     n = prep.is_call.shape[0]
-    outs = tuple(np.empty(n) for _ in range(n_out))
+    out = np.empty((n_out, n))
     use_threads = n >= PARALLEL_MIN_SIZE if parallel is None else parallel
-    (threaded if use_threads else serial)(prep.is_call, *prep.arrays, *outs)
-    return outs
+    (threaded if use_threads else serial)(prep.is_call, *prep.arrays, out[0] if n_out == 1 else out)
+    return tuple(out)
 
 
 def bs_price(

@@ -54,6 +54,54 @@ def test_jit_options_come_from_one_place(path: Path) -> None:
             assert not names & {"njit", "jit"}, f"{path.name}: use dollarbill_research.kernels._jit"
 
 
+MAX_KERNEL_ARGS = 8
+_JIT_DECORATORS = {"jit", "jit_inner", "jit_parallel"}
+
+
+def _kernel_functions() -> list[tuple[Path, ast.FunctionDef]]:
+    found = []
+    for path in KERNEL_FILES:
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and any(
+                (isinstance(d, ast.Name) and d.id in _JIT_DECORATORS)
+                or (isinstance(d, ast.Attribute) and d.attr in _JIT_DECORATORS)
+                for d in node.decorator_list
+            ):
+                found.append((path, node))
+    return found
+
+
+def test_kernel_signatures_take_at_most_eight_arguments() -> None:
+    # STYLE.md: kernels take a few typed records (kernels/records.py, kernels/params.py), not
+    # long positional lists; group what travels together instead of adding an argument
+    assert len(_kernel_functions()) > 50  # the walk finds the kernels
+    wide = []
+    for path, fn in _kernel_functions():
+        a = fn.args
+        n = len(a.posonlyargs) + len(a.args) + len(a.kwonlyargs)
+        n += (a.vararg is not None) + (a.kwarg is not None)
+        if n > MAX_KERNEL_ARGS:
+            wide.append(f"{path.relative_to(PACKAGE)}:{fn.lineno} {fn.name} takes {n} arguments")
+    assert not wide, (
+        f"kernels with more than {MAX_KERNEL_ARGS} arguments: {wide}; hint: pass the records of "
+        "kernels/records.py (Market, SignalBlock, Book, Records, Candidate, Room ...) or a tuple"
+    )
+
+
+def test_kernels_read_parameters_by_name() -> None:
+    # the BP_* / PP_* index constants say where a setting sits in the config vectors; kernels
+    # read the named fields of the parameter record (params.max_portfolio_delta)
+    layout = {"records.py", "codes.py", "params.py"}
+    by_index = re.compile(r"\b(?:BP|PP)_(?!LEN\b)[A-Z_]+\b")
+    offenders = {
+        p.name: sorted(set(by_index.findall(p.read_text())))
+        for p in KERNEL_FILES
+        if p.name not in layout and by_index.search(p.read_text())
+    }
+    assert not offenders, f"kernels name parameter indices: {offenders}"
+
+
 def test_no_module_is_a_giant() -> None:
     too_long = {
         str(p.relative_to(PACKAGE)): n

@@ -38,6 +38,7 @@ from dollarbill_research.backtesting.sizing_check import (
     sizing_frame,
 )
 from dollarbill_research.kernels import codes
+from dollarbill_research.kernels.params import portfolio_params
 
 if TYPE_CHECKING:
     from dollarbill_research.backtesting.result import BacktestResult
@@ -64,14 +65,6 @@ _LIMIT_FIELDS: dict[int, tuple[str, str, float]] = {
     codes.R_CONCENTRATION: ("risk_limits.max_concentration_pct", "p_concentration", 100.0),
     codes.R_SECTOR: ("risk_limits.max_sector_exposure_pct", "p_sector", 100.0),
     codes.R_VAR: ("risk_limits.max_var_pct", "p_var95", 100.0),
-}
-_PP_LIMIT = {
-    codes.R_DELTA: codes.PP_MAX_DELTA,
-    codes.R_GAMMA: codes.PP_MAX_GAMMA,
-    codes.R_VEGA: codes.PP_MAX_VEGA,
-    codes.R_CONCENTRATION: codes.PP_MAX_CONCENTRATION_PCT,
-    codes.R_SECTOR: codes.PP_MAX_SECTOR_PCT,
-    codes.R_VAR: codes.PP_MAX_VAR_PCT,
 }
 _OTHER_HINTS = {
     codes.R_STRATEGY_CAPACITY: "raise PortfolioConfig.max_strategy_allocation_pct or run fewer "
@@ -163,7 +156,8 @@ def _limit_value(result: BacktestResult, reason: int) -> float:
     pc: PortfolioConfig | None = result.portfolio_config
     if pc is None:
         return math.nan
-    return float(pc.to_kernel()[_PP_LIMIT[reason]])
+    name = _LIMIT_FIELDS[reason][0].removeprefix("risk_limits.")  # the kernels' field name
+    return float(getattr(portfolio_params(pc.to_kernel()), name))
 
 
 def _limits_frame(result: BacktestResult) -> pl.DataFrame:

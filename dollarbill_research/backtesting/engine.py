@@ -36,6 +36,7 @@ from dollarbill_research.kernels.alloc_time_nb import rebalance_due_nb, rebalanc
 from dollarbill_research.kernels.allocation_nb import bounded_targets_nb, raw_weights_nb
 from dollarbill_research.kernels.breach_nb import BREACH_ROWS_PER_PASS
 from dollarbill_research.kernels.driver_nb import run_bars_nb
+from dollarbill_research.kernels.params import make_params, params_array
 from dollarbill_research.kernels.workspace_nb import new_workspace
 from dollarbill_research.strategies.base import Signals, Strategy
 
@@ -200,49 +201,51 @@ def simulate(
     """
     n_strat = len(signals.strategies)
     n_sym = panel.n_symbols
-    hedge = bp[records.BP_USE_PM] > 0 and pp[codes.PP_BREACH_POLICY] == codes.BREACH_HEDGE
-    account, counters, positions, legs, stats = records.new_state(
-        n_strat, n_sym, float(bp[records.BP_INITIAL_CAPITAL]), hedge_slots=bool(hedge)
-    )
+    params = make_params(bp, pp)  # read by name here
+    rows = params_array(bp, pp)  # what the kernels take
+    hedge = params.use_portfolio_management > 0 and params.breach_policy == codes.BREACH_HEDGE
+    book = records.new_state(n_strat, n_sym, float(params.initial_capital), hedge_slots=hedge)
     fill_rows, rejection_rows = _first_rows(signals.signal)
-    fills = np.zeros(fill_rows, dtype=records.FILL_DTYPE)
-    rejections = np.zeros(rejection_rows, dtype=records.REJECTION_DTYPE)
-    breaches = np.zeros(64, dtype=records.BREACH_DTYPE)
-    equity = np.zeros(panel.n_bars, dtype=records.EQUITY_DTYPE)
-    strat_pnl = np.zeros((panel.n_bars, n_strat))
-    close = np.ascontiguousarray(panel.close, dtype=np.float64)
-    iv = np.ascontiguousarray(panel.iv, dtype=np.float64)
-    valid = np.ascontiguousarray(panel.valid, dtype=np.bool_)
-    sectors = np.ascontiguousarray(panel.sector_codes, dtype=np.int64)
-    days = np.ascontiguousarray(panel.days, dtype=np.float64)
-    ws = new_workspace(n_strat, n_sym, int(pp[codes.PP_VAR_WINDOW]), hedge_slots=bool(hedge))
+    rec = records.new_records(panel.n_bars, n_strat, fill_rows, n_rejections=rejection_rows)
+    market = records.make_market(
+        panel.days, panel.close, panel.iv, panel.valid, panel.sector_codes,
+        max(len(panel.sectors), 1),
+    )  # fmt: skip
+    ws = new_workspace(n_strat, n_sym, int(params.var_window), hedge_slots=hedge)
     if alloc is None:  # no custom weights, bounds [0, 1]
         alloc = np.zeros((3, n_strat))
         alloc[2] = 1.0
-    alloc = np.ascontiguousarray(alloc, dtype=np.float64)
+    alloc_time = records.AllocTime(
+        np.ascontiguousarray(alloc, dtype=np.float64),
+        np.full((panel.n_bars, n_strat), np.nan),  # strategy returns
+        np.zeros((panel.n_bars, n_strat)),  # targets
+        np.zeros(n_strat),  # committed at the last close
+    )
     capacity = np.array(capacity, dtype=np.float64)  # updated in place at rebalances
-    strat_returns = np.full((panel.n_bars, n_strat), np.nan)
-    targets = np.zeros((panel.n_bars, n_strat))
-    committed_prev = np.zeros(n_strat)
+    sig = records.SignalBlock(signals.signal, signals.confidence, signals.templates, capacity)
+    counters = book.counters
     t = 0
     rebalanced = -1
     while t < panel.n_bars:
-        t = run_bars_nb(
-            t, panel.n_bars, days, close, iv, valid, sectors, max(len(panel.sectors), 1),
-            signals.signal, signals.confidence, signals.templates, capacity, bp, pp,
-            account, counters, positions, legs, stats, fills, rejections, breaches, equity,
-            strat_pnl, ws, alloc, strat_returns, targets, committed_prev, rebalanced, 0,
-        )  # fmt: skip
-        if t < panel.n_bars and t != rebalanced and rebalance_due_nb(t, n_strat, bp, pp):
-            rebalance_nb(t, strat_returns, alloc, bp, pp, capacity)  # from bars < t only
-            rebalanced = t
+        span = records.Span(t, panel.n_bars, 0, rebalanced)
+        t = run_bars_nb(span, market, sig, rows, book, rec, ws, alloc_time)
+        if t < panel.n_bars and t != rebalanced and rebalance_due_nb(t, n_strat, rows):
+            rebalance_nb(t, alloc_time.strat_returns, alloc_time.alloc, rows, capacity)
+            rebalanced = t  # capacities from bars < t only
         if t < panel.n_bars:
             need = int(counters[records.C_OPEN]) + int(np.count_nonzero(signals.signal[:, t]))
             # with portfolio management the breach passes (and hedge unwinds) may add
             # 3 n_open + n_signals + 12
-            fills = _grown(fills, int(counters[records.C_FILLS]), 4 * need + 12)
-            rejections = _grown(rejections, int(counters[records.C_REJECTIONS]), need)
-            breaches = _grown(breaches, int(counters[records.C_BREACHES]), 2 * BREACH_ROWS_PER_PASS)
+            rec = rec._replace(
+                fills=_grown(rec.fills, int(counters[records.C_FILLS]), 4 * need + 12),
+                rejections=_grown(rec.rejections, int(counters[records.C_REJECTIONS]), need),
+                breaches=_grown(
+                    rec.breaches, int(counters[records.C_BREACHES]), 2 * BREACH_ROWS_PER_PASS
+                ),
+            )
+    fills, rejections, breaches, equity, strat_pnl = rec
+    strat_returns, targets = alloc_time.strat_returns, alloc_time.targets
+    stats, positions = book.stats, book.positions
     return RawRecords(
         fills=_head(fills, int(counters[records.C_FILLS])),
         rejections=_head(rejections, int(counters[records.C_REJECTIONS])),

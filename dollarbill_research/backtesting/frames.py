@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from dollarbill_research._typing import FloatArray
 from dollarbill_research.kernels import codes, records
+from dollarbill_research.kernels.params import portfolio_params
 
 if TYPE_CHECKING:
     from dollarbill_research.config.backtest import BacktestConfig
@@ -69,13 +70,15 @@ def _legs_texts(fills: np.ndarray) -> pl.Series:
 
 
 def _limits(pp: FloatArray, max_positions: float) -> dict[int, float]:
+    """The limit each reason text names, in percent: the settings approval read, by name."""
+    limits = portfolio_params(pp)  # RiskLimits' field names
     return {
-        codes.R_DELTA: pp[codes.PP_MAX_DELTA] * 100.0,
-        codes.R_GAMMA: pp[codes.PP_MAX_GAMMA] * 100.0,
-        codes.R_VEGA: pp[codes.PP_MAX_VEGA] * 100.0,
-        codes.R_CONCENTRATION: pp[codes.PP_MAX_CONCENTRATION_PCT],
-        codes.R_SECTOR: pp[codes.PP_MAX_SECTOR_PCT],
-        codes.R_VAR: pp[codes.PP_MAX_VAR_PCT],
+        codes.R_DELTA: limits.max_portfolio_delta * 100.0,
+        codes.R_GAMMA: limits.max_portfolio_gamma * 100.0,
+        codes.R_VEGA: limits.max_portfolio_vega * 100.0,
+        codes.R_CONCENTRATION: limits.max_concentration_pct,
+        codes.R_SECTOR: limits.max_sector_exposure_pct,
+        codes.R_VAR: limits.max_var_pct,
         codes.R_MAX_POSITIONS: max_positions,
     }
 
@@ -314,7 +317,8 @@ def _as_categories(frame: pl.DataFrame, names: tuple[str, ...], lists: tuple[str
 
 def max_positions_limit(config: BacktestConfig, pp: FloatArray) -> float:
     """The position-count limit the texts name: the smaller non-zero of the two settings."""
-    values = [v for v in (float(config.max_positions), float(pp[codes.PP_MAX_POSITIONS])) if v]
+    portfolio = float(portfolio_params(pp).portfolio_max_positions)
+    values = [v for v in (float(config.max_positions), portfolio) if v]
     if not config.use_portfolio_management:
         values = values[:1] if config.max_positions else []
     return min(values) if values else 0.0

@@ -35,7 +35,7 @@ from dollarbill_research.backtesting.frames import (
 )
 from dollarbill_research.backtesting.metrics import Metrics, compute_metrics
 from dollarbill_research.data.panel import with_input_timestamps
-from dollarbill_research.kernels import codes
+from dollarbill_research.kernels.params import portfolio_params
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -301,11 +301,12 @@ class BacktestResult:
         pending = _Pending(_Frames(raw, panel, tuple(signals.strategies), config, pp))
         limits: dict[str, float] = {}
         if config.use_portfolio_management:
+            named = portfolio_params(pp)
             limits = {
-                "delta_exposure": float(pp[codes.PP_MAX_DELTA]),
-                "gamma_exposure": float(pp[codes.PP_MAX_GAMMA]),
-                "vega_exposure": float(pp[codes.PP_MAX_VEGA]),
-                "var_95": float(pp[codes.PP_MAX_VAR_PCT]) / 100.0,
+                "delta_exposure": float(named.max_portfolio_delta),
+                "gamma_exposure": float(named.max_portfolio_gamma),
+                "vega_exposure": float(named.max_portfolio_vega),
+                "var_95": float(named.max_var_pct) / 100.0,
             }
         return cls(
             pending, pending, pending, pending, pending, tuple(signals.strategies),  # type: ignore[arg-type]

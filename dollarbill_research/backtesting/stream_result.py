@@ -21,7 +21,8 @@ from dollarbill_research.backtesting.result import (
 )
 from dollarbill_research.data import panel as panel_module
 from dollarbill_research.exceptions import DataError
-from dollarbill_research.kernels import codes, records
+from dollarbill_research.kernels import records
+from dollarbill_research.kernels.params import portfolio_params
 
 if TYPE_CHECKING:
     pass
@@ -84,11 +85,12 @@ class _Names:
 def _limits(config: Any, pp: FloatArray) -> dict[str, float]:
     if not config.use_portfolio_management:
         return {}
+    named = portfolio_params(pp)
     return {
-        "delta_exposure": float(pp[codes.PP_MAX_DELTA]),
-        "gamma_exposure": float(pp[codes.PP_MAX_GAMMA]),
-        "vega_exposure": float(pp[codes.PP_MAX_VEGA]),
-        "var_95": float(pp[codes.PP_MAX_VAR_PCT]) / 100.0,
+        "delta_exposure": float(named.max_portfolio_delta),
+        "gamma_exposure": float(named.max_portfolio_gamma),
+        "vega_exposure": float(named.max_portfolio_vega),
+        "var_95": float(named.max_var_pct) / 100.0,
     }
 
 

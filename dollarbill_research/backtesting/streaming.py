@@ -96,6 +96,7 @@ from dollarbill_research.kernels.alloc_time_nb import rebalance_due_nb, rebalanc
 from dollarbill_research.kernels.breach_nb import BREACH_ROWS_PER_PASS
 from dollarbill_research.kernels.driver_nb import run_bars_nb
 from dollarbill_research.kernels.features_nb import iv_proxy_carry_nb
+from dollarbill_research.kernels.params import make_params, params_array
 from dollarbill_research.kernels.workspace_nb import new_workspace
 from dollarbill_research.strategies.base import Signals, Strategy, declared_lookback
 
@@ -263,23 +264,27 @@ class _Simulation:
         """The state :func:`~.engine.simulate` builds, built once and carried over chunks."""
         n_strat, n_sym = len(self.names), self.uni.n_symbols
         self.bp, self.pp, capacity = self.engine.kernel_params(n_strat, self.names, self.uni.ns)
+        self.params = params = make_params(self.bp, self.pp)
+        self.rows = params_array(self.bp, self.pp)  # what the kernels take
         hedge = bool(
-            self.bp[records.BP_USE_PM] > 0 and self.pp[codes.PP_BREACH_POLICY] == codes.BREACH_HEDGE
+            params.use_portfolio_management > 0 and params.breach_policy == codes.BREACH_HEDGE
         )
-        initial = float(self.bp[records.BP_INITIAL_CAPITAL])
+        initial = float(params.initial_capital)
         self.state = records.new_state(n_strat, n_sym, initial, hedge_slots=hedge)
-        window = int(self.pp[codes.PP_VAR_WINDOW])
+        window = int(params.var_window)
         self.ws = new_workspace(n_strat, n_sym, window, hedge_slots=hedge)
         self.hist = window + HISTORY_ROWS_EXTRA
         self.fill_buf = np.zeros(1024, dtype=records.FILL_DTYPE)
         self.rej_buf = np.zeros(1024, dtype=records.REJECTION_DTYPE)
         self.breach_buf = np.zeros(64, dtype=records.BREACH_DTYPE)
         # allocation through time: capacity updated in place, per-bar histories of the whole run
-        self.alloc = np.ascontiguousarray(self.engine.allocation_arrays(self.names))
+        self.alloc_time = records.AllocTime(
+            np.ascontiguousarray(self.engine.allocation_arrays(self.names), dtype=np.float64),
+            np.full((self.uni.n_bars, n_strat), np.nan),  # strategy returns, by bar
+            np.zeros((self.uni.n_bars, n_strat)),  # targets, by bar
+            np.zeros(n_strat),  # committed dollars at the last close
+        )
         self.capacity = np.array(capacity, dtype=np.float64)
-        self.strat_returns = np.full((self.uni.n_bars, n_strat), np.nan)
-        self.targets = np.zeros((self.uni.n_bars, n_strat))
-        self.committed_prev = np.zeros(n_strat)
         self.rebalanced = -1  # global bar of the last capacity recompute (engine.simulate)
         self.breaches: list[np.ndarray] = []
         self.ready = True
@@ -359,37 +364,35 @@ class _Simulation:
                 raise DataError(f"strategy signals of bars {g0}..{g1 - 1} have unknown codes")
         else:
             self.store.fill(g0, g1, sig, conf, hist)
-        close = np.ascontiguousarray(local["close"][cut:])
-        iv = np.ascontiguousarray(local["iv"][cut:])
-        valid = np.ascontiguousarray(local["valid"][cut:])
         days = ns[cut:].astype(np.int64).astype(np.float64) / 86_400e9
+        market = records.make_market(
+            days, local["close"][cut:], local["iv"][cut:], local["valid"][cut:],
+            self.uni.sector_codes, max(len(self.uni.sectors), 1),
+        )  # fmt: skip
+        sig_block = records.SignalBlock(sig, conf, self.templates, self.capacity)
         equity = np.zeros(rows_local, dtype=records.EQUITY_DTYPE)
         strat_pnl = np.zeros((rows_local, n_strat))
         if hist and self.equity_tail is not None:
             equity[:hist] = self.equity_tail[-hist:]
             strat_pnl[:hist] = self.pnl_tail[-hist:]
-        sectors = self.uni.sector_codes
-        n_sectors = max(len(self.uni.sectors), 1)
         counters = self.counters
         need = 1024 + int(counters[records.C_OPEN]) + int(np.count_nonzero(sig))
         self.fill_buf = _grown(self.fill_buf, 0, need)
         self.rej_buf = _grown(self.rej_buf, 0, need)
         t = hist
         while t < rows_local:
-            t = run_bars_nb(
-                t, rows_local, days, close, iv, valid, sectors, n_sectors, sig, conf,
-                self.templates, self.capacity, self.bp, self.pp, *self.state, self.fill_buf,
-                self.rej_buf, self.breach_buf, equity, strat_pnl, self.ws, self.alloc,
-                self.strat_returns, self.targets, self.committed_prev, self.rebalanced,
-                g0 - hist,
-            )  # fmt: skip
+            rec = records.Records(self.fill_buf, self.rej_buf, self.breach_buf, equity, strat_pnl)
+            span = records.Span(t, rows_local, g0 - hist, self.rebalanced)
+            t = run_bars_nb(span, market, sig_block, self.rows, self.state, rec, self.ws,
+                            self.alloc_time)  # fmt: skip
             bar = t + g0 - hist  # allocation through time: the engine.simulate protocol
             if (
                 t < rows_local
                 and bar != self.rebalanced
-                and rebalance_due_nb(bar, n_strat, self.bp, self.pp)
+                and rebalance_due_nb(bar, n_strat, self.rows)
             ):
-                rebalance_nb(bar, self.strat_returns, self.alloc, self.bp, self.pp, self.capacity)
+                at = self.alloc_time
+                rebalance_nb(bar, at.strat_returns, at.alloc, self.rows, self.capacity)
                 self.rebalanced = bar
             if t < rows_local:  # the growth rule of engine.simulate
                 need = int(counters[records.C_OPEN]) + int(np.count_nonzero(sig[:, t]))
@@ -451,14 +454,15 @@ class _Simulation:
         if self.writer is None:
             rej = np.concatenate(self.rejections)
             raw = RawRecords(fills, rej, equity, strat_pnl, stats, positions,
-                             np.concatenate(self.breaches), self.targets,
-                             self.strat_returns)  # fmt: skip
+                             np.concatenate(self.breaches), self.alloc_time.targets,
+                             self.alloc_time.strat_returns)  # fmt: skip
             portfolio = self.engine.portfolio_config or PortfolioConfig(
                 initial_capital=self.engine.config.initial_capital
             )
             return BacktestResult.from_records(raw, axes, signals, config, self.pp, portfolio)  # type: ignore[arg-type]
+        at = self.alloc_time
         raw = RawRecords(fills, np.zeros(0, records.REJECTION_DTYPE), equity, strat_pnl, stats,
-                         positions, None, self.targets, self.strat_returns)  # fmt: skip
+                         positions, None, at.targets, at.strat_returns)  # fmt: skip
         metrics = records_metrics(raw, self.uni.ns, config)
         attribution = attribution_frame(raw, self.names, config)
         assert self.out_dir is not None

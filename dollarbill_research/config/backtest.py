@@ -30,6 +30,7 @@ from dollarbill_research.config._validate import (
 )
 from dollarbill_research.exceptions import ConfigError
 from dollarbill_research.kernels import records
+from dollarbill_research.kernels.params import BACKTEST_DTYPE
 
 __all__ = ["BacktestConfig"]
 
@@ -221,42 +222,34 @@ class BacktestConfig:
         Disabled stops / take profits become ``+inf``.
         """
         self.validate()
-        bp = np.zeros(records.BP_LEN)
-        bp[records.BP_INITIAL_CAPITAL] = self.initial_capital
-        bp[records.BP_USE_PM] = 1.0 if self.use_portfolio_management else 0.0
-        bp[records.BP_POSITION_SIZE_PCT] = self.position_size_pct
-        bp[records.BP_MAX_POSITIONS] = self.max_positions
-        bp[records.BP_DTE_DAYS] = self.days_to_expiry
-        bp[records.BP_MAX_HOLD] = self.max_days_hold
-        for name, index in zip(
-            _OPTIONAL_PCT,
-            (
-                records.BP_STOP_LOSS_PCT,
-                records.BP_TAKE_PROFIT_PCT,
-                records.BP_SHORT_STOP_LOSS_PCT,
-                records.BP_SHORT_TAKE_PROFIT_PCT,
-            ),
-            strict=True,
-        ):
+        vec = np.zeros(records.BP_LEN)
+        bp = vec.view(BACKTEST_DTYPE).view(np.recarray)[0]  # the kernels' field names
+        bp.initial_capital = self.initial_capital
+        bp.use_portfolio_management = 1.0 if self.use_portfolio_management else 0.0
+        bp.position_size_pct = self.position_size_pct
+        bp.max_positions = self.max_positions
+        bp.days_to_expiry = self.days_to_expiry
+        bp.max_days_hold = self.max_days_hold
+        for name in _OPTIONAL_PCT:  # the stop / take-profit fields share the config's names
             value = getattr(self, name)
-            bp[index] = INF if value is None else float(value)
-        bp[records.BP_RISK_FREE_RATE] = self.risk_free_rate
-        bp[records.BP_DIVIDEND_YIELD] = self.dividend_yield
-        bp[records.BP_COMMISSION_PER_SHARE] = self.commission_per_share
-        bp[records.BP_COMMISSION_PER_CONTRACT] = self.commission_per_contract
-        bp[records.BP_SPREAD_PCT] = self.spread_pct
-        bp[records.BP_SHARE_SPREAD_PCT] = self.effective_share_spread_pct
-        bp[records.BP_SLIPPAGE_VOL_MULT] = self.slippage_vol_mult
-        bp[records.BP_BARS_PER_YEAR] = (
+            setattr(bp, name, INF if value is None else float(value))
+        bp.risk_free_rate = self.risk_free_rate
+        bp.dividend_yield = self.dividend_yield
+        bp.commission_per_share = self.commission_per_share
+        bp.commission_per_contract = self.commission_per_contract
+        bp.spread_pct = self.spread_pct
+        bp.share_spread_pct = self.effective_share_spread_pct
+        bp.slippage_vol_mult = self.slippage_vol_mult
+        bp.bars_per_year = (
             self.bars_per_year if self.bars_per_year is not None else DEFAULT_BARS_PER_YEAR
         )
-        bp[records.BP_POSITION_SIZE_UNITS] = self.position_size_units
-        bp[records.BP_TICK_LOW], bp[records.BP_TICK_HIGH] = TICK_RULES[self.option_tick_rule]
-        bp[records.BP_MAX_CONTRACTS] = self.max_contracts_per_trade
-        bp[records.BP_MAX_NOTIONAL_MULT] = self.max_notional_multiple
-        bp[records.BP_CASH_RATE] = self.effective_cash_interest_rate
-        bp[records.BP_MAX_COST_PCT] = self.max_round_trip_cost_pct
-        return bp
+        bp.position_size_units = self.position_size_units
+        bp.tick_low, bp.tick_high = TICK_RULES[self.option_tick_rule]
+        bp.max_contracts_per_trade = self.max_contracts_per_trade
+        bp.max_notional_multiple = self.max_notional_multiple
+        bp.cash_interest_rate = self.effective_cash_interest_rate
+        bp.max_round_trip_cost_pct = self.max_round_trip_cost_pct
+        return vec
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of every field."""

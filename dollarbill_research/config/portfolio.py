@@ -37,6 +37,7 @@ from dollarbill_research.config._validate import (
 )
 from dollarbill_research.exceptions import ConfigError
 from dollarbill_research.kernels import codes, records
+from dollarbill_research.kernels.params import PORTFOLIO_DTYPE
 
 __all__ = ["AllocationMethod", "BreachPolicy", "PortfolioConfig", "RiskLimits", "SizingMethod"]
 
@@ -175,6 +176,33 @@ class RiskLimits:
     def from_dict(cls, data: dict[str, Any]) -> RiskLimits:
         """Build from a dict; unknown keys raise :class:`ConfigError` naming them."""
         return cls(**check_keys(cls, data))
+
+
+# PortfolioConfig.to_kernel(): settings written under their own name (kernels/params.py)
+_SAME_NAMES = (
+    "max_risk_per_trade",
+    "max_position_pct",
+    "fixed_fraction_pct",
+    "fixed_dollar_amount",
+    "kelly_fraction",
+    "kelly_cap",
+    "kelly_min_trades",
+    "stop_distance",
+    "var_window",
+    "kelly_window",
+    "kelly_shrinkage_trades",
+    "kelly_probe_units",
+    "rebalance_bars",
+)
+_RISK_LIMIT_NAMES = (  # RiskLimits fields: max_portfolio_delta -> params.max_portfolio_delta
+    "max_portfolio_delta",
+    "max_portfolio_gamma",
+    "max_portfolio_vega",
+    "max_concentration_pct",
+    "max_var_pct",
+    "max_sector_exposure_pct",
+    "warn_fraction",
+)
 
 
 @dataclass(slots=True)
@@ -396,34 +424,19 @@ class PortfolioConfig:
         """Validate and flatten to the kernels' parameter vector, float64 ``(PP_LEN,)``."""
         self.validate()
         lim = self.risk_limits
-        pp = np.zeros(codes.PP_LEN)
-        pp[codes.PP_INITIAL_CAPITAL] = self.initial_capital
-        pp[codes.PP_MAX_RISK_PCT] = self.max_risk_per_trade
-        pp[codes.PP_MAX_POSITION_PCT] = self.max_position_pct
-        pp[codes.PP_SIZING_METHOD] = self.sizing_method.code
-        pp[codes.PP_FIXED_FRACTION_PCT] = self.fixed_fraction_pct
-        pp[codes.PP_FIXED_DOLLAR] = self.fixed_dollar_amount
-        pp[codes.PP_KELLY_FRACTION] = self.kelly_fraction
-        pp[codes.PP_KELLY_CAP] = self.kelly_cap
-        pp[codes.PP_KELLY_MIN_TRADES] = self.kelly_min_trades
-        pp[codes.PP_STOP_DISTANCE] = self.stop_distance
-        pp[codes.PP_MAX_DELTA] = lim.max_portfolio_delta
-        pp[codes.PP_MAX_GAMMA] = lim.max_portfolio_gamma
-        pp[codes.PP_MAX_VEGA] = lim.max_portfolio_vega
-        pp[codes.PP_MAX_CONCENTRATION_PCT] = lim.max_concentration_pct
-        pp[codes.PP_MAX_VAR_PCT] = lim.max_var_pct
-        pp[codes.PP_MAX_SECTOR_PCT] = lim.max_sector_exposure_pct
-        pp[codes.PP_WARN_FRACTION] = lim.warn_fraction
-        pp[codes.PP_SCALE_TO_FIT] = 1.0 if self.scale_to_fit else 0.0
-        pp[codes.PP_MAX_POSITIONS] = self.max_positions
-        pp[codes.PP_VAR_WINDOW] = self.var_window
-        pp[codes.PP_ALLOCATION_METHOD] = self.allocation_method.code
-        pp[codes.PP_KELLY_WINDOW] = self.kelly_window
-        pp[codes.PP_KELLY_PRIOR] = self.kelly_shrinkage_trades
-        pp[codes.PP_KELLY_PROBE] = self.kelly_probe_units
-        pp[codes.PP_BREACH_POLICY] = lim.breach_policy.code
-        pp[codes.PP_REBALANCE_BARS] = self.rebalance_bars
-        return pp
+        vec = np.zeros(codes.PP_LEN)
+        pp = vec.view(PORTFOLIO_DTYPE).view(np.recarray)[0]  # the kernels' field names
+        pp.portfolio_initial_capital = self.initial_capital
+        pp.portfolio_max_positions = self.max_positions
+        for name in _SAME_NAMES:  # the record's fields carry the config's names
+            setattr(pp, name, getattr(self, name))
+        for name in _RISK_LIMIT_NAMES:
+            setattr(pp, name, getattr(lim, name))
+        pp.sizing_method = self.sizing_method.code
+        pp.allocation_method = self.allocation_method.code
+        pp.breach_policy = lim.breach_policy.code
+        pp.scale_to_fit = 1.0 if self.scale_to_fit else 0.0
+        return vec
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: methods as the seed's strings, ``risk_limits`` nested."""

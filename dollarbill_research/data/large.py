@@ -119,8 +119,8 @@ def write_synthetic_parquet(
             g_normal.standard_normal(out=normals[i])
         params = _params_from_uniforms(u_params)
         paths = simulate_paths_nb(
-            params.base_vol, params.drift, params.vrp, params.base_volume, params.start_price,
-            params.sector_codes, regime, z_market, z_sector, normals, uniforms,
+            (params.base_vol, params.drift, params.vrp, params.base_volume, params.start_price,
+             params.sector_codes), regime, z_market, z_sector, normals, uniforms,
         )  # fmt: skip
         del normals, uniforms
         names = [f"SYN{i:0{width}d}" for i in range(s0, s1)]

@@ -161,12 +161,14 @@ def synthetic_universe(
         [_streams(ss)[1].standard_normal(n_bars) for ss in sector_ss.spawn(len(SECTOR_NAMES))]
     )
     o, h, lo, c, vol, iv = simulate_paths_nb(
-        params.base_vol,
-        params.drift,
-        params.vrp,
-        params.base_volume,
-        params.start_price,
-        params.sector_codes,
+        (
+            params.base_vol,
+            params.drift,
+            params.vrp,
+            params.base_volume,
+            params.start_price,
+            params.sector_codes,
+        ),
         regime,
         z_market,
         z_sector,

@@ -4,7 +4,7 @@ Each strategy may commit at most ``target_i x equity`` dollars (``Strategy <name
 otherwise). The targets start at the configured ones (equal weights, or the custom weights,
 within the bounds) and, for the methods that learn from returns (``ALLOC_RISK_PARITY``,
 ``ALLOC_VOLATILITY_WEIGHTED``, ``ALLOC_PERFORMANCE_WEIGHTED``) with more than one strategy, are
-recomputed at every bar ``t > 0`` with ``t % PP_REBALANCE_BARS == 0`` by
+recomputed at every bar ``t > 0`` with ``t % params.rebalance_bars == 0`` by
 :func:`~.allocation_nb.allocation_targets_nb` (the :class:`StrategyAllocator`'s kernel) from the
 strategies' returns of bars ``0 .. t-1`` only (no look-ahead).
 
@@ -31,10 +31,7 @@ from dollarbill_research.kernels.codes import (
     ALLOC_PERFORMANCE_WEIGHTED,
     ALLOC_RISK_PARITY,
     ALLOC_VOLATILITY_WEIGHTED,
-    PP_ALLOCATION_METHOD,
-    PP_REBALANCE_BARS,
 )
-from dollarbill_research.kernels.records import BP_BARS_PER_YEAR, BP_RISK_FREE_RATE, BP_USE_PM
 
 ALLOC_CUSTOM_ROW = 0
 ALLOC_LO_ROW = 1
@@ -42,28 +39,30 @@ ALLOC_HI_ROW = 2
 
 
 @jit
-def rebalance_due_nb(bar: int, n_strategies: int, bp: np.ndarray, pp: np.ndarray) -> bool:
+def rebalance_due_nb(bar: int, n_strategies: int, param_rows: np.ndarray) -> bool:
     """True when the capacities are recomputed before bar ``bar`` (module docstring)."""
-    if bp[BP_USE_PM] <= 0.0 or n_strategies < 2 or bar <= 0:
+    params = param_rows[0]  # the parameter record (a 1-row array from Python: fast dispatch)
+    if params.use_portfolio_management <= 0.0 or n_strategies < 2 or bar <= 0:
         return False
-    method = int(pp[PP_ALLOCATION_METHOD])
+    method = int(params.allocation_method)
     if method not in (ALLOC_RISK_PARITY, ALLOC_VOLATILITY_WEIGHTED, ALLOC_PERFORMANCE_WEIGHTED):
         return False
-    every = int(pp[PP_REBALANCE_BARS])
+    every = int(params.rebalance_bars)
     return every > 0 and bar % every == 0
 
 
 @jit
 def rebalance_nb(
-    bar: int, returns: np.ndarray, alloc: np.ndarray, bp: np.ndarray, pp: np.ndarray,
+    bar: int, returns: np.ndarray, alloc: np.ndarray, param_rows: np.ndarray,
     capacity: np.ndarray,
 ) -> None:  # fmt: skip
     """Recompute ``capacity`` (targets, fractions of equity) from ``returns[:bar]`` when due."""
-    if not rebalance_due_nb(bar, capacity.shape[0], bp, pp):
+    if not rebalance_due_nb(bar, capacity.shape[0], param_rows):
         return
+    params = param_rows[0]
     t = allocation_targets_nb(
-        int(pp[PP_ALLOCATION_METHOD]), returns[:bar], alloc[ALLOC_CUSTOM_ROW],
-        alloc[ALLOC_LO_ROW], alloc[ALLOC_HI_ROW], bp[BP_BARS_PER_YEAR], bp[BP_RISK_FREE_RATE],
+        int(params.allocation_method), returns[:bar], alloc[ALLOC_CUSTOM_ROW],
+        alloc[ALLOC_LO_ROW], alloc[ALLOC_HI_ROW], params.bars_per_year, params.risk_free_rate,
     )  # fmt: skip
     for s in range(capacity.shape[0]):
         capacity[s] = t[s]

@@ -10,14 +10,17 @@ Two ways in, same answers:
   the benchmark. The projected VaR is exact: ``d'Cd + 2 x (Cd)_s + x^2 C_ss`` for ``x`` dollars
   of delta added in symbol ``s`` (:mod:`context_nb`).
 
-Candidate per-unit quantities (architecture.md, "Per-unit candidate quantities") are passed as
-scalars in this order: ``unit_cost, unit_delta_d, unit_gamma_d, unit_vega10, unit_theta,
-unit_mv, unit_conc``. A new position is added for the candidate.
+A candidate is a :class:`~.records.Candidate` (its per-unit quantities, architecture.md
+"Per-unit candidate quantities", and its symbol, sector and strategy), what the book leaves it a
+:class:`~.records.Room` (equity, free cash, open positions, strategy dollars), the book context a
+:class:`~.records.Context`, the limits named fields of the parameter record (``params.
+max_portfolio_delta`` is ``RiskLimits.max_portfolio_delta``). A new position is added for the
+candidate.
 
 Checks (reason bits ``R_*``, several at once):
 
 * ``R_NO_PRICE``: equity or unit cost not finite positive, or a per-unit quantity not finite.
-* ``R_MAX_POSITIONS``: ``pp[PP_MAX_POSITIONS] > 0`` and ``n_open >= max_positions``.
+* ``R_MAX_POSITIONS``: ``params.portfolio_max_positions > 0`` and ``n_open`` is at it.
 * ``R_ZERO_SIZE``: fewer than one whole unit.
 * ``R_DELTA``, ``R_GAMMA``, ``R_VEGA``, ``R_VAR``: the projected ``|exposure|`` exceeds its limit
   *and* exceeds the current ``|exposure|`` (a trade that does not increase the magnitude never
@@ -32,8 +35,8 @@ Checks (reason bits ``R_*``, several at once):
 * ``R_CASH``: ``units x unit_cost > cash``.
 
 Warnings: the exposure bits (``R_DELTA`` .. ``R_VAR``) when the projected ``|exposure|`` passes
-``PP_WARN_FRACTION x limit`` without a rejection on that limit; ``W_SCALED_DOWN`` when
-scale-to-fit reduced the size. With ``PP_SCALE_TO_FIT`` the largest whole size that passes the
+``params.warn_fraction x limit`` without a rejection on that limit; ``W_SCALED_DOWN`` when
+scale-to-fit reduced the size. With ``params.scale_to_fit`` the largest whole size that passes the
 limit, cash and capacity checks is found by bisection (each feasible set is an interval
 ``[0, u*]``: the checks are convex in ``u``), and the trade is approved at that size if it is at
 least 1; otherwise the reasons at the requested size are returned.
@@ -60,16 +63,6 @@ from dollarbill_research.kernels.codes import (
     EXP_VAR99,
     EXP_VEGA,
     N_EXPOSURES,
-    PP_MAX_CONCENTRATION_PCT,
-    PP_MAX_DELTA,
-    PP_MAX_GAMMA,
-    PP_MAX_POSITIONS,
-    PP_MAX_SECTOR_PCT,
-    PP_MAX_VAR_PCT,
-    PP_MAX_VEGA,
-    PP_SCALE_TO_FIT,
-    PP_VAR_WINDOW,
-    PP_WARN_FRACTION,
     R_CASH,
     R_CONCENTRATION,
     R_DELTA,
@@ -97,6 +90,7 @@ from dollarbill_research.kernels.context_nb import (
     book_totals_nb,
     cd_entry_nb,
 )
+from dollarbill_research.kernels.records import Candidate, Context, FlatBook, Room
 from dollarbill_research.kernels.risk_nb import (
     Z95,
     Z99,
@@ -131,96 +125,70 @@ def _grows_past(cur: float, proj: float, limit: float) -> bool:
 
 
 @jit_inner
-def _limit_mask(
-    u: float,
-    unit_cost: float,
-    unit_delta_d: float,
-    unit_gamma_d: float,
-    unit_vega10: float,
-    unit_mv: float,
-    unit_conc: float,
-    cand_symbol: int,
-    cand_sector: int,
-    cand_strategy: int,
-    tot: np.ndarray,
-    sector_abs: np.ndarray,
-    cd: np.ndarray,
-    var_sym: np.ndarray,
-    equity: float,
-    cash: float,
-    strategy_exposure: np.ndarray,
-    strategy_capacity: np.ndarray,
-    pp: np.ndarray,
-) -> int:
-    """Reason bits of the limit, capacity and cash checks at ``u`` units (0 at ``u = 0``)."""
+def _limit_mask(u: float, cand: Candidate, ctx: Context, room: Room, params: np.record) -> int:
+    """Reason bits of the limit, capacity and cash checks at ``u`` units (0 at ``u = 0``).
+
+    Each limit is a named setting of ``params`` (``RiskLimits`` field names): for example
+    ``params.max_portfolio_delta`` bounds the book's ``|dollar delta| / equity``.
+    """
     mask = 0
     if u <= 0.0:
         return mask
+    tot, equity = ctx.tot, room.equity
     d0 = tot[CX_DELTA] / equity
-    if _grows_past(d0, d0 + u * unit_delta_d / equity, pp[PP_MAX_DELTA]):
+    if _grows_past(d0, d0 + u * cand.unit_delta_d / equity, params.max_portfolio_delta):
         mask |= 1 << R_DELTA
     g0 = tot[CX_GAMMA] / equity
-    if _grows_past(g0, g0 + u * unit_gamma_d / equity, pp[PP_MAX_GAMMA]):
+    if _grows_past(g0, g0 + u * cand.unit_gamma_d / equity, params.max_portfolio_gamma):
         mask |= 1 << R_GAMMA
     v0 = tot[CX_VEGA] / equity
-    if _grows_past(v0, v0 + u * unit_vega10 / equity, pp[PP_MAX_VEGA]):
+    if _grows_past(v0, v0 + u * cand.unit_vega10 / equity, params.max_portfolio_vega):
         mask |= 1 << R_VEGA
-    if exceeds_nb(u * abs(unit_conc) / equity, pp[PP_MAX_CONCENTRATION_PCT] / 100.0):
+    if exceeds_nb(u * abs(cand.unit_conc) / equity, params.max_concentration_pct / 100.0):
         mask |= 1 << R_CONCENTRATION
-    if exceeds_nb(
-        (sector_abs[cand_sector] + u * abs(unit_mv)) / equity, pp[PP_MAX_SECTOR_PCT] / 100.0
-    ):
+    sector = (ctx.sector_abs[cand.sector] + u * abs(cand.unit_mv)) / equity
+    if exceeds_nb(sector, params.max_sector_exposure_pct / 100.0):
         mask |= 1 << R_SECTOR
-    x = u * unit_delta_d
-    q = tot[CX_DCD] + 2.0 * x * cd[cand_symbol] + x * x * var_sym[cand_symbol]
+    x = u * cand.unit_delta_d
+    q = tot[CX_DCD] + 2.0 * x * ctx.cd[cand.symbol] + x * x * ctx.var_sym[cand.symbol]
     var0 = Z95 * _var_sd(tot[CX_DCD]) / equity
-    if _grows_past(var0, Z95 * _var_sd(q) / equity, pp[PP_MAX_VAR_PCT] / 100.0):
+    if _grows_past(var0, Z95 * _var_sd(q) / equity, params.max_var_pct / 100.0):
         mask |= 1 << R_VAR
-    st = cand_strategy
-    if 0 <= st < strategy_capacity.shape[0] and (
-        strategy_exposure[st] + u * unit_cost > strategy_capacity[st]
+    st = cand.strategy
+    if 0 <= st < room.strategy_capacity.shape[0] and (
+        room.strategy_exposure[st] + u * cand.unit_cost > room.strategy_capacity[st]
     ):
         mask |= 1 << R_STRATEGY_CAPACITY
-    if u * unit_cost > cash:
+    if u * cand.unit_cost > room.cash:
         mask |= 1 << R_CASH
     return mask
 
 
 @jit_inner
-def project_nb(
-    u: float,
-    unit_delta_d: float,
-    unit_gamma_d: float,
-    unit_vega10: float,
-    unit_theta: float,
-    unit_mv: float,
-    unit_conc: float,
-    cand_symbol: int,
-    cand_sector: int,
-    tot: np.ndarray,
-    sector_abs: np.ndarray,
-    cd: np.ndarray,
-    var_sym: np.ndarray,
-    equity: float,
-) -> np.ndarray:
+def project_nb(u: float, cand: Candidate, ctx: Context, equity: float) -> np.ndarray:
     """Exposures (``EXP_*``, fractions of equity) of the book plus ``u`` units of the candidate."""
     out = np.zeros(N_EXPOSURES)
     if not (math.isfinite(equity) and equity > 0.0):
         return out
     if not (math.isfinite(u) and u > 0.0):
         u = 0.0
-    out[EXP_DELTA] = (tot[CX_DELTA] + u * unit_delta_d) / equity
-    out[EXP_GAMMA] = (tot[CX_GAMMA] + u * unit_gamma_d) / equity
-    out[EXP_VEGA] = (tot[CX_VEGA] + u * unit_vega10) / equity
-    out[EXP_THETA] = (tot[CX_THETA] + u * unit_theta) / equity
+    tot = ctx.tot
+    unit_mv = cand.unit_mv
+    out[EXP_DELTA] = (tot[CX_DELTA] + u * cand.unit_delta_d) / equity
+    out[EXP_GAMMA] = (tot[CX_GAMMA] + u * cand.unit_gamma_d) / equity
+    out[EXP_VEGA] = (tot[CX_VEGA] + u * cand.unit_vega10) / equity
+    out[EXP_THETA] = (tot[CX_THETA] + u * cand.unit_theta) / equity
     gross = tot[CX_GROSS] + u * abs(unit_mv)
     sq = tot[CX_SQ] + u * u * unit_mv * unit_mv
     out[EXP_GROSS] = gross / equity
     out[EXP_NET] = (tot[CX_NET] + u * unit_mv) / equity
-    out[EXP_CONCENTRATION] = max(tot[CX_CONC], u * abs(unit_conc)) / equity
-    out[EXP_SECTOR] = max(tot[CX_SECTOR_MAX], sector_abs[cand_sector] + u * abs(unit_mv)) / equity
-    x = u * unit_delta_d
-    sd = _var_sd(tot[CX_DCD] + 2.0 * x * cd[cand_symbol] + x * x * var_sym[cand_symbol])
+    out[EXP_CONCENTRATION] = max(tot[CX_CONC], u * abs(cand.unit_conc)) / equity
+    out[EXP_SECTOR] = (
+        max(tot[CX_SECTOR_MAX], ctx.sector_abs[cand.sector] + u * abs(unit_mv)) / equity
+    )
+    x = u * cand.unit_delta_d
+    s = cand.symbol
+    sd = _var_sd(tot[CX_DCD] + 2.0 * x * ctx.cd[s] + x * x * ctx.var_sym[s])
     out[EXP_VAR95] = Z95 * sd / equity
     out[EXP_VAR99] = Z99 * sd / equity
     out[EXP_DIVERSIFICATION] = gross * gross / sq if sq > 0.0 else 0.0
@@ -228,17 +196,17 @@ def project_nb(
 
 
 @jit_inner
-def warn_mask_nb(projected: np.ndarray, reason_mask: int, pp: np.ndarray) -> int:
-    """Warning bits for exposures past ``PP_WARN_FRACTION`` of their limit and not rejected."""
-    wf = pp[PP_WARN_FRACTION]
+def warn_mask_nb(projected: np.ndarray, reason_mask: int, params: np.record) -> int:
+    """Warning bits for exposures past ``params.warn_fraction`` of their limit, not rejected."""
+    wf = params.warn_fraction
     warn = 0
     for bit, e, limit in (
-        (R_DELTA, EXP_DELTA, pp[PP_MAX_DELTA]),
-        (R_GAMMA, EXP_GAMMA, pp[PP_MAX_GAMMA]),
-        (R_VEGA, EXP_VEGA, pp[PP_MAX_VEGA]),
-        (R_CONCENTRATION, EXP_CONCENTRATION, pp[PP_MAX_CONCENTRATION_PCT] / 100.0),
-        (R_SECTOR, EXP_SECTOR, pp[PP_MAX_SECTOR_PCT] / 100.0),
-        (R_VAR, EXP_VAR95, pp[PP_MAX_VAR_PCT] / 100.0),
+        (R_DELTA, EXP_DELTA, params.max_portfolio_delta),
+        (R_GAMMA, EXP_GAMMA, params.max_portfolio_gamma),
+        (R_VEGA, EXP_VEGA, params.max_portfolio_vega),
+        (R_CONCENTRATION, EXP_CONCENTRATION, params.max_concentration_pct / 100.0),
+        (R_SECTOR, EXP_SECTOR, params.max_sector_exposure_pct / 100.0),
+        (R_VAR, EXP_VAR95, params.max_var_pct / 100.0),
     ):
         if not (reason_mask >> bit) & 1 and abs(projected[e]) > wf * limit:
             warn |= 1 << bit
@@ -247,27 +215,7 @@ def warn_mask_nb(projected: np.ndarray, reason_mask: int, pp: np.ndarray) -> int
 
 @jit
 def decide_ctx_nb(
-    units: float,
-    unit_cost: float,
-    unit_delta_d: float,
-    unit_gamma_d: float,
-    unit_vega10: float,
-    unit_theta: float,
-    unit_mv: float,
-    unit_conc: float,
-    cand_symbol: int,
-    cand_sector: int,
-    cand_strategy: int,
-    tot: np.ndarray,
-    sector_abs: np.ndarray,
-    cd: np.ndarray,
-    var_sym: np.ndarray,
-    equity: float,
-    cash: float,
-    n_open: int,
-    strategy_exposure: np.ndarray,
-    strategy_capacity: np.ndarray,
-    pp: np.ndarray,
+    units: float, cand: Candidate, ctx: Context, room: Room, params: np.record
 ) -> tuple[float, int, int, np.ndarray]:
     """Decide one candidate against a book context (see the module docstring).
 
@@ -282,87 +230,34 @@ def decide_ctx_nb(
     reason = 0
     u = np.floor(units) if math.isfinite(units) and units > 0.0 else 0.0
     finite = (
-        math.isfinite(unit_delta_d)
-        and math.isfinite(unit_gamma_d)
-        and math.isfinite(unit_vega10)
-        and math.isfinite(unit_theta)
-        and math.isfinite(unit_mv)
-        and math.isfinite(unit_conc)
+        math.isfinite(cand.unit_delta_d)
+        and math.isfinite(cand.unit_gamma_d)
+        and math.isfinite(cand.unit_vega10)
+        and math.isfinite(cand.unit_theta)
+        and math.isfinite(cand.unit_mv)
+        and math.isfinite(cand.unit_conc)
     )
-    ok_price = math.isfinite(unit_cost) and unit_cost > 0.0 and finite
+    ok_price = math.isfinite(cand.unit_cost) and cand.unit_cost > 0.0 and finite
+    equity = room.equity
     if not (math.isfinite(equity) and equity > 0.0) or not ok_price:
         reason |= 1 << R_NO_PRICE
-        proj = project_nb(
-            0.0,
-            0.0,
-            0.0,
-            0.0,
-            0.0,
-            0.0,
-            0.0,
-            cand_symbol,
-            cand_sector,
-            tot,
-            sector_abs,
-            cd,
-            var_sym,
-            equity,
-        )
-        return u, reason, 0, proj
-    if pp[PP_MAX_POSITIONS] > 0.0 and n_open >= pp[PP_MAX_POSITIONS]:
+        none = Candidate(
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, cand.symbol, cand.sector, cand.strategy
+        )  # the current book
+        return u, reason, 0, project_nb(0.0, none, ctx, equity)
+    if params.portfolio_max_positions > 0.0 and room.n_open >= params.portfolio_max_positions:
         reason |= 1 << R_MAX_POSITIONS
     if u < 1.0:
         reason |= 1 << R_ZERO_SIZE
-    limits = _limit_mask(
-        u,
-        unit_cost,
-        unit_delta_d,
-        unit_gamma_d,
-        unit_vega10,
-        unit_mv,
-        unit_conc,
-        cand_symbol,
-        cand_sector,
-        cand_strategy,
-        tot,
-        sector_abs,
-        cd,
-        var_sym,
-        equity,
-        cash,
-        strategy_exposure,
-        strategy_capacity,
-        pp,
-    )
+    limits = _limit_mask(u, cand, ctx, room, params)
     reason |= limits
     warn = 0
-    if limits != 0 and reason & _STRUCTURAL == 0 and pp[PP_SCALE_TO_FIT] > 0.0:
-        lo = 0.0
+    if limits != 0 and reason & _STRUCTURAL == 0 and params.scale_to_fit > 0.0:
+        lo = 0.0  # bisection: the feasible sizes are an interval [0, u*]
         hi = u
         while hi - lo > 1.0:
             mid = np.floor(0.5 * (lo + hi))
-            m = _limit_mask(
-                mid,
-                unit_cost,
-                unit_delta_d,
-                unit_gamma_d,
-                unit_vega10,
-                unit_mv,
-                unit_conc,
-                cand_symbol,
-                cand_sector,
-                cand_strategy,
-                tot,
-                sector_abs,
-                cd,
-                var_sym,
-                equity,
-                cash,
-                strategy_exposure,
-                strategy_capacity,
-                pp,
-            )
-            if m == 0:
+            if _limit_mask(mid, cand, ctx, room, params) == 0:
                 lo = mid
             else:
                 hi = mid
@@ -370,98 +265,42 @@ def decide_ctx_nb(
             u = lo
             reason = 0
             warn |= 1 << W_SCALED_DOWN
-    proj = project_nb(
-        u,
-        unit_delta_d,
-        unit_gamma_d,
-        unit_vega10,
-        unit_theta,
-        unit_mv,
-        unit_conc,
-        cand_symbol,
-        cand_sector,
-        tot,
-        sector_abs,
-        cd,
-        var_sym,
-        equity,
-    )
-    warn |= warn_mask_nb(proj, reason, pp)
+    proj = project_nb(u, cand, ctx, equity)
+    warn |= warn_mask_nb(proj, reason, params)
     return u, reason, warn, proj
 
 
 @jit
 def decide_nb(
     units: float,
-    unit_cost: float,
-    unit_delta_d: float,
-    unit_gamma_d: float,
-    unit_vega10: float,
-    unit_theta: float,
-    unit_mv: float,
-    unit_conc: float,
-    cand_symbol: int,
-    cand_sector: int,
-    cand_strategy: int,
-    pos_symbol: np.ndarray,
-    pos_sector: np.ndarray,
-    pos_strategy: np.ndarray,
-    delta_d: np.ndarray,
-    gamma_d: np.ndarray,
-    vega10: np.ndarray,
-    theta: np.ndarray,
-    mv: np.ndarray,
-    conc: np.ndarray,
-    equity: float,
-    cash: float,
-    n_open: int,
-    strategy_exposure: np.ndarray,
-    strategy_capacity: np.ndarray,
+    cand: Candidate,
+    book: FlatBook,
+    room: Room,
     closes: np.ndarray,
     t: int,
-    pp: np.ndarray,
+    params: np.record,
 ) -> tuple[float, int, int, np.ndarray]:
     """Decide one candidate against a book given as flat per-position arrays (the contract).
 
     Same result as :func:`book_context_nb` + :func:`decide_ctx_nb`, but only the covariance row
-    of the candidate's symbol is computed. ``pos_strategy`` is part of the shared book layout;
-    strategy exposure arrives already summed in ``strategy_exposure`` (dollars committed).
-    The VaR window is ``pp[PP_VAR_WINDOW]`` bars.
+    of the candidate's symbol is computed. ``book.pos_strategy`` is part of the shared book
+    layout; strategy exposure arrives already summed in ``room.strategy_exposure`` (dollars
+    committed). The VaR window is ``params.var_window`` bars.
     """
     n_sym = closes.shape[1]
-    n_sectors = cand_sector + 1
-    for i in range(pos_sector.shape[0]):
-        n_sectors = max(n_sectors, pos_sector[i] + 1)
+    cand_symbol = cand.symbol
+    n_sectors = cand.sector + 1
+    for i in range(book.pos_sector.shape[0]):
+        n_sectors = max(n_sectors, book.pos_sector[i] + 1)
     tot, sector_abs = book_totals_nb(
-        pos_sector, delta_d, gamma_d, vega10, theta, mv, conc, n_sectors
-    )
-    rets = window_returns_nb(closes, t, int(pp[PP_VAR_WINDOW]))
-    sym_delta = symbol_deltas_nb(n_sym, pos_symbol, delta_d)
+        book.pos_sector, book.delta_d, book.gamma_d, book.vega10, book.theta, book.mv,
+        book.conc, n_sectors,
+    )  # fmt: skip
+    rets = window_returns_nb(closes, t, int(params.var_window))
+    sym_delta = symbol_deltas_nb(n_sym, book.pos_symbol, book.delta_d)
     tot[CX_DCD] = quad_form_nb(rets, sym_delta)
     cd = np.zeros(n_sym)
     var_sym = np.zeros(n_sym)
     var_sym[cand_symbol] = pair_cov_nb(rets[:, cand_symbol], rets[:, cand_symbol])
     cd[cand_symbol] = cd_entry_nb(rets, sym_delta, cand_symbol)
-    return decide_ctx_nb(
-        units,
-        unit_cost,
-        unit_delta_d,
-        unit_gamma_d,
-        unit_vega10,
-        unit_theta,
-        unit_mv,
-        unit_conc,
-        cand_symbol,
-        cand_sector,
-        cand_strategy,
-        tot,
-        sector_abs,
-        cd,
-        var_sym,
-        equity,
-        cash,
-        n_open,
-        strategy_exposure,
-        strategy_capacity,
-        pp,
-    )
+    return decide_ctx_nb(units, cand, Context(tot, sector_abs, cd, var_sym), room, params)

@@ -87,37 +87,21 @@ def _max_drawdown_usd(pnl):  # type: ignore[no-untyped-def]
     return worst
 
 
-@jit_inner
-def _fill_row(out, row, pnl, trade_bars, returns, pnl_series, exposure, bpy, rf):  # type: ignore[no-untyped-def]
-    ts = trade_stats_nb(pnl)
-    out[row, A_N_TRADES] = ts[TS_N_TRADES]
-    out[row, A_WIN_RATE] = ts[TS_WIN_RATE]
-    out[row, A_PROFIT_FACTOR] = ts[TS_PROFIT_FACTOR]
-    out[row, A_AVG_WIN] = ts[TS_AVG_WIN]
-    out[row, A_AVG_LOSS] = ts[TS_AVG_LOSS]
-    out[row, A_REALIZED_PNL] = pnl.sum()
-    out[row, A_PNL] = pnl_series.sum()
-    out[row, A_SHARPE] = sharpe_ratio_nb(returns, bpy, rf)
-    out[row, A_SORTINO] = sortino_ratio_nb(returns, bpy, rf)
-    out[row, A_MAX_DRAWDOWN] = max_drawdown_returns_nb(returns)
-    out[row, A_MAX_DRAWDOWN_USD] = _max_drawdown_usd(pnl_series)
-    out[row, A_EXPOSURE] = exposure
-    out[row, A_AVG_BARS_HELD] = trade_bars.mean() if trade_bars.shape[0] > 0 else math.nan
-
-
 @jit
 def attribution_nb(  # type: ignore[no-untyped-def]
-    trade_strategy,
-    trade_pnl,
-    trade_entry,
-    trade_exit,
+    trades,
     daily_pnl,
     open_mask,
     base,
-    bars_per_year,
-    risk_free_rate,
+    annual,
 ):
-    """Attribution matrix float64 ``(n_strat + 1, N_ATTRIBUTION)``; the last row is the total."""
+    """Attribution matrix float64 ``(n_strat + 1, N_ATTRIBUTION)``; the last row is the total.
+
+    ``trades`` is ``(strategy, pnl, entry_bar, exit_bar)`` of the closed trades and ``annual``
+    ``(bars_per_year, risk_free_rate)``.
+    """
+    trade_strategy, trade_pnl, trade_entry, trade_exit = trades
+    bpy, rf = annual
     n_bars, n_strat = daily_pnl.shape
     out = np.empty((n_strat + 1, N_ATTRIBUTION), dtype=np.float64)
     held = (trade_exit - trade_entry).astype(np.float64)
@@ -148,7 +132,20 @@ def attribution_nb(  # type: ignore[no-untyped-def]
             if base[t] > 0.0:
                 returns[t] = series[t] / base[t]
         exposure = opened / n_bars if n_bars > 0 else math.nan
-        _fill_row(out, j, pnl, bars, returns, series, exposure, bars_per_year, risk_free_rate)
+        ts = trade_stats_nb(pnl)
+        out[j, A_N_TRADES] = ts[TS_N_TRADES]
+        out[j, A_WIN_RATE] = ts[TS_WIN_RATE]
+        out[j, A_PROFIT_FACTOR] = ts[TS_PROFIT_FACTOR]
+        out[j, A_AVG_WIN] = ts[TS_AVG_WIN]
+        out[j, A_AVG_LOSS] = ts[TS_AVG_LOSS]
+        out[j, A_REALIZED_PNL] = pnl.sum()
+        out[j, A_PNL] = series.sum()
+        out[j, A_SHARPE] = sharpe_ratio_nb(returns, bpy, rf)
+        out[j, A_SORTINO] = sortino_ratio_nb(returns, bpy, rf)
+        out[j, A_MAX_DRAWDOWN] = max_drawdown_returns_nb(returns)
+        out[j, A_MAX_DRAWDOWN_USD] = _max_drawdown_usd(series)
+        out[j, A_EXPOSURE] = exposure
+        out[j, A_AVG_BARS_HELD] = bars.mean() if bars.shape[0] > 0 else math.nan
     grand = out[n_strat, A_PNL]
     for j in range(n_strat + 1):
         out[j, A_CONTRIBUTION] = out[j, A_PNL] / grand if grand != 0.0 else math.nan

@@ -26,7 +26,7 @@ from dollarbill_research.kernels.records import (
     BI_SYMBOL,
 )
 from dollarbill_research.kernels.risk_nb import exposures_from_q_nb
-from dollarbill_research.kernels.workspace_nb import WI_OPEN, quad_form_ws_nb
+from dollarbill_research.kernels.workspace_nb import WI_OPEN, Workspace, quad_form_ws_nb
 
 
 @jit_inner
@@ -68,14 +68,12 @@ def flatten_book_nb(
 
 @jit_inner
 def book_exposures_into_nb(
-    book_i: np.ndarray,
-    book_f: np.ndarray,
     k: int,
     equity: float,
     n_sectors: int,
     closes: np.ndarray,
     with_var: bool,
-    ws: tuple,
+    ws: Workspace,
     out: np.ndarray,
 ) -> None:
     """Exposures (``EXP_*``) of the first ``k`` book entries into ``out``.
@@ -87,20 +85,8 @@ def book_exposures_into_nb(
     """
     q = 0.0
     if with_var and math.isfinite(equity) and equity > 0.0:
-        _bi, _bf, wi, wf, win, cov, meta = ws
-        q = quad_form_ws_nb(closes, book_i[BI_SYMBOL], book_f[BF_DELTA], k, wi, wf, win, cov, meta)
-    exp = exposures_from_q_nb(
-        book_i[BI_SECTOR, :k],
-        book_f[BF_DELTA, :k],
-        book_f[BF_GAMMA, :k],
-        book_f[BF_VEGA, :k],
-        book_f[BF_THETA, :k],
-        book_f[BF_MV, :k],
-        book_f[BF_CONC, :k],
-        equity,
-        n_sectors,
-        q,
-    )
+        q = quad_form_ws_nb(closes, k, ws)
+    exp = exposures_from_q_nb(ws.book_i, ws.book_f, k, equity, n_sectors, q)
     for e in range(N_EXPOSURES):
         out[e] = exp[e]
     if not with_var:

@@ -5,7 +5,7 @@ kernel checks the book's exposures against every limit: ``|delta|``, ``|gamma|``
 (fractions of equity), the largest concentration value, the largest sector gross and the VaR 95
 (percent of equity). "Above" is :func:`~.approval_nb.exceeds_nb` (relative tolerance 1e-9).
 Each limit found above is a row of the breaches record (:data:`~.records.BREACH_DTYPE`) and the
-policy ``pp[PP_BREACH_POLICY]`` acts on it:
+policy ``params.breach_policy`` acts on it:
 
 * ``BREACH_BLOCK``: nothing is traded; the row lists the largest contributors, and approval
   rejects any entry that grows the exposure (today's behaviour).
@@ -78,13 +78,6 @@ from dollarbill_research.kernels.codes import (
     EXP_VEGA,
     FILL_RISK_HEDGE,
     KIND_SHARES,
-    PP_BREACH_POLICY,
-    PP_MAX_CONCENTRATION_PCT,
-    PP_MAX_DELTA,
-    PP_MAX_GAMMA,
-    PP_MAX_SECTOR_PCT,
-    PP_MAX_VAR_PCT,
-    PP_MAX_VEGA,
     R_CONCENTRATION,
     R_DELTA,
     R_GAMMA,
@@ -101,6 +94,10 @@ from dollarbill_research.kernels.records import (
     C_BREACHES,
     C_OPEN,
     MAX_BREACH_SYMBOLS,
+    BarAt,
+    Book,
+    Market,
+    Records,
 )
 from dollarbill_research.kernels.risk_nb import Z95
 from dollarbill_research.kernels.workspace_nb import (
@@ -108,6 +105,7 @@ from dollarbill_research.kernels.workspace_nb import (
     WF_HD2,
     WI_HELD2,
     WI_OPEN,
+    Workspace,
     cov_nb,
     held_deltas_nb,
 )
@@ -128,58 +126,51 @@ _LIMITED = (
 
 
 @jit_inner
-def limit_of_nb(bit: int, pp: np.ndarray) -> float:
+def limit_of_nb(bit: int, params: np.record) -> float:
     """The limit (fraction of equity) of a limited exposure's reason bit."""
     if bit == R_DELTA:
-        return pp[PP_MAX_DELTA]
+        return params.max_portfolio_delta
     if bit == R_GAMMA:
-        return pp[PP_MAX_GAMMA]
+        return params.max_portfolio_gamma
     if bit == R_VEGA:
-        return pp[PP_MAX_VEGA]
+        return params.max_portfolio_vega
     if bit == R_CONCENTRATION:
-        return pp[PP_MAX_CONCENTRATION_PCT] / 100.0
+        return params.max_concentration_pct / 100.0
     if bit == R_SECTOR:
-        return pp[PP_MAX_SECTOR_PCT] / 100.0
-    return pp[PP_MAX_VAR_PCT] / 100.0
+        return params.max_sector_exposure_pct / 100.0
+    return params.max_var_pct / 100.0
 
 
 @jit_inner
-def any_breach_nb(exposures: np.ndarray, pp: np.ndarray) -> bool:
+def any_breach_nb(exposures: np.ndarray, params: np.record) -> bool:
     """True when any limited exposure of ``exposures`` (``EXP_*``) is above its limit."""
     for bit, e in _LIMITED:  # noqa: SIM110 (no generators in numba)
-        if exceeds_nb(abs(exposures[e]), limit_of_nb(bit, pp)):
+        if exceeds_nb(abs(exposures[e]), limit_of_nb(bit, params)):
             return True
     return False
 
 
 @jit_inner
-def refresh_nb(
-    positions: np.ndarray,
-    sector_codes: np.ndarray,
-    n_sectors: int,
-    close: np.ndarray,
-    account: np.ndarray,
-    counters: np.ndarray,
-    ws: tuple,
-    out: np.ndarray,
-) -> float:
+def refresh_nb(market: Market, book: Book, ws: Workspace, out: np.ndarray) -> float:
     """Rebuild the flat book and its exposures (into ``out``); return equity.
 
     The same operations in the same order as the step kernel's, so the figures the breach pass
     sees are those of the equity record.
     """
-    book_i, book_f, wi, _wf, _win, _cov, _meta = ws
-    k = flatten_book_nb(positions, sector_codes, wi, counters[C_OPEN], book_i, book_f)
-    equity = account[A_CASH]
+    book_i, book_f, wi = ws.book_i, ws.book_f, ws.wi
+    k = flatten_book_nb(
+        book.positions, market.sector_codes, wi, book.counters[C_OPEN], book_i, book_f
+    )
+    equity = book.account[A_CASH]
     for i in range(k):
         equity += book_f[BF_MV, i]
-    book_exposures_into_nb(book_i, book_f, k, equity, n_sectors, close, np.bool_(True), ws, out)
+    book_exposures_into_nb(k, equity, market.n_sectors, market.close, np.bool_(True), ws, out)
     return equity
 
 
 @jit_inner
 def var_components_nb(
-    close: np.ndarray, positions: np.ndarray, counters: np.ndarray, ws: tuple
+    close: np.ndarray, positions: np.ndarray, counters: np.ndarray, ws: Workspace
 ) -> tuple[float, int]:
     """``(C d)_s`` per held symbol into ``wf[WF_BCD]``; return ``(d' C d, held count)``."""
     book_i, book_f, wi, wf, win, cov, meta = ws
@@ -240,17 +231,18 @@ def units_to_trim_nb(
     bit: int,
     p: np.void,
     slot: int,
+    need: tuple,
     legs: np.ndarray,
-    bp: np.ndarray,
-    equity: float,
-    limit: float,
-    total: float,
-    score: float,
-    q_form: float,
+    params: np.record,
     close: np.ndarray,
-    ws: tuple,
+    ws: Workspace,
 ) -> float:
-    """Whole units of ``p`` to sell back so that the exposure lands inside its limit."""
+    """Whole units of ``p`` to sell back so that the exposure lands inside its limit.
+
+    ``need`` is ``(equity, limit, total, score, q_form)``: equity (dollars), the limit (fraction
+    of equity), the book's total exposure (dollars), ``p``'s contribution and ``d' C d``.
+    """
+    equity, limit, total, score, q_form = need
     q = p.qty
     if bit == R_VAR:
         _bi, _bf, wi, wf, win, cov, meta = ws
@@ -269,7 +261,7 @@ def units_to_trim_nb(
         n = math.ceil(y / per_unit - 1e-9)
         return min(max(float(n), 1.0), q)
     per_unit = score / q
-    c1 = costs_nb(legs, slot, p.n_legs, 1.0, p.sigma, bp)
+    c1 = costs_nb(legs, slot, p.n_legs, 1.0, p.sigma, params)
     denom = per_unit - limit * c1
     excess = (total if bit != R_CONCENTRATION else score) - limit * equity
     if not (denom > 0.0) or not math.isfinite(excess):
@@ -330,24 +322,13 @@ def _set_sym(rec: np.void, i: int, sym: int) -> None:
 
 @jit_inner
 def breach_pass_nb(
-    bar: int,
-    t: int,
-    close: np.ndarray,
-    valid: np.ndarray,
-    sector_codes: np.ndarray,
-    n_sectors: int,
-    bp: np.ndarray,
-    pp: np.ndarray,
-    account: np.ndarray,
-    counters: np.ndarray,
-    positions: np.ndarray,
-    legs: np.ndarray,
-    stats: np.ndarray,
-    fills: np.ndarray,
-    breaches: np.ndarray,
-    ws: tuple,
+    at: BarAt,
+    market: Market,
+    params: np.record,
+    book: Book,
+    recs: Records,
+    ws: Workspace,
     exposures: np.ndarray,
-    day: float,
 ) -> None:
     """Record every limit the book is above and act by the breach policy (module docstring).
 
@@ -356,19 +337,24 @@ def breach_pass_nb(
     The caller guarantees room for ``BREACH_ROWS_PER_PASS`` breach rows and
     ``n_open + ACTIONS_EXTRA`` fills.
     """
-    wi = ws[2]
-    wf = ws[3]
-    policy = int(pp[PP_BREACH_POLICY])
+    bar, t = at.bar, at.t
+    close, valid, sector_codes, n_sectors = (
+        market.close, market.valid, market.sector_codes, market.n_sectors
+    )  # fmt: skip
+    counters, positions, stats = book.counters, book.positions, book.stats
+    fills, breaches = recs.fills, recs.breaches
+    wi, wf = ws.wi, ws.wf
+    policy = int(params.breach_policy)
     rounds = 1 if policy == BREACH_BLOCK else BREACH_ROUNDS
     hedge_base = stats.shape[0] * close.shape[1]  # first hedge slot (records.new_state)
     first_row = counters[C_BREACHES]
     cap = counters[C_OPEN] + ACTIONS_EXTRA
     trades = 0
-    equity = refresh_nb(positions, sector_codes, n_sectors, close, account, counters, ws, exposures)
+    equity = refresh_nb(market, book, ws, exposures)
     for _rnd in range(rounds):
         found = False
         for bit, e in _LIMITED:
-            limit = limit_of_nb(bit, pp)
+            limit = limit_of_nb(bit, params)
             value = abs(exposures[e])
             if not exceeds_nb(value, limit):
                 continue
@@ -410,9 +396,7 @@ def breach_pass_nb(
                         best = slot
                         best_score = sc
                 if policy == BREACH_BLOCK:
-                    _list_contributors(
-                        bit, positions, wi, n_open, sign, worst, sector_codes, wf, rec
-                    )
+                    _list_contributors(bit, sign, worst, book, sector_codes, ws, rec)
                     break
                 if best < 0:
                     rec.note = BN_NO_BAR if blocked else BN_NO_CONTRIBUTOR
@@ -433,26 +417,7 @@ def breach_pass_nb(
                 ):
                     # hedge an option position's delta with shares of its underlying
                     hedged = hedge_nb(
-                        bar,
-                        t,
-                        day,
-                        best,
-                        -sign,
-                        equity,
-                        limit,
-                        total,
-                        close,
-                        positions,
-                        legs,
-                        account,
-                        counters,
-                        stats,
-                        fills,
-                        bp,
-                        pp,
-                        wi,
-                        hedge_base,
-                        sector_codes,
+                        at, best, (-sign, equity, limit, total), market, book, fills, params, wi
                     )
                     if hedged > 0.0:
                         rec.action = BA_HEDGE
@@ -461,48 +426,18 @@ def breach_pass_nb(
                         bit,
                         p,
                         best,
-                        legs,
-                        bp,
-                        equity,
-                        limit,
-                        total,
-                        best_score,
-                        q_form,
+                        (equity, limit, total, best_score, q_form),
+                        book.legs,
+                        params,
                         close,
                         ws,
                     )
                     reason = FILL_RISK_HEDGE if best >= hedge_base else EXIT_RISK_REDUCE
                     if n >= p.qty:
-                        close_for_risk_nb(
-                            bar,
-                            best,
-                            np.int64(reason),
-                            positions,
-                            legs,
-                            account,
-                            counters,
-                            stats,
-                            fills,
-                            bp,
-                            wi,
-                        )
+                        close_for_risk_nb(bar, best, np.int64(reason), book, fills, params, wi)
                     else:
-                        trim_position_nb(
-                            bar,
-                            best,
-                            n,
-                            np.int64(reason),
-                            positions,
-                            legs,
-                            account,
-                            counters,
-                            stats,
-                            fills,
-                            bp,
-                        )
-                equity = refresh_nb(
-                    positions, sector_codes, n_sectors, close, account, counters, ws, exposures
-                )
+                        trim_position_nb(bar, best, n, np.int64(reason), book, fills, params)
+                equity = refresh_nb(market, book, ws, exposures)
             rec.value_after = abs(exposures[e])
             if policy != BREACH_BLOCK and exceeds_nb(rec.value_after, limit):
                 rec.action = BA_UNREDUCIBLE
@@ -513,7 +448,7 @@ def breach_pass_nb(
     # still above after the last round (bringing one limit inside pushed another out): the
     # last row of that exposure says so
     for bit, e in _LIMITED:
-        limit = limit_of_nb(bit, pp)
+        limit = limit_of_nb(bit, params)
         if not exceeds_nb(abs(exposures[e]), limit):
             continue
         for r in range(counters[C_BREACHES] - 1, first_row - 1, -1):
@@ -529,16 +464,16 @@ def breach_pass_nb(
 @jit_inner
 def _list_contributors(
     bit: int,
-    positions: np.ndarray,
-    wi: np.ndarray,
-    n_open: int,
     sign: float,
     worst: int,
+    book: Book,
     sector_codes: np.ndarray,
-    wf: np.ndarray,
+    ws: Workspace,
     rec: np.void,
 ) -> None:
     """The symbols of the largest contributors, largest first (``block``: nothing is traded)."""
+    positions, wi, wf = book.positions, ws.wi, ws.wf
+    n_open = book.counters[C_OPEN]
     taken = np.zeros(MAX_BREACH_SYMBOLS, dtype=np.int64)
     for r in range(MAX_BREACH_SYMBOLS):
         best = -1

@@ -13,9 +13,6 @@ import numpy as np
 from dollarbill_research.kernels._jit import jit_inner
 from dollarbill_research.kernels.codes import (
     KIND_SHARES,
-    PP_KELLY_PRIOR,
-    PP_KELLY_WINDOW,
-    PP_STOP_DISTANCE,
     T_DIRECTION,
     T_DTE_DAYS,
     T_KIND,
@@ -26,11 +23,6 @@ from dollarbill_research.kernels.instruments_nb import (
     price_legs_nb,
     unit_liquidity_nb,
     unit_quantities_nb,
-)
-from dollarbill_research.kernels.records import (
-    BP_DIVIDEND_YIELD,
-    BP_DTE_DAYS,
-    BP_RISK_FREE_RATE,
 )
 
 # per-candidate float columns
@@ -58,8 +50,7 @@ def candidate_nb(
     s: float,
     sigma: float,
     day: float,
-    bp: np.ndarray,
-    pp: np.ndarray,
+    params: np.record,
     legs: np.ndarray,
     u: np.ndarray,
 ) -> int:
@@ -76,10 +67,10 @@ def candidate_nb(
         return 0
     if not sigma_ok:
         sigma = 0.0
-    dte = template[T_DTE_DAYS] if template[T_DTE_DAYS] > 0.0 else bp[BP_DTE_DAYS]
+    dte = template[T_DTE_DAYS] if template[T_DTE_DAYS] > 0.0 else params.days_to_expiry
     t_years = dte / 365.0
-    r = bp[BP_RISK_FREE_RATE]
-    q = bp[BP_DIVIDEND_YIELD]
+    r = params.risk_free_rate
+    q = params.dividend_yield
     n_legs = build_legs_nb(template, s, t_years, r, q, sigma, legs)
     legs2 = legs.reshape((1, legs.shape[0]))  # the row form the pricing kernels take
     value, delta, abs_delta, gamma, vega, theta = price_legs_nb(
@@ -87,7 +78,7 @@ def candidate_nb(
     )
     direction = 1.0 if template[T_DIRECTION] >= 0.0 else -1.0
     cost, max_loss, defined = unit_quantities_nb(
-        kind, direction, legs, n_legs, s, value, pp[PP_STOP_DISTANCE]
+        kind, direction, legs, n_legs, s, value, params.stop_distance
     )
     if not (math.isfinite(value) and math.isfinite(cost) and cost > 0.0):
         cost = np.nan
@@ -102,14 +93,14 @@ def candidate_nb(
     u[U_CONC] = max_loss if defined else abs(value)
     u[U_SIGMA] = sigma
     u[U_EXPIRY] = np.inf if is_shares else day + dte
-    u[U_COST1] = costs_nb(legs2, np.int64(0), n_legs, 1.0, sigma, bp)
+    u[U_COST1] = costs_nb(legs2, np.int64(0), n_legs, 1.0, sigma, params)
     u[U_DEFINED] = 1.0 if defined else 0.0
     u[U_NOTIONAL], u[U_CONTRACTS] = unit_liquidity_nb(legs, n_legs, s)
     return n_legs
 
 
 @jit_inner
-def kelly_inputs_nb(stats: np.ndarray, s: int, pp: np.ndarray) -> tuple[float, float, int]:
+def kelly_inputs_nb(stats: np.ndarray, s: int, params: np.record) -> tuple[float, float, int]:
     """Kelly's win rate, payoff ratio and closed-trade count for strategy ``s``.
 
     Over the last ``w = min(closed trades, kelly_window)`` trades' returns on max loss
@@ -122,7 +113,7 @@ def kelly_inputs_nb(stats: np.ndarray, s: int, pp: np.ndarray) -> tuple[float, f
     st = stats[s]
     n = st.n_closed
     size = st.k_ret.shape[0]
-    w = min(st.k_n, int(pp[PP_KELLY_WINDOW]))
+    w = min(st.k_n, int(params.kelly_window))
     if w <= 0:
         return 0.0, 0.0, n
     n_win = 0
@@ -145,7 +136,7 @@ def kelly_inputs_nb(stats: np.ndarray, s: int, pp: np.ndarray) -> tuple[float, f
     else:
         b = (sum_win / n_win) / (sum_loss / n_loss)
         p0 = 1.0 / (1.0 + b)
-    n0 = pp[PP_KELLY_PRIOR]
+    n0 = params.kelly_shrinkage_trades
     return (w * p + n0 * p0) / (w + n0), b, n
 
 

@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from dollarbill_research.kernels._jit import jit, jit_inner
+from dollarbill_research.kernels.records import BF_DELTA, BI_SYMBOL, Candidate, FlatBook
 from dollarbill_research.kernels.risk_nb import pair_cov_nb, symbol_deltas_nb, window_returns_nb
 from dollarbill_research.kernels.workspace_nb import (
     M_EPOCH,
@@ -37,6 +38,7 @@ from dollarbill_research.kernels.workspace_nb import (
     WI_HELD,
     WI_LOC,
     WI_ROW,
+    Workspace,
     cov_nb,
     cov_rows_nb,
     held_deltas_nb,
@@ -95,20 +97,9 @@ def cd_entry_nb(rets: np.ndarray, sym_delta: np.ndarray, s: int) -> float:
 
 @jit
 def book_context_nb(
-    pos_symbol: np.ndarray,
-    pos_sector: np.ndarray,
-    delta_d: np.ndarray,
-    gamma_d: np.ndarray,
-    vega10: np.ndarray,
-    theta: np.ndarray,
-    mv: np.ndarray,
-    conc: np.ndarray,
-    n_sectors: int,
-    closes: np.ndarray,
-    t: int,
-    window: int,
+    book: FlatBook, n_sectors: int, closes: np.ndarray, t: int, window: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Summarise a book (flat per-position arrays) on bar ``t`` with a ``window``-bar covariance.
+    """Summarise a flat book on bar ``t`` with a ``window``-bar covariance.
 
     Returns
     -------
@@ -117,10 +108,11 @@ def book_context_nb(
     """
     n_sym = closes.shape[1]
     tot, sector_abs = book_totals_nb(
-        pos_sector, delta_d, gamma_d, vega10, theta, mv, conc, n_sectors
-    )
+        book.pos_sector, book.delta_d, book.gamma_d, book.vega10, book.theta, book.mv,
+        book.conc, n_sectors,
+    )  # fmt: skip
     rets = window_returns_nb(closes, t, window)
-    sym_delta = symbol_deltas_nb(n_sym, pos_symbol, delta_d)
+    sym_delta = symbol_deltas_nb(n_sym, book.pos_symbol, book.delta_d)
     cd = np.zeros(n_sym)
     var_sym = np.zeros(n_sym)
     for s in range(n_sym):
@@ -134,57 +126,32 @@ def book_context_nb(
 
 
 @jit_inner
-def totals_add_nb(
-    units: float,
-    unit_delta_d: float,
-    unit_gamma_d: float,
-    unit_vega10: float,
-    unit_theta: float,
-    unit_mv: float,
-    unit_conc: float,
-    cand_sector: int,
-    tot: np.ndarray,
-    sector_abs: np.ndarray,
-) -> None:
+def totals_add_nb(units: float, cand: Candidate, tot: np.ndarray, sector_abs: np.ndarray) -> None:
     """Add a filled trade to the totals (every ``CX_*`` but ``CX_DCD``), in place."""
-    tot[CX_DELTA] += units * unit_delta_d
-    tot[CX_GAMMA] += units * unit_gamma_d
-    tot[CX_VEGA] += units * unit_vega10
-    tot[CX_THETA] += units * unit_theta
+    unit_mv = cand.unit_mv
+    tot[CX_DELTA] += units * cand.unit_delta_d
+    tot[CX_GAMMA] += units * cand.unit_gamma_d
+    tot[CX_VEGA] += units * cand.unit_vega10
+    tot[CX_THETA] += units * cand.unit_theta
     tot[CX_GROSS] += units * abs(unit_mv)
     tot[CX_NET] += units * unit_mv
     tot[CX_SQ] += units * units * unit_mv * unit_mv
-    tot[CX_CONC] = max(tot[CX_CONC], units * abs(unit_conc))
-    sector_abs[cand_sector] += units * abs(unit_mv)
-    tot[CX_SECTOR_MAX] = max(tot[CX_SECTOR_MAX], sector_abs[cand_sector])
+    tot[CX_CONC] = max(tot[CX_CONC], units * abs(cand.unit_conc))
+    sector_abs[cand.sector] += units * abs(unit_mv)
+    tot[CX_SECTOR_MAX] = max(tot[CX_SECTOR_MAX], sector_abs[cand.sector])
 
 
 @jit
-def context_add_nb(
-    units: float,
-    unit_delta_d: float,
-    unit_gamma_d: float,
-    unit_vega10: float,
-    unit_theta: float,
-    unit_mv: float,
-    unit_conc: float,
-    cand_symbol: int,
-    cand_sector: int,
-    tot: np.ndarray,
-    sector_abs: np.ndarray,
-    sym_delta: np.ndarray,
-    cd: np.ndarray,
-    var_sym: np.ndarray,
-    rets: np.ndarray,
-) -> None:
-    """Add a filled trade of ``units`` (a new position) to the context, in place."""
-    x = units * unit_delta_d
-    s = cand_symbol
+def context_add_nb(units: float, cand: Candidate, ctx: tuple) -> None:
+    """Add a filled trade of ``units`` (a new position) to the context ``ctx``, in place.
+
+    ``ctx`` is :func:`book_context_nb`'s ``(tot, sector_abs, sym_delta, cd, var_sym, rets)``.
+    """
+    tot, sector_abs, sym_delta, cd, var_sym, rets = ctx
+    x = units * cand.unit_delta_d
+    s = cand.symbol
     tot[CX_DCD] += 2.0 * x * cd[s] + x * x * var_sym[s]
-    totals_add_nb(
-        units, unit_delta_d, unit_gamma_d, unit_vega10, unit_theta, unit_mv, unit_conc,
-        cand_sector, tot, sector_abs,
-    )  # fmt: skip
+    totals_add_nb(units, cand, tot, sector_abs)
     sym_delta[s] += x
     if x != 0.0:
         for j in range(cd.shape[0]):
@@ -210,17 +177,21 @@ def ctx_cd_nb(
     cov: np.ndarray,
     meta: np.ndarray,
 ) -> None:
-    """Make ``wf[WF_CD, s]`` (``(C d)_s``) and ``wf[WF_VAR, s]`` (``C_ss``) current."""
+    """Make ``wf[WF_CD, s]`` (``(C d)_s``) and ``wf[WF_VAR, s]`` (``C_ss``) current.
+
+    The workspace's arrays one by one, not the :class:`Workspace`: this runs per candidate, and
+    every array argument is reference-counted on the call.
+    """
     if wi[WI_CD_STAMP, s] == meta[M_EPOCH]:
         return
     h = meta[M_NHELD]
     hs = wi[WI_HELD]
-    row = wi[WI_ROW]
-    row[0] = s
-    cov_rows_nb(closes, row, np.int64(1), hs, h, np.int64(0), wi, win, cov, meta)
+    wi[WI_ROW, 0] = s  # the one-symbol row list of cov_rows_nb
+    cov_rows_nb(closes, (np.int64(WI_ROW), np.int64(1)), (np.int64(WI_HELD), h), wi, win, cov, meta)
     nf = meta[M_NFILL]
     if nf > 0:  # (the first call touched ``s`` already)
-        cov_rows_nb(closes, row, np.int64(1), wi[WI_FSYM], nf, np.int64(0), wi, win, cov, meta)
+        cov_rows_nb(closes, (np.int64(WI_ROW), np.int64(1)), (np.int64(WI_FSYM), nf), wi, win, cov,
+                    meta)  # fmt: skip
     # every pair is cached now (unless the cache is full): read it here, no call per pair
     li = wi[WI_LOC, s]
     acc = 0.0
@@ -247,18 +218,10 @@ def ctx_cd_nb(
 
 
 @jit
-def ctx_begin_nb(
-    closes: np.ndarray,
-    pos_symbol: np.ndarray,
-    delta_d: np.ndarray,
-    k: int,
-    wi: np.ndarray,
-    wf: np.ndarray,
-    win: np.ndarray,
-    cov: np.ndarray,
-    meta: np.ndarray,
-) -> float:
-    """Set up the lazy context of a flat book of ``k`` positions; return ``d'Cd``."""
+def ctx_begin_nb(closes: np.ndarray, k: int, ws: Workspace) -> float:
+    """Set up the lazy context of the workspace's flat book of ``k`` positions; return ``d'Cd``."""
+    wi, wf, meta = ws.wi, ws.wf, ws.meta
+    pos_symbol, delta_d = ws.book_i[BI_SYMBOL], ws.book_f[BF_DELTA]
     h = held_deltas_nb(pos_symbol, delta_d, k, wi, wf, np.int64(WI_HELD), np.int64(WF_HD))
     meta[M_NHELD] = h
     meta[M_NFILL] = 0
@@ -266,7 +229,7 @@ def ctx_begin_nb(
     dcd = 0.0
     for a in range(h):
         s = wi[WI_HELD, a]
-        ctx_cd_nb(closes, s, wi, wf, win, cov, meta)
+        ctx_cd_nb(closes, s, wi, wf, ws.win, ws.cov, meta)
         dcd += wf[WF_HD, a] * wf[WF_CD, s]
     return dcd
 
@@ -275,36 +238,23 @@ def ctx_begin_nb(
 def ctx_add_nb(
     closes: np.ndarray,
     units: float,
-    unit_delta_d: float,
-    unit_gamma_d: float,
-    unit_vega10: float,
-    unit_theta: float,
-    unit_mv: float,
-    unit_conc: float,
-    cand_symbol: int,
-    cand_sector: int,
+    cand: Candidate,
     tot: np.ndarray,
     sector_abs: np.ndarray,
-    wi: np.ndarray,
-    wf: np.ndarray,
-    win: np.ndarray,
-    cov: np.ndarray,
-    meta: np.ndarray,
+    ws: Workspace,
 ) -> None:
     """:func:`context_add_nb` for the lazy context."""
-    x = units * unit_delta_d
-    s = cand_symbol
+    wi, wf, win, cov, meta = ws.wi, ws.wf, ws.win, ws.cov, ws.meta
+    x = units * cand.unit_delta_d
+    s = cand.symbol
     ctx_cd_nb(closes, s, wi, wf, win, cov, meta)
     tot[CX_DCD] += 2.0 * x * wf[WF_CD, s] + x * x * wf[WF_VAR, s]
-    totals_add_nb(
-        units, unit_delta_d, unit_gamma_d, unit_vega10, unit_theta, unit_mv, unit_conc,
-        cand_sector, tot, sector_abs,
-    )  # fmt: skip
+    totals_add_nb(units, cand, tot, sector_abs)
     if x != 0.0:
         ncd = meta[M_NCD]
-        row = wi[WI_ROW]
-        row[0] = s
-        cov_rows_nb(closes, row, np.int64(1), wi[WI_CDLIST], ncd, np.int64(0), wi, win, cov, meta)
+        wi[WI_ROW, 0] = s
+        cov_rows_nb(closes, (np.int64(WI_ROW), np.int64(1)), (np.int64(WI_CDLIST), ncd), wi, win,
+                    cov, meta)  # fmt: skip
         ls = wi[WI_LOC, s]
         for c in range(ncd):
             j = wi[WI_CDLIST, c]

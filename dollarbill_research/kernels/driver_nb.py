@@ -19,14 +19,20 @@ from dollarbill_research.kernels.alloc_time_nb import (
 )
 from dollarbill_research.kernels.breach_nb import ACTIONS_EXTRA, BREACH_ROWS_PER_PASS
 from dollarbill_research.kernels.records import (
-    BP_USE_PM,
     C_BREACHES,
     C_FILLS,
     C_OPEN,
     C_REJECTIONS,
+    AllocTime,
+    BarAt,
+    Book,
+    Market,
+    Records,
+    SignalBlock,
+    Span,
 )
 from dollarbill_research.kernels.step_nb import step_nb
-from dollarbill_research.kernels.workspace_nb import WI_OPEN, sync_open_nb
+from dollarbill_research.kernels.workspace_nb import WI_OPEN, Workspace, sync_open_nb
 
 
 @jit_inner
@@ -41,65 +47,39 @@ def records_needed_nb(signal: np.ndarray, ts: int, n_open: int) -> int:
 
 
 @jit
-def run_bars_nb(
-    t0: int,
-    t1: int,
-    days: np.ndarray,
-    close: np.ndarray,
-    iv: np.ndarray,
-    valid: np.ndarray,
-    sector_codes: np.ndarray,
-    n_sectors: int,
-    signal: np.ndarray,
-    confidence: np.ndarray,
-    templates: np.ndarray,
-    strat_capacity: np.ndarray,
-    bp: np.ndarray,
-    pp: np.ndarray,
-    account: np.ndarray,
-    counters: np.ndarray,
-    positions: np.ndarray,
-    legs: np.ndarray,
-    stats: np.ndarray,
-    fills: np.ndarray,
-    rejections: np.ndarray,
-    breaches: np.ndarray,
-    equity_rec: np.ndarray,
-    strat_pnl: np.ndarray,
-    ws: tuple,
-    alloc: np.ndarray,
-    strat_returns: np.ndarray,
-    targets_rec: np.ndarray,
-    committed_prev: np.ndarray,
-    rebalanced_at: int,
-    bar_offset: int,
-) -> int:
-    """Run rows ``t0 .. t1-1`` (panel row = signal row = record row; bar = row + bar_offset).
+def run_bars_nb(span: Span, market: Market, sig: SignalBlock, param_rows: np.ndarray, book: Book,
+                rec: Records, ws: Workspace, alloc_time: AllocTime) -> int:  # fmt: skip
+    """Run rows ``span.t0 .. span.t1-1`` (panel row = signal row = record row).
 
-    ``ws`` is the step workspace (:func:`~.workspace_nb.new_workspace`). Allocation through
-    time (:mod:`.alloc_time_nb`): at a bar where a rebalance is due (other than
-    ``rebalanced_at``, the bar the caller just rebalanced) the driver returns that row and the
-    caller updates ``strat_capacity`` with ``rebalance_nb`` from ``strat_returns[:bar]`` (so the
-    allocation kernels compile only for runs that use them); the targets in force on each bar go to
-    ``targets_rec`` and each bar's strategy returns to ``strat_returns`` (both
-    ``(n_bars, n_strategies)`` of the whole history, indexed by *bar*); ``alloc`` holds the
-    custom weights and bounds; ``committed_prev`` (``(n_strategies,)``, state kept across
-    calls) each strategy's committed dollars at the last close.
+    ``bar = row + span.bar_offset``. ``ws`` is the step workspace
+    (:func:`~.workspace_nb.new_workspace`). Allocation through time (:mod:`.alloc_time_nb`):
+    at a bar where a rebalance is due (other than ``span.rebalanced_at``, the bar the caller
+    just rebalanced) the driver returns that row and the caller updates ``sig.capacity`` with
+    ``rebalance_nb`` from ``alloc_time.strat_returns[:bar]`` (so the allocation kernels
+    compile only for runs that use them); the targets in force on each bar go to
+    ``alloc_time.targets`` and each bar's strategy returns to ``alloc_time.strat_returns``
+    (both ``(n_bars, n_strategies)`` of the whole history, indexed by *bar*);
+    ``alloc_time.alloc`` holds the custom weights and bounds; ``alloc_time.committed_prev``
+    (``(n_strategies,)``, state kept across calls) each strategy's committed dollars at the
+    last close.
 
-    ``bar_offset`` is 0 for a whole history; the streaming driver runs each chunk's rows with
-    the chunk's first global bar minus its history rows (so entry bars, max-hold, rebalances
-    and records keep global bar numbers).
+    ``span.bar_offset`` is 0 for a whole history; the streaming driver runs each chunk's rows
+    with the chunk's first global bar minus its history rows (so entry bars, max-hold,
+    rebalances and records keep global bar numbers).
 
     Returns
     -------
     int
-        ``t1`` when every bar ran, else the first bar that did not run (lack of record room,
-        or a rebalance is due).
+        ``span.t1`` when every bar ran, else the first bar that did not run (lack of record
+        room, or a rebalance is due).
     """
-    sync_open_nb(positions, counters, ws[2])
+    counters, positions = book.counters, book.positions
+    fills, rejections, breaches, strat_pnl = rec.fills, rec.rejections, rec.breaches, rec.strat_pnl
+    signal, strat_capacity = sig.signal, sig.capacity
+    sync_open_nb(positions, counters, ws.wi)
     most = signal.shape[0] * signal.shape[2]  # every (strategy, symbol) signals
-    pm = bp[BP_USE_PM] > 0.0
-    for t in range(t0, t1):
+    pm = param_rows[0].use_portfolio_management > 0.0
+    for t in range(span.t0, span.t1):
         used = max(counters[C_FILLS], counters[C_REJECTIONS])
         bound = min(fills.shape[0], rejections.shape[0])
         # breach passes (portfolio management on): two per bar, each at most n_open + extra
@@ -118,42 +98,16 @@ def run_bars_nb(
                 or counters[C_REJECTIONS] + need > rejections.shape[0]
             ):
                 return t
-        bar = t + bar_offset
-        if bar != rebalanced_at and rebalance_due_nb(bar, strat_capacity.shape[0], bp, pp):
+        bar = t + span.bar_offset
+        if bar != span.rebalanced_at and rebalance_due_nb(bar, strat_capacity.shape[0], param_rows):
             return t  # the caller recomputes the capacities (rebalance_nb) and calls again
         for s in range(strat_capacity.shape[0]):  # a loop: a slice copy compiles numba's
-            targets_rec[bar, s] = strat_capacity[s]  # shape-mismatch error path (about 2 s)
-        step_nb(
-            bar,
-            t,
-            t,
-            days[t],
-            close,
-            iv,
-            valid,
-            sector_codes,
-            n_sectors,
-            signal,
-            confidence,
-            templates,
-            strat_capacity,
-            bp,
-            pp,
-            account,
-            counters,
-            positions,
-            legs,
-            stats,
-            fills,
-            rejections,
-            breaches,
-            equity_rec,
-            strat_pnl,
-            t,
-            ws,
-        )
+            alloc_time.targets[bar, s] = strat_capacity[s]  # shape-mismatch error path (2 s)
+        step_nb(BarAt(bar, t, t, t, market.days[t]), market, sig, param_rows, book, rec, ws)
         # committed_prev holds the previous close's committed dollars (zeros before bar 0)
         pnl_prev = strat_pnl[t - 1] if t > 0 else np.zeros(strat_pnl.shape[1])
-        strategy_returns_nb(strat_pnl[t], pnl_prev, committed_prev, strat_returns[bar])
-        committed_nb(positions, ws[2][WI_OPEN], counters[C_OPEN], committed_prev)
-    return t1
+        strategy_returns_nb(
+            strat_pnl[t], pnl_prev, alloc_time.committed_prev, alloc_time.strat_returns[bar]
+        )
+        committed_nb(positions, ws.wi[WI_OPEN], counters[C_OPEN], alloc_time.committed_prev)
+    return span.t1

@@ -9,7 +9,7 @@ Portfolio management off: ``units = floor(free cash x position_size_pct% / unit_
 risk checks beyond cash (costs included), ``max_positions`` and the liquidity caps
 (:func:`~dollarbill_research.kernels.sizing_nb.liquidity_cap_nb`, applied in both modes).
 On: the method of
-``pp[PP_SIZING_METHOD]`` (risk parity over all of the bar's candidates at the bar's equity),
+``params.sizing_method`` (risk parity over all of the bar's candidates at the bar's equity),
 then pre-trade approval against the *current* book, which includes the fills made earlier in the
 same bar: :func:`~dollarbill_research.kernels.context_nb.ctx_begin_nb` once per bar,
 :func:`~dollarbill_research.kernels.approval_nb.decide_ctx_nb` per candidate (the same answers
@@ -52,7 +52,6 @@ from dollarbill_research.kernels.codes import (
     FILL_ENTRY,
     MAX_LEGS,
     N_EXPOSURES,
-    PP_SIZING_METHOD,
     R_CASH,
     R_COST,
     R_MAX_POSITIONS,
@@ -83,15 +82,17 @@ from dollarbill_research.kernels.records import (
     BF_THETA,
     BF_VEGA,
     BI_SECTOR,
-    BI_SYMBOL,
-    BP_MAX_COST_PCT,
-    BP_MAX_POSITIONS,
-    BP_POSITION_SIZE_PCT,
-    BP_POSITION_SIZE_UNITS,
-    BP_USE_PM,
     C_OPEN,
     C_REJECTIONS,
     LEG_DTYPE,
+    BarAt,
+    Book,
+    Candidate,
+    Context,
+    Market,
+    Records,
+    Room,
+    SignalBlock,
 )
 from dollarbill_research.kernels.sizing_nb import (
     floor_within_nb,
@@ -108,6 +109,7 @@ from dollarbill_research.kernels.workspace_nb import (
     WI_CAND,
     WI_NLEGS,
     WI_OPEN,
+    Workspace,
     open_insert_nb,
 )
 
@@ -125,39 +127,24 @@ def cost_too_high_nb(unit_costs: float, unit_max_loss: float, max_pct: float) ->
 
 
 @jit_inner
-def enter_nb(
-    bar: int,
-    t: int,
-    ts: int,
-    day: float,
-    close: np.ndarray,
-    iv: np.ndarray,
-    valid: np.ndarray,
-    sector_codes: np.ndarray,
-    n_sectors: int,
-    signal: np.ndarray,
-    confidence: np.ndarray,
-    templates: np.ndarray,
-    strat_capacity: np.ndarray,
-    bp: np.ndarray,
-    pp: np.ndarray,
-    account: np.ndarray,
-    counters: np.ndarray,
-    positions: np.ndarray,
-    legs: np.ndarray,
-    stats: np.ndarray,
-    fills: np.ndarray,
-    rejections: np.ndarray,
-    k: int,
-    equity: float,
-    ws: tuple,
-) -> int:
-    """Process the bar's entry candidates (see the module docstring); return the book size.
+def enter_nb(at: BarAt, market: Market, sig: SignalBlock, params: np.record, book: Book,
+             rec: Records, ws: Workspace) -> None:  # fmt: skip
+    """Process the bar's entry candidates (see the module docstring).
 
-    The flat book of the ``k`` open positions is in the workspace ``ws`` (:mod:`.workspace_nb`);
+    The flat book of the open positions is in the workspace ``ws`` (:mod:`.workspace_nb`);
     fills are appended to it and to the open-slot list.
     """
-    book_i, book_f, wi, wf, win, cov, meta = ws
+    bar, t, ts, day = at.bar, at.t, at.ts, at.day
+    close, iv, valid = market.close, market.iv, market.valid
+    sector_codes, n_sectors = market.sector_codes, market.n_sectors
+    signal, confidence, templates = sig.signal, sig.confidence, sig.templates
+    account, counters, positions, legs, stats = book
+    fills, rejections = rec.fills, rec.rejections
+    k = counters[C_OPEN]
+    equity = account[A_CASH]
+    for i in range(k):
+        equity += ws.book_f[BF_MV, i]
+    book_i, book_f, wi, wf = ws.book_i, ws.book_f, ws.wi, ws.wf
     n_strat = signal.shape[0]
     n_sym = signal.shape[2]
     # one scan of the bar's signals: candidate slots into the workspace list
@@ -171,7 +158,7 @@ def enter_nb(
                 slots[n] = base + j
                 n += 1
     if n == 0:
-        return k
+        return
     # per-candidate scratch lives in the workspace rows (no allocation per bar)
     conf = wf[WF_CONF, :n]
     n_legs = wi[WI_NLEGS, :n]
@@ -187,24 +174,24 @@ def enter_nb(
         n_legs[i] = 0
         if valid[t, j]:
             n_legs[i] = candidate_nb(
-                templates[s, side], close[t, j], iv[t, j], day, bp, pp, cand_legs[i], u[i]
+                templates[s, side], close[t, j], iv[t, j], day, params, cand_legs[i], u[i]
             )
         else:
             u[i, :] = np.nan
     order = stable_argsort_nb(conf)
-    pm = bp[BP_USE_PM] > 0.0
-    method = int(pp[PP_SIZING_METHOD])
+    pm = params.use_portfolio_management > 0.0
+    method = int(params.sizing_method)
     rp_units = conf  # read only under risk parity, which replaces it
     if pm and method == SIZE_RISK_PARITY:
         rp_units = risk_parity_units_nb(
-            equity, u[:, U_COST].copy(), u[:, U_MAX_LOSS].copy(), u[:, U_DVOL].copy(), pp
+            equity, u[:, U_COST].copy(), u[:, U_MAX_LOSS].copy(), u[:, U_DVOL].copy(), params
         )
     committed = wf[WF_COMMITTED, :n_strat]
     committed[:] = 0.0
     for a in range(counters[C_OPEN]):
         p = positions[wi[WI_OPEN, a]]
         committed[p.strategy] += p.committed
-    capacity = strat_capacity * equity
+    capacity = sig.capacity * equity
     nan_proj = np.full(N_EXPOSURES, np.nan)
     # book context once per bar (covariance of held symbols), updated after every fill
     m = k if pm else 0
@@ -219,11 +206,10 @@ def enter_nb(
         n_sectors,
     )
     if pm:
-        tot[CX_DCD] = ctx_begin_nb(
-            close, book_i[BI_SYMBOL], book_f[BF_DELTA], k, wi, wf, win, cov, meta
-        )
+        tot[CX_DCD] = ctx_begin_nb(close, k, ws)
     cd = wf[WF_CD]
     var_sym = wf[WF_VAR]
+    ctx = Context(tot, sector_abs, cd, var_sym)  # once per bar: its arrays change in place
     for q in range(n):
         i = order[q]
         s = slots[i] // n_sym
@@ -237,69 +223,50 @@ def enter_nb(
         if not math.isfinite(cost):
             reason = 1 << R_NO_PRICE
         elif u[i, U_CONTRACTS] > 0.0 and cost_too_high_nb(
-            u[i, U_COST1], u[i, U_MAX_LOSS], bp[BP_MAX_COST_PCT]
+            u[i, U_COST1], u[i, U_MAX_LOSS], params.max_round_trip_cost_pct
         ):  # option structures only: a share's "max loss" is its stop distance
             reason = 1 << R_COST
         elif not pm:
-            if bp[BP_POSITION_SIZE_UNITS] > 0.0:  # fixed size (capped by free cash below)
-                units = bp[BP_POSITION_SIZE_UNITS]
+            if params.position_size_units > 0.0:  # fixed size (capped by free cash below)
+                units = params.position_size_units
             else:
-                units = simple_units_nb(free, bp[BP_POSITION_SIZE_PCT], cost)
+                units = simple_units_nb(free, params.position_size_pct, cost)
             units, warn, reason = liquidity_cap_nb(
-                units, equity, u[i, U_NOTIONAL], u[i, U_CONTRACTS], bp
+                units, equity, u[i, U_NOTIONAL], u[i, U_CONTRACTS], params
             )
         else:
             if method == SIZE_RISK_PARITY:
                 units = rp_units[i]
             else:
-                p_win, payoff, n_closed = kelly_inputs_nb(stats, s, pp)
+                p_win, payoff, n_closed = kelly_inputs_nb(stats, s, params)
                 units, warn = size_units_nb(
                     method,
                     equity,
                     free,
-                    cost,
-                    u[i, U_MAX_LOSS],
-                    u[i, U_DVOL],
-                    pp,
-                    p_win,
-                    payoff,
-                    n_closed,
+                    (cost, u[i, U_MAX_LOSS], u[i, U_DVOL]),
+                    params,
+                    (p_win, payoff, n_closed),
                 )
             # a Kelly size whose one unit does not fit the caps comes back as a reason bit
             too_large = warn & (1 << R_UNIT_TOO_LARGE)
             warn &= ~too_large
-            units, w3, r3 = liquidity_cap_nb(units, equity, u[i, U_NOTIONAL], u[i, U_CONTRACTS], bp)
+            units, w3, r3 = liquidity_cap_nb(
+                units, equity, u[i, U_NOTIONAL], u[i, U_CONTRACTS], params
+            )
             warn |= w3
             if too_large | r3:
                 reason = too_large | r3
             else:
-                ctx_cd_nb(close, j, wi, wf, win, cov, meta)
-                units, reason, w2, proj = decide_ctx_nb(
-                    units,
-                    cost,
-                    u[i, U_DELTA],
-                    u[i, U_GAMMA],
-                    u[i, U_VEGA],
-                    u[i, U_THETA],
-                    u[i, U_MV],
-                    u[i, U_CONC],
-                    j,
-                    sector_codes[j],
-                    s,
-                    tot,
-                    sector_abs,
-                    cd,
-                    var_sym,
-                    equity,
-                    free,
-                    counters[C_OPEN],
-                    committed,
-                    capacity,
-                    pp,
-                )
+                ctx_cd_nb(close, j, wi, wf, ws.win, ws.cov, ws.meta)
+                cand = Candidate(
+                    cost, u[i, U_DELTA], u[i, U_GAMMA], u[i, U_VEGA], u[i, U_THETA],
+                    u[i, U_MV], u[i, U_CONC], j, sector_codes[j], s,
+                )  # fmt: skip
+                room = Room(equity, free, counters[C_OPEN], committed, capacity)
+                units, reason, w2, proj = decide_ctx_nb(units, cand, ctx, room, params)
                 warn |= w2
         if reason == 0:
-            if bp[BP_MAX_POSITIONS] > 0.0 and counters[C_OPEN] >= bp[BP_MAX_POSITIONS]:
+            if params.max_positions > 0.0 and counters[C_OPEN] >= params.max_positions:
                 reason |= 1 << R_MAX_POSITIONS
             # costs must fit in free cash too
             units = min(units, floor_within_nb(free, cost + u[i, U_COST1]))
@@ -357,30 +324,18 @@ def enter_nb(
         open_insert_nb(wi, counters[C_OPEN], slot)
         counters[C_OPEN] += 1
         row = record_fill_nb(
-            fills,
-            counters,
-            bar,
-            positions,
-            slot,
-            legs,
-            np.int64(FILL_ENTRY),  # typed, not a literal (one specialization)
-            1.0,
-            units,
-            value,
-            -value * units,
-            costs,
-            0.0,
-            warn,
-        )
+            fills, counters, positions, legs, slot,
+            (bar, np.int64(FILL_ENTRY), warn),  # typed, not a literal (one specialization)
+            (1.0, units, value, -value * units, costs, 0.0),
+        )  # fmt: skip
         set_projected_nb(fills[row], proj, cash_needed * units)
         book_set_nb(book_i, book_f, k, positions, slot, sector_codes)
         if pm:
-            ctx_add_nb(
-                close, units, u[i, U_DELTA], u[i, U_GAMMA], u[i, U_VEGA], u[i, U_THETA],
-                u[i, U_MV], u[i, U_CONC], j, sector_codes[j], tot, sector_abs, wi, wf, win, cov,
-                meta,
+            filled = Candidate(
+                cost, u[i, U_DELTA], u[i, U_GAMMA], u[i, U_VEGA], u[i, U_THETA], u[i, U_MV],
+                u[i, U_CONC], j, sector_codes[j], s,
             )  # fmt: skip
+            ctx_add_nb(close, units, filled, tot, sector_abs, ws)
         k += 1
         committed[s] += p.committed
         equity -= costs
-    return k

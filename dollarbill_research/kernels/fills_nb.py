@@ -17,20 +17,20 @@ from dollarbill_research.kernels.records import C_FILLS
 def record_fill_nb(
     fills: np.ndarray,
     counters: np.ndarray,
-    bar: int,
     positions: np.ndarray,
-    slot: int,
     legs: np.ndarray,
-    reason: int,
-    side: float,
-    qty: float,
-    price: float,
-    cash_flow: float,
-    costs: float,
-    pnl: float,
-    warn: int,
+    slot: int,
+    codes: tuple,
+    amounts: tuple,
 ) -> int:
-    """Append one fill of position ``slot``; return its row (projected fields are NaN)."""
+    """Append one fill of position ``slot``; return its row (projected fields are NaN).
+
+    ``codes`` is ``(bar, reason, warn)`` (int64: pass typed values, ``np.int64(0)``, not
+    literals) and ``amounts`` ``(side, qty, price, cash_flow, costs, pnl)`` (float64): the
+    fields of :data:`~.records.FILL_DTYPE` of the same names.
+    """
+    bar, reason, warn = codes
+    side, qty, price, cash_flow, costs, pnl = amounts
     n = counters[C_FILLS]
     p = positions[slot]
     f = fills[n]

@@ -46,16 +46,6 @@ from dollarbill_research.kernels.codes import (
     T_WING,
 )
 from dollarbill_research.kernels.pricing_nb import bs_greeks_nb
-from dollarbill_research.kernels.records import (
-    BP_BARS_PER_YEAR,
-    BP_COMMISSION_PER_CONTRACT,
-    BP_COMMISSION_PER_SHARE,
-    BP_SHARE_SPREAD_PCT,
-    BP_SLIPPAGE_VOL_MULT,
-    BP_SPREAD_PCT,
-    BP_TICK_HIGH,
-    BP_TICK_LOW,
-)
 
 
 @jit
@@ -261,22 +251,22 @@ def intrinsic_legs_nb(legs: np.ndarray, row: int, n_legs: int, s: float) -> floa
 
 @jit_inner
 def costs_nb(
-    legs: np.ndarray, row: int, n_legs: int, qty: float, sigma: float, bp: np.ndarray
+    legs: np.ndarray, row: int, n_legs: int, qty: float, sigma: float, params: np.record
 ) -> float:
     """Dollar costs of trading ``qty`` units at the current prices of ``legs[row, :n_legs]``.
 
     Commission per share and per contract, half the bid-ask spread and the volatility-scaled
     slippage ``slippage_vol_mult x sigma / sqrt(bars_per_year)`` of each leg's value. The half
-    spread is ``share_spread_pct / 2`` % of a stock leg's value (``bp[BP_SHARE_SPREAD_PCT]``,
+    spread is ``share_spread_pct / 2`` % of a stock leg's value (``params.share_spread_pct``,
     which is ``spread_pct`` unless set); an option leg pays per share at least
     the tick rule's minimum, ``max(price x spread_pct / 200, tick)`` with ``tick =
-    bp[BP_TICK_LOW]`` below $3 and ``bp[BP_TICK_HIGH]`` at $3 or more (docs/risk-model.md).
+    params.tick_low`` below $3 and ``params.tick_high`` at $3 or more (docs/risk-model.md).
     """
-    half = bp[BP_SPREAD_PCT] / 200.0
+    half = params.spread_pct / 200.0
     slip = 0.0
-    if bp[BP_SLIPPAGE_VOL_MULT] > 0.0 and sigma > 0.0 and bp[BP_BARS_PER_YEAR] > 0.0:
-        slip = bp[BP_SLIPPAGE_VOL_MULT] * sigma / math.sqrt(bp[BP_BARS_PER_YEAR])
-    stock_frac = bp[BP_SHARE_SPREAD_PCT] / 200.0 + slip
+    if params.slippage_vol_mult > 0.0 and sigma > 0.0 and params.bars_per_year > 0.0:
+        slip = params.slippage_vol_mult * sigma / math.sqrt(params.bars_per_year)
+    stock_frac = params.share_spread_pct / 200.0 + slip
     stock_gross = 0.0
     shares = 0.0
     contracts = 0.0
@@ -290,9 +280,9 @@ def costs_nb(
             n = abs(leg.ratio)
             contracts += n
             price = abs(leg.price)
-            tick = bp[BP_TICK_LOW] if price < 3.0 else bp[BP_TICK_HIGH]
+            tick = params.tick_low if price < 3.0 else params.tick_high
             option_cost += n * OPTION_MULTIPLIER * (max(price * half, tick) + price * slip)
-    commission = shares * bp[BP_COMMISSION_PER_SHARE] + contracts * bp[BP_COMMISSION_PER_CONTRACT]
+    commission = shares * params.commission_per_share + contracts * params.commission_per_contract
     return qty * (commission + stock_gross * stock_frac + option_cost)
 
 

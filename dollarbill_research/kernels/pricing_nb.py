@@ -154,25 +154,15 @@ def bs_greeks_vec_nb(
     r: np.ndarray,
     q: np.ndarray,
     sigma: np.ndarray,
-    price: np.ndarray,
-    delta: np.ndarray,
-    gamma: np.ndarray,
-    vega: np.ndarray,
-    theta: np.ndarray,
-    rho: np.ndarray,
+    out: np.ndarray,
 ) -> None:
     """Price and five Greeks of ``n`` options into the six output arrays; serial loop.
 
-    All inputs and outputs have shape ``(n,)``; units as in :func:`bs_greeks_nb`.
+    ``out`` float64 ``(6, n)`` receives the rows price, delta, gamma, vega, theta, rho; the
+    inputs have shape ``(n,)``; units as in :func:`bs_greeks_nb`.
     """
-    for i in range(price.shape[0]):
-        p, de, g, v, th, rh = bs_greeks_nb(is_call[i], s[i], k[i], t[i], r[i], q[i], sigma[i])
-        price[i] = p
-        delta[i] = de
-        gamma[i] = g
-        vega[i] = v
-        theta[i] = th
-        rho[i] = rh
+    for i in range(out.shape[1]):
+        out[:, i] = bs_greeks_nb(is_call[i], s[i], k[i], t[i], r[i], q[i], sigma[i])
 
 
 @jit_parallel
@@ -184,19 +174,8 @@ def bs_greeks_vec_par_nb(
     r: np.ndarray,
     q: np.ndarray,
     sigma: np.ndarray,
-    price: np.ndarray,
-    delta: np.ndarray,
-    gamma: np.ndarray,
-    vega: np.ndarray,
-    theta: np.ndarray,
-    rho: np.ndarray,
+    out: np.ndarray,
 ) -> None:
     """Threaded twin of :func:`bs_greeks_vec_nb` (``prange`` over options)."""
-    for i in prange(price.shape[0]):
-        p, de, g, v, th, rh = bs_greeks_nb(is_call[i], s[i], k[i], t[i], r[i], q[i], sigma[i])
-        price[i] = p
-        delta[i] = de
-        gamma[i] = g
-        vega[i] = v
-        theta[i] = th
-        rho[i] = rh
+    for i in prange(out.shape[1]):
+        out[:, i] = bs_greeks_nb(is_call[i], s[i], k[i], t[i], r[i], q[i], sigma[i])

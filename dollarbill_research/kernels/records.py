@@ -31,6 +31,8 @@ credits negative). Exposures are fractions of equity (see ``EXP_*`` in ``codes``
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from dollarbill_research.kernels.codes import MAX_LEGS
@@ -253,7 +255,7 @@ EQUITY_DTYPE = np.dtype(
 
 def new_state(
     n_strategies: int, n_symbols: int, initial_capital: float, hedge_slots: bool = False
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> Book:
     """Allocate an empty portfolio state.
 
     ``hedge_slots`` (breach policy ``hedge``) adds one slot per symbol after the strategies'
@@ -262,7 +264,7 @@ def new_state(
 
     Returns
     -------
-    tuple
+    Book
         ``(account, counters, positions, legs, stats)`` as described in the module docstring;
         cash is ``initial_capital`` dollars and no position is open.
     """
@@ -274,4 +276,180 @@ def new_state(
     positions = np.zeros(n_slots, dtype=POSITION_DTYPE)
     legs = np.zeros((n_slots, MAX_LEGS), dtype=LEG_DTYPE)
     stats = np.zeros(n_strategies, dtype=STATS_DTYPE)
-    return account, counters, positions, legs, stats
+    return Book(account, counters, positions, legs, stats)
+
+
+# ---------------------------------------------------------------------------------------------
+# The typed records the kernels take (module-level NamedTuples: numba types them by field, they
+# pickle for the cache, and a call passes their members, so grouping costs nothing)
+# ---------------------------------------------------------------------------------------------
+class Market(NamedTuple):
+    """The bars x symbols inputs (``data.Panel`` rows) the step reads, rows ``<= t`` only."""
+
+    days: np.ndarray  # float64 (n_rows,): calendar day of each row (days since 1970-01-01)
+    close: np.ndarray  # float64 (n_rows, n_symbols), dollars
+    iv: np.ndarray  # float64 (n_rows, n_symbols), decimal implied vol
+    valid: np.ndarray  # bool (n_rows, n_symbols): the symbol has a bar
+    sector_codes: np.ndarray  # int64 (n_symbols,)
+    n_sectors: int
+
+
+class SignalBlock(NamedTuple):
+    """What the strategies ask for: codes, confidences, instruments and capital shares."""
+
+    signal: np.ndarray  # int8 (n_strategies, n_rows_sig, n_symbols), SIG_* codes
+    confidence: np.ndarray  # float64, same shape, in [0, 1]
+    templates: np.ndarray  # float64 (n_strategies, 2, TEMPLATE_LEN): long, short
+    capacity: np.ndarray  # float64 (n_strategies,): allocation targets, fractions of equity
+
+
+class Book(NamedTuple):
+    """The portfolio state (module docstring), updated in place by the step."""
+
+    account: np.ndarray
+    counters: np.ndarray
+    positions: np.ndarray
+    legs: np.ndarray
+    stats: np.ndarray
+
+
+class Records(NamedTuple):
+    """The record buffers the step appends to (``counters`` says how many rows are used)."""
+
+    fills: np.ndarray  # FILL_DTYPE
+    rejections: np.ndarray  # REJECTION_DTYPE
+    breaches: np.ndarray  # BREACH_DTYPE
+    equity: np.ndarray  # EQUITY_DTYPE, one row per bar
+    strat_pnl: np.ndarray  # float64 (n_rows, n_strategies)
+
+
+class BarAt(NamedTuple):
+    """Where one step is: the global bar, its rows in the market, signal and per-bar records."""
+
+    bar: int  # global bar number (recorded; entry bars and max hold use it)
+    t: int  # row in Market (rows <= t may be read)
+    ts: int  # row in SignalBlock.signal / confidence
+    row: int  # row of Records.equity / strat_pnl written
+    day: float  # calendar day of the bar
+
+
+class AllocTime(NamedTuple):
+    """Allocation through time (:mod:`.alloc_time_nb`): the driver's per-bar strategy series."""
+
+    alloc: np.ndarray  # float64 (3, n_strategies): custom weights, lower and upper bounds
+    strat_returns: np.ndarray  # float64 (n_bars, n_strategies), indexed by bar
+    targets: np.ndarray  # float64 (n_bars, n_strategies): capacities in force, by bar
+    committed_prev: np.ndarray  # float64 (n_strategies,): committed dollars at the last close
+
+
+class Span(NamedTuple):
+    """The rows one driver call runs and how they map to global bars."""
+
+    t0: int
+    t1: int
+    bar_offset: int  # bar = row + bar_offset
+    rebalanced_at: int  # the bar the caller just rebalanced (-1: none)
+
+
+class Candidate(NamedTuple):
+    """One entry candidate: its per-unit quantities (docs/architecture.md) and where it goes."""
+
+    unit_cost: float
+    unit_delta_d: float
+    unit_gamma_d: float
+    unit_vega10: float
+    unit_theta: float
+    unit_mv: float
+    unit_conc: float
+    symbol: int
+    sector: int
+    strategy: int
+
+
+class CandidateBlock(NamedTuple):
+    """``n`` candidates as arrays (``(n,)`` each): :class:`Candidate`'s fields plus sizing's."""
+
+    unit_cost: np.ndarray
+    unit_max_loss: np.ndarray
+    unit_dollar_vol: np.ndarray
+    unit_delta_d: np.ndarray
+    unit_gamma_d: np.ndarray
+    unit_vega10: np.ndarray
+    unit_theta: np.ndarray
+    unit_mv: np.ndarray
+    unit_conc: np.ndarray
+    symbol: np.ndarray  # int64
+    sector: np.ndarray  # int64
+    strategy: np.ndarray  # int64
+
+
+class Room(NamedTuple):
+    """What the book leaves a candidate: equity and free cash, open count, strategy dollars."""
+
+    equity: float
+    cash: float
+    n_open: int
+    strategy_exposure: np.ndarray  # float64 (n_strategies,): dollars committed
+    strategy_capacity: np.ndarray  # float64 (n_strategies,): dollars allowed (inf = no cap)
+
+
+class Context(NamedTuple):
+    """The book context of :mod:`.context_nb` the O(1) approval reads."""
+
+    tot: np.ndarray  # CX_* totals
+    sector_abs: np.ndarray  # per sector sum |mv|
+    cd: np.ndarray  # (C d)_s per symbol
+    var_sym: np.ndarray  # C_ss per symbol
+
+
+class FlatBook(NamedTuple):
+    """The open book as flat per-position arrays (k positions; docs/architecture.md)."""
+
+    pos_symbol: np.ndarray
+    pos_sector: np.ndarray
+    pos_strategy: np.ndarray
+    delta_d: np.ndarray
+    gamma_d: np.ndarray
+    vega10: np.ndarray
+    theta: np.ndarray
+    mv: np.ndarray
+    conc: np.ndarray
+
+
+def make_market(
+    days: np.ndarray,
+    close: np.ndarray,
+    iv: np.ndarray,
+    valid: np.ndarray,
+    sector_codes: np.ndarray,
+    n_sectors: int,
+) -> Market:
+    """A :class:`Market` of C-contiguous arrays of the kernels' dtypes (copies only if needed)."""
+    return Market(
+        np.ascontiguousarray(days, dtype=np.float64),
+        np.ascontiguousarray(close, dtype=np.float64),
+        np.ascontiguousarray(iv, dtype=np.float64),
+        np.ascontiguousarray(valid, dtype=np.bool_),
+        np.ascontiguousarray(sector_codes, dtype=np.int64),
+        int(n_sectors),
+    )
+
+
+def new_records(
+    n_rows: int,
+    n_strategies: int,
+    capacity: int,
+    n_breaches: int = 64,
+    n_rejections: int | None = None,
+) -> Records:
+    """Empty record buffers (``n_rows`` per-bar rows, ``capacity`` fill rows).
+
+    ``n_rejections`` rejection rows (default ``capacity``) and ``n_breaches`` breach rows.
+    """
+    return Records(
+        np.zeros(capacity, dtype=FILL_DTYPE),
+        np.zeros(capacity if n_rejections is None else n_rejections, dtype=REJECTION_DTYPE),
+        np.zeros(n_breaches, dtype=BREACH_DTYPE),
+        np.zeros(n_rows, dtype=EQUITY_DTYPE),
+        np.zeros((n_rows, n_strategies)),
+    )

@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 
+from dollarbill_research.kernels import records as layout  # the flat book's rows BI_* / BF_*
 from dollarbill_research.kernels._jit import jit, jit_inner
 from dollarbill_research.kernels.codes import (
     EXP_CONCENTRATION,
@@ -36,6 +37,7 @@ from dollarbill_research.kernels.codes import (
     EXP_VEGA,
     N_EXPOSURES,
 )
+from dollarbill_research.kernels.records import FlatBook
 
 Z95 = 1.6448536269514722  # scipy.stats.norm.ppf(0.95)
 Z99 = 2.3263478740408408  # scipy.stats.norm.ppf(0.99)
@@ -155,20 +157,7 @@ def var_nb(
 
 @jit
 def book_exposures_nb(
-    pos_symbol: np.ndarray,
-    pos_sector: np.ndarray,
-    pos_strategy: np.ndarray,
-    delta_d: np.ndarray,
-    gamma_d: np.ndarray,
-    vega10: np.ndarray,
-    theta: np.ndarray,
-    mv: np.ndarray,
-    conc: np.ndarray,
-    equity: float,
-    n_sectors: int,
-    closes: np.ndarray,
-    t: int,
-    window: int,
+    book: FlatBook, equity: float, n_sectors: int, closes: np.ndarray, t: int, window: int
 ) -> np.ndarray:
     """Every exposure of a book as fractions of equity, float64 ``(N_EXPOSURES,)``.
 
@@ -176,49 +165,53 @@ def book_exposures_nb(
     ``EXP_CONCENTRATION`` the largest ``|conc|``; ``EXP_SECTOR`` the largest per-sector sum of
     ``|mv|``; ``EXP_GROSS`` the sum of ``|mv|``; ``EXP_VAR95/99`` from :func:`var_nb`;
     ``EXP_DIVERSIFICATION`` the effective number of positions ``(sum |mv|)^2 / sum mv^2``
-    (0 for an empty book; not divided by equity). ``pos_strategy`` is accepted for the shared
+    (0 for an empty book; not divided by equity). ``book.pos_strategy`` is part of the shared
     book layout and not used here.
     """
     q = 0.0
     if math.isfinite(equity) and equity > 0.0:
         rets = window_returns_nb(closes, t, window)
-        q = quad_form_nb(rets, symbol_deltas_nb(closes.shape[1], pos_symbol, delta_d))
-    return exposures_from_q_nb(
-        pos_sector, delta_d, gamma_d, vega10, theta, mv, conc, equity, n_sectors, q
-    )
+        q = quad_form_nb(rets, symbol_deltas_nb(closes.shape[1], book.pos_symbol, book.delta_d))
+    k = book.pos_sector.shape[0]
+    book_i = np.zeros((layout.BOOK_I_LEN, k), dtype=np.int64)
+    book_f = np.zeros((layout.BOOK_F_LEN, k))
+    book_i[layout.BI_SECTOR] = book.pos_sector
+    book_f[layout.BF_DELTA] = book.delta_d
+    book_f[layout.BF_GAMMA] = book.gamma_d
+    book_f[layout.BF_VEGA] = book.vega10
+    book_f[layout.BF_THETA] = book.theta
+    book_f[layout.BF_MV] = book.mv
+    book_f[layout.BF_CONC] = book.conc
+    return exposures_from_q_nb(book_i, book_f, k, equity, n_sectors, q)
 
 
 @jit_inner
 def exposures_from_q_nb(
-    pos_sector: np.ndarray,
-    delta_d: np.ndarray,
-    gamma_d: np.ndarray,
-    vega10: np.ndarray,
-    theta: np.ndarray,
-    mv: np.ndarray,
-    conc: np.ndarray,
-    equity: float,
-    n_sectors: int,
-    q: float,
+    book_i: np.ndarray, book_f: np.ndarray, k: int, equity: float, n_sectors: int, q: float
 ) -> np.ndarray:
-    """:func:`book_exposures_nb` given the book's quadratic form ``q = d' C d`` (dollars^2)."""
+    """:func:`book_exposures_nb` given the book's quadratic form ``q = d' C d`` (dollars^2).
+
+    The book is the first ``k`` columns of the flat book ``book_i`` / ``book_f`` (rows ``BI_*``
+    / ``BF_*`` of :mod:`.records`): two arrays to pass, whatever the number of fields.
+    """
     out = np.zeros(N_EXPOSURES)
     if not (math.isfinite(equity) and equity > 0.0):
         return out
     sector_abs = np.zeros(max(n_sectors, 1))
     gross = 0.0
     sq = 0.0
-    for i in range(pos_sector.shape[0]):
-        out[EXP_DELTA] += delta_d[i]
-        out[EXP_GAMMA] += gamma_d[i]
-        out[EXP_VEGA] += vega10[i]
-        out[EXP_THETA] += theta[i]
-        out[EXP_NET] += mv[i]
-        a = abs(mv[i])
+    for i in range(k):
+        mv = book_f[layout.BF_MV, i]
+        out[EXP_DELTA] += book_f[layout.BF_DELTA, i]
+        out[EXP_GAMMA] += book_f[layout.BF_GAMMA, i]
+        out[EXP_VEGA] += book_f[layout.BF_VEGA, i]
+        out[EXP_THETA] += book_f[layout.BF_THETA, i]
+        out[EXP_NET] += mv
+        a = abs(mv)
         gross += a
-        sq += mv[i] * mv[i]
-        out[EXP_CONCENTRATION] = max(out[EXP_CONCENTRATION], abs(conc[i]))
-        sector_abs[pos_sector[i]] += a
+        sq += mv * mv
+        out[EXP_CONCENTRATION] = max(out[EXP_CONCENTRATION], abs(book_f[layout.BF_CONC, i]))
+        sector_abs[book_i[layout.BI_SECTOR, i]] += a
     out[EXP_GROSS] = gross
     largest = sector_abs[0]  # np.max with its NaN rule, as a loop (numba's costs 0.6 s to compile)
     for s in range(1, sector_abs.shape[0]):

@@ -20,13 +20,10 @@ from dollarbill_research.kernels.codes import (
     FILL_RISK_HEDGE,
     KIND_SHARES,
     LEG_STOCK,
-    PP_MAX_CONCENTRATION_PCT,
-    PP_MAX_SECTOR_PCT,
-    PP_STOP_DISTANCE,
 )
 from dollarbill_research.kernels.fills_nb import record_fill_nb
 from dollarbill_research.kernels.instruments_nb import costs_nb
-from dollarbill_research.kernels.records import A_CASH, A_RESERVED, C_OPEN
+from dollarbill_research.kernels.records import A_CASH, A_RESERVED, C_OPEN, BarAt, Book, Market
 from dollarbill_research.kernels.workspace_nb import WI_OPEN, open_insert_nb
 
 
@@ -47,13 +44,9 @@ def trim_position_nb(
     slot: int,
     n: float,
     reason: int,
-    positions: np.ndarray,
-    legs: np.ndarray,
-    account: np.ndarray,
-    counters: np.ndarray,
-    stats: np.ndarray,
+    book: Book,
     fills: np.ndarray,
-    bp: np.ndarray,
+    params: np.record,
 ) -> None:
     """Sell back ``n < qty`` units of an open position at its mark (a partial close).
 
@@ -62,10 +55,11 @@ def trim_position_nb(
     strategy's realised P&L and costs are updated; its closed-trade count is not (the trade is
     still open).
     """
+    account, counters, positions, legs, stats = book
     p = positions[slot]
     q = p.qty
     frac = n / q
-    costs = costs_nb(legs, slot, p.n_legs, n, p.sigma, bp)
+    costs = costs_nb(legs, slot, p.n_legs, n, p.sigma, params)
     cash_flow = p.value * n
     account[A_CASH] += cash_flow - costs
     released = p.reserved * frac
@@ -79,21 +73,9 @@ def trim_position_nb(
     st.realized_pnl += pnl
     st.costs += costs
     record_fill_nb(
-        fills,
-        counters,
-        bar,
-        positions,
-        slot,
-        legs,
-        reason,
-        -1.0,
-        n,
-        p.value,
-        cash_flow,
-        costs,
-        pnl,
-        np.int64(0),
-    )
+        fills, counters, positions, legs, slot, (bar, reason, np.int64(0)),
+        (-1.0, n, p.value, cash_flow, costs, pnl),
+    )  # fmt: skip
     nq = q - n
     r = nq / q
     p.qty = nq
@@ -110,45 +92,33 @@ def close_for_risk_nb(
     bar: int,
     slot: int,
     reason: int,
-    positions: np.ndarray,
-    legs: np.ndarray,
-    account: np.ndarray,
-    counters: np.ndarray,
-    stats: np.ndarray,
+    book: Book,
     fills: np.ndarray,
-    bp: np.ndarray,
+    params: np.record,
     wi: np.ndarray,
 ) -> None:
     """Close a whole position for risk (exit reason ``risk_reduce``) and drop its open slot."""
-    n_open = counters[C_OPEN]
-    _step.close_position_nb(bar, slot, reason, positions, legs, account, counters, stats, fills, bp)
+    n_open = book.counters[C_OPEN]
+    _step.close_position_nb(bar, slot, reason, book, fills, params)
     open_remove_nb(wi, n_open, slot)
 
 
 @jit_inner
 def hedge_nb(
-    bar: int,
-    t: int,
-    day: float,
+    at: BarAt,
     owner_slot: int,
-    direction: float,
-    equity: float,
-    limit: float,
-    total: float,
-    close: np.ndarray,
-    positions: np.ndarray,
-    legs: np.ndarray,
-    account: np.ndarray,
-    counters: np.ndarray,
-    stats: np.ndarray,
+    need: tuple,
+    market: Market,
+    book: Book,
     fills: np.ndarray,
-    bp: np.ndarray,
-    pp: np.ndarray,
+    params: np.record,
     wi: np.ndarray,
-    hedge_base: int,
-    sector_codes: np.ndarray,
 ) -> float:
     """Trade shares of the owner's underlying (``direction`` +1 buy / -1 sell) against delta.
+
+    ``need`` is ``(direction, equity, limit, total)``: the side to trade, equity (dollars), the
+    delta limit (fraction of equity) and the book's total ``|D|`` (dollars). The hedge slot of
+    a symbol is ``n_strategies x n_symbols + symbol`` (:func:`~.records.new_state`).
 
     Shares needed: ``n = ceil((|D| - L E) / (s - L c))`` for spot ``s`` and per-share costs
     ``c``, at most what keeps the hedge within the concentration limit and its sector within
@@ -156,6 +126,11 @@ def hedge_nb(
     trimmed (or closed) first; one in the same direction is added to (average entry value).
     Returns the shares traded (0: no hedge fits; the caller reduces instead).
     """
+    bar, t, day = at.bar, at.t, at.day
+    direction, equity, limit, total = need
+    close, sector_codes = market.close, market.sector_codes
+    account, counters, positions, legs, stats = book
+    hedge_base = stats.shape[0] * close.shape[1]
     owner = positions[owner_slot]
     j = owner.symbol
     h = hedge_base + j
@@ -164,11 +139,9 @@ def hedge_nb(
     if hp.active == 1 and hp.direction != direction:  # the hedge is on the breached side
         n = min(hp.qty, max(1.0, math.ceil((total - limit * equity) / s - 1e-9)))
         if n >= hp.qty:
-            close_for_risk_nb(bar, h, np.int64(FILL_RISK_HEDGE), positions, legs, account,
-                               counters, stats, fills, bp, wi)  # fmt: skip
+            close_for_risk_nb(bar, h, np.int64(FILL_RISK_HEDGE), book, fills, params, wi)
         else:
-            trim_position_nb(bar, h, n, np.int64(FILL_RISK_HEDGE), positions, legs, account,
-                             counters, stats, fills, bp)  # fmt: skip
+            trim_position_nb(bar, h, n, np.int64(FILL_RISK_HEDGE), book, fills, params)
         return n
     if hp.active == 0:
         legs[h, 0].type = LEG_STOCK
@@ -180,7 +153,7 @@ def hedge_nb(
             legs[h, leg].strike = 0.0
             legs[h, leg].ratio = 0.0
             legs[h, leg].price = 0.0
-    c1 = costs_nb(legs, h, np.int64(1), 1.0, owner.sigma, bp)
+    c1 = costs_nb(legs, h, np.int64(1), 1.0, owner.sigma, params)
     denom = s - limit * c1
     n = 1.0
     if denom > 0.0:
@@ -190,17 +163,17 @@ def hedge_nb(
     n = min(n, math.floor(free / per_share)) if per_share > 0.0 else 0.0
     # the hedge must not breach concentration or its sector's limit (one limit for another)
     held = hp.qty * s if hp.active == 1 else 0.0
-    n = min(n, math.floor((pp[PP_MAX_CONCENTRATION_PCT] / 100.0 * equity - held) / s))
+    n = min(n, math.floor((params.max_concentration_pct / 100.0 * equity - held) / s))
     sector = sector_codes[j]
     gross = 0.0
     for i in range(counters[C_OPEN]):
         q = positions[wi[WI_OPEN, i]]
         if sector_codes[q.symbol] == sector:
             gross += abs(q.mv)
-    n = min(n, math.floor((pp[PP_MAX_SECTOR_PCT] / 100.0 * equity - gross) / s))
+    n = min(n, math.floor((params.max_sector_exposure_pct / 100.0 * equity - gross) / s))
     if not (n >= 1.0):
         return 0.0
-    costs = costs_nb(legs, h, np.int64(1), n, owner.sigma, bp)
+    costs = costs_nb(legs, h, np.int64(1), n, owner.sigma, params)
     value = direction * s
     account[A_CASH] -= value * n + costs
     reserved = (s - value) * n
@@ -223,7 +196,7 @@ def hedge_nb(
         hp.entry_costs = costs
         hp.reserved = reserved
         hp.committed = s * n
-        hp.unit_max_loss = s * pp[PP_STOP_DISTANCE]
+        hp.unit_max_loss = s * params.stop_distance
         open_insert_nb(wi, counters[C_OPEN], h)
         counters[C_OPEN] += 1
     else:
@@ -242,8 +215,8 @@ def hedge_nb(
     hp.vega10 = 0.0
     hp.theta = 0.0
     hp.conc = abs(hp.mv)
-    record_fill_nb(fills, counters, bar, positions, h, legs, np.int64(FILL_RISK_HEDGE), 1.0, n,
-                   value, -value * n, costs, 0.0, np.int64(0))  # fmt: skip
+    record_fill_nb(fills, counters, positions, legs, h, (bar, np.int64(FILL_RISK_HEDGE),
+                   np.int64(0)), (1.0, n, value, -value * n, costs, 0.0))  # fmt: skip
     return n
 
 
@@ -252,19 +225,15 @@ def unwind_hedges_nb(
     bar: int,
     t: int,
     valid: np.ndarray,
-    positions: np.ndarray,
-    legs: np.ndarray,
-    account: np.ndarray,
-    counters: np.ndarray,
-    stats: np.ndarray,
+    book: Book,
     fills: np.ndarray,
-    bp: np.ndarray,
+    params: np.record,
     wi: np.ndarray,
-    n_strategies: int,
-    n_symbols: int,
 ) -> None:
     """Sell back every hedge whose strategy no longer holds a position in its symbol."""
-    base = n_strategies * n_symbols
+    counters, positions = book.counters, book.positions
+    n_symbols = valid.shape[1]
+    base = book.stats.shape[0] * n_symbols
     if positions.shape[0] <= base:
         return
     i = 0
@@ -274,8 +243,7 @@ def unwind_hedges_nb(
             p = positions[slot]
             owner = positions[p.strategy * n_symbols + p.symbol]
             if owner.active == 0 and valid[t, p.symbol]:
-                close_for_risk_nb(bar, slot, np.int64(FILL_RISK_HEDGE), positions, legs,
-                                   account, counters, stats, fills, bp, wi)  # fmt: skip
+                close_for_risk_nb(bar, slot, np.int64(FILL_RISK_HEDGE), book, fills, params, wi)
                 continue  # the list shifted left
         i += 1
 

@@ -241,10 +241,7 @@ def rsi_nb(close: np.ndarray, valid: np.ndarray, window: int) -> np.ndarray:
 
 @jit
 def regime_signals_nb(
-    enter_long: np.ndarray,
-    enter_short: np.ndarray,
-    exit_long: np.ndarray,
-    exit_short: np.ndarray,
+    conditions: tuple,
     valid: np.ndarray,
     confidence: np.ndarray,
     min_confidence: float,
@@ -266,7 +263,9 @@ def regime_signals_nb(
 
     Parameters
     ----------
-    enter_long, enter_short, exit_long, exit_short, valid : numpy.ndarray
+    conditions : tuple
+        ``(enter_long, enter_short, exit_long, exit_short)``, bool ``(n_series, n_bars)`` each.
+    valid : numpy.ndarray
         bool ``(n_series, n_bars)``.
     confidence : numpy.ndarray
         float64 ``(n_series, n_bars)``, the setup strength on each bar.
@@ -277,6 +276,7 @@ def regime_signals_nb(
     out_confidence : numpy.ndarray
         float64 ``(n_bars, n_series)``: entry confidence, 1.0 on exits, 0 elsewhere.
     """
+    enter_long, enter_short, exit_long, exit_short = conditions
     n_sym, n_bars = valid.shape
     state = np.zeros(_BLOCK, dtype=np.int64)
     for j0 in range(0, n_sym, _BLOCK):  # blocks of symbols: the bar-major writes stay local

@@ -5,10 +5,10 @@ quantities"): ``unit_cost`` (cash per unit, dollars), ``unit_max_loss`` (dollars
 at the stop / at expiry for defined-risk structures) and ``unit_dollar_vol`` (annualised dollar
 volatility of one unit, ``|delta| x spot x sigma x multiplier``).
 
-Methods (``pp[PP_SIZING_METHOD]``, codes ``SIZE_*``):
+Methods (``params.sizing_method``, codes ``SIZE_*``):
 
-* FixedFractional(pct): ``equity x pct% / unit_cost`` with ``pct = pp[PP_FIXED_FRACTION_PCT]``.
-* FixedDollar(amount): ``amount / unit_cost`` with ``amount = pp[PP_FIXED_DOLLAR]``.
+* FixedFractional(pct): ``equity x pct% / unit_cost`` with ``pct = params.fixed_fraction_pct``.
+* FixedDollar(amount): ``amount / unit_cost`` with ``amount = params.fixed_dollar_amount``.
 * VolatilityBased: ``equity x max_risk% / unit_dollar_vol``; the annualised dollar volatility of
   the position equals the risk budget, so a higher volatility gives fewer units.
 * KellyCriterion: ``f = kelly_fraction x (p - (1 - p) / b)`` clamped to ``[0, kelly_cap]``,
@@ -24,7 +24,7 @@ Methods (``pp[PP_SIZING_METHOD]``, codes ``SIZE_*``):
   volatility ``unit_dollar_vol / unit_cost``, so each contributes the same dollar volatility
   (:func:`risk_parity_units_nb`). One candidate alone gets ``equity x max_position_pct%``.
 * Simple (portfolio management off): ``floor(cash x position_size_pct% / unit_cost)`` with
-  ``position_size_pct = pp[PP_FIXED_FRACTION_PCT]`` and no caps (:func:`simple_units_nb`).
+  ``position_size_pct = params.fixed_fraction_pct`` and no caps (:func:`simple_units_nb`).
 
 After the method every size goes through :func:`cap_units_nb`: notional
 ``units x unit_cost <= equity x max_position_pct%`` and risk
@@ -43,14 +43,6 @@ import numpy as np
 from dollarbill_research.kernels._jit import jit, jit_inner
 from dollarbill_research.kernels.codes import (
     OPTION_MULTIPLIER,
-    PP_FIXED_DOLLAR,
-    PP_FIXED_FRACTION_PCT,
-    PP_KELLY_CAP,
-    PP_KELLY_FRACTION,
-    PP_KELLY_MIN_TRADES,
-    PP_KELLY_PROBE,
-    PP_MAX_POSITION_PCT,
-    PP_MAX_RISK_PCT,
     R_LIQUIDITY,
     R_UNIT_TOO_LARGE,
     SIZE_FIXED_DOLLAR,
@@ -63,7 +55,6 @@ from dollarbill_research.kernels.codes import (
     W_KELLY_PROBE,
     W_LIQUIDITY_CAPPED,
 )
-from dollarbill_research.kernels.records import BP_MAX_CONTRACTS, BP_MAX_NOTIONAL_MULT
 
 
 @jit_inner
@@ -92,7 +83,7 @@ def floor_within_nb(budget: float, unit: float) -> float:
 
 @jit
 def cap_units_nb(
-    units: float, equity: float, unit_cost: float, unit_max_loss: float, pp: np.ndarray
+    units: float, equity: float, unit_cost: float, unit_max_loss: float, params: np.record
 ) -> float:
     """Apply the notional and max-risk caps to ``units``, then floor.
 
@@ -104,8 +95,8 @@ def cap_units_nb(
         Current equity in dollars.
     unit_cost, unit_max_loss : float
         Dollars per unit (see the module docstring).
-    pp : numpy.ndarray
-        float64 ``(PP_LEN,)`` portfolio parameter vector.
+    params : numpy.record
+        The settings (:data:`~.params.PARAMS_DTYPE`), read by name.
 
     Returns
     -------
@@ -118,8 +109,8 @@ def cap_units_nb(
     if not (_usable(equity) and _usable(unit_cost) and _usable(unit_max_loss)):
         return 0.0
     n = np.floor(units)
-    n = min(n, floor_within_nb(equity * pp[PP_MAX_POSITION_PCT] / 100.0, unit_cost))
-    n = min(n, floor_within_nb(equity * pp[PP_MAX_RISK_PCT] / 100.0, unit_max_loss))
+    n = min(n, floor_within_nb(equity * params.max_position_pct / 100.0, unit_cost))
+    n = min(n, floor_within_nb(equity * params.max_risk_per_trade / 100.0, unit_max_loss))
     return max(n, 0.0)
 
 
@@ -133,22 +124,22 @@ def simple_units_nb(cash: float, position_size_pct: float, unit_cost: float) -> 
 
 @jit
 def liquidity_cap_nb(
-    units: float, equity: float, unit_notional: float, unit_contracts: float, bp: np.ndarray
+    units: float, equity: float, unit_notional: float, unit_contracts: float, params: np.record
 ) -> tuple[float, int, int]:
     """Apply the liquidity caps (portfolio management on and off) to whole ``units``.
 
-    ``units x unit_contracts <= bp[BP_MAX_CONTRACTS]`` and ``units x unit_notional <=
-    bp[BP_MAX_NOTIONAL_MULT] x equity`` (a cap of 0 is off). Returns ``(units, warn, reason)``:
+    ``units x unit_contracts <= params.max_contracts_per_trade`` and ``units x unit_notional <=
+    params.max_notional_multiple x equity`` (a cap of 0 is off). Returns ``(units, warn, reason)``:
     ``W_LIQUIDITY_CAPPED`` when a cap reduced the size, ``R_LIQUIDITY`` when not even one unit
     fits (both as masks; 0 when the caps did not bind).
     """
     if not (math.isfinite(units) and units > 0.0):
         return units, 0, 0
     n = units
-    cap_c = bp[BP_MAX_CONTRACTS]
+    cap_c = params.max_contracts_per_trade
     if cap_c > 0.0 and unit_contracts > 0.0:
         n = min(n, floor_within_nb(cap_c, unit_contracts))
-    cap_n = bp[BP_MAX_NOTIONAL_MULT]
+    cap_n = params.max_notional_multiple
     if cap_n > 0.0 and unit_notional > 0.0:
         n = min(n, floor_within_nb(cap_n * equity, unit_notional))
     if n >= units:
@@ -182,71 +173,65 @@ def kelly_fraction_nb(
 
 @jit
 def size_units_nb(
-    method: int,
-    equity: float,
-    cash: float,
-    unit_cost: float,
-    unit_max_loss: float,
-    unit_dollar_vol: float,
-    pp: np.ndarray,
-    win_rate: float,
-    payoff_ratio: float,
-    n_closed: int,
+    method: int, equity: float, cash: float, unit: tuple, params: np.record, kelly: tuple
 ) -> tuple[float, int]:
     """Size one candidate with ``method`` (a ``SIZE_*`` code), then apply the caps.
 
     Parameters
     ----------
     method : int
-        ``SIZE_*`` code (usually ``int(pp[PP_SIZING_METHOD])``).
+        ``SIZE_*`` code (usually ``int(params.sizing_method)``).
     equity, cash : float
         Dollars. ``cash`` is only read by ``SIZE_SIMPLE`` (the cash check is approval's job).
-    unit_cost, unit_max_loss, unit_dollar_vol : float
-        Per-unit quantities in dollars (``unit_dollar_vol`` annualised).
-    pp : numpy.ndarray
-        float64 ``(PP_LEN,)`` portfolio parameters.
-    win_rate, payoff_ratio : float
-        The strategy's closed-trade win rate in ``[0, 1]`` and average win / average loss (Kelly).
-    n_closed : int
-        The strategy's closed trades so far (Kelly applies from ``PP_KELLY_MIN_TRADES``).
+    unit : tuple
+        ``(unit_cost, unit_max_loss, unit_dollar_vol)``: per-unit quantities in dollars
+        (``unit_dollar_vol`` annualised).
+    params : numpy.record
+        The settings (:data:`~.params.PARAMS_DTYPE`).
+    kelly : tuple
+        ``(win_rate, payoff_ratio, n_closed)``: the strategy's closed-trade win rate in
+        ``[0, 1]``, average win / average loss, and closed trades so far (Kelly applies from
+        ``params.kelly_min_trades``), as :func:`~.candidates_nb.kelly_inputs_nb` returns them.
 
     Returns
     -------
     tuple of (float, int)
         Whole units (>= 0) and a warning mask (``1 << W_KELLY_FALLBACK`` when Kelly fell back).
     """
+    unit_cost, unit_max_loss, unit_dollar_vol = unit
+    win_rate, payoff_ratio, n_closed = kelly
     warn = 0
     if method == SIZE_SIMPLE:
-        return simple_units_nb(cash, pp[PP_FIXED_FRACTION_PCT], unit_cost), warn
+        return simple_units_nb(cash, params.fixed_fraction_pct, unit_cost), warn
     if not (_usable(equity) and _usable(unit_cost)):
         return 0.0, warn
     raw = 0.0
     if method == SIZE_FIXED_FRACTIONAL:
-        raw = equity * pp[PP_FIXED_FRACTION_PCT] / 100.0 / unit_cost
+        raw = equity * params.fixed_fraction_pct / 100.0 / unit_cost
     elif method == SIZE_FIXED_DOLLAR:
-        raw = pp[PP_FIXED_DOLLAR] / unit_cost
+        raw = params.fixed_dollar_amount / unit_cost
     elif method == SIZE_VOLATILITY_BASED:
         if _usable(unit_dollar_vol):
-            raw = equity * pp[PP_MAX_RISK_PCT] / 100.0 / unit_dollar_vol
+            raw = equity * params.max_risk_per_trade / 100.0 / unit_dollar_vol
     elif method == SIZE_KELLY:
-        probe = pp[PP_KELLY_PROBE]
-        if n_closed < pp[PP_KELLY_MIN_TRADES]:
+        probe = params.kelly_probe_units
+        if n_closed < params.kelly_min_trades:
             warn |= 1 << W_KELLY_FALLBACK
-            raw = max(equity * pp[PP_MAX_RISK_PCT] / 100.0 / unit_cost, probe)
+            raw = max(equity * params.max_risk_per_trade / 100.0 / unit_cost, probe)
         elif _usable(unit_max_loss):
-            f = kelly_fraction_nb(win_rate, payoff_ratio, pp[PP_KELLY_FRACTION], pp[PP_KELLY_CAP])
+            f = kelly_fraction_nb(win_rate, payoff_ratio, params.kelly_fraction, params.kelly_cap)
             if f > 0.0:
                 raw = max(equity * f / unit_max_loss, probe)
             else:
                 warn |= 1 << W_KELLY_PROBE
                 raw = probe
-        units = cap_units_nb(raw, equity, unit_cost, unit_max_loss, pp)
+        units = cap_units_nb(raw, equity, unit_cost, unit_max_loss, params)
         if units < 1.0 and raw >= 1.0:
             warn |= 1 << R_UNIT_TOO_LARGE  # one unit does not fit the caps: a recorded reason
         return units, warn
     elif method == SIZE_RISK_PARITY:
-        raw = equity * pp[PP_MAX_POSITION_PCT] / 100.0 / unit_cost
-    return cap_units_nb(raw, equity, unit_cost, unit_max_loss, pp), warn
+        raw = equity * params.max_position_pct / 100.0 / unit_cost
+    return cap_units_nb(raw, equity, unit_cost, unit_max_loss, params), warn
 
 
 @jit
@@ -255,7 +240,7 @@ def risk_parity_units_nb(
     unit_cost: np.ndarray,
     unit_max_loss: np.ndarray,
     unit_dollar_vol: np.ndarray,
-    pp: np.ndarray,
+    params: np.record,
 ) -> np.ndarray:
     """Risk-parity sizes for the candidates of one bar, capped.
 
@@ -270,8 +255,8 @@ def risk_parity_units_nb(
         Dollars.
     unit_cost, unit_max_loss, unit_dollar_vol : numpy.ndarray
         float64 ``(n,)`` per-unit quantities.
-    pp : numpy.ndarray
-        float64 ``(PP_LEN,)``.
+    params : numpy.record
+        The settings (:data:`~.params.PARAMS_DTYPE`), read by name.
 
     Returns
     -------
@@ -290,11 +275,11 @@ def risk_parity_units_nb(
             n_ok += 1
     if n_ok == 0 or not _usable(inv_sum):
         return out
-    budget = equity * pp[PP_MAX_POSITION_PCT] / 100.0 * n_ok
+    budget = equity * params.max_position_pct / 100.0 * n_ok
     for i in range(n):
         if _usable(unit_cost[i]) and _usable(unit_dollar_vol[i]):
             raw = budget / inv_sum / unit_dollar_vol[i]  # dollars_i / unit_cost_i
-            out[i] = cap_units_nb(raw, equity, unit_cost[i], unit_max_loss[i], pp)
+            out[i] = cap_units_nb(raw, equity, unit_cost[i], unit_max_loss[i], params)
     return out
 
 
@@ -303,26 +288,27 @@ def size_many_nb(
     method: int,
     equity: np.ndarray,
     cash: np.ndarray,
-    unit_cost: np.ndarray,
-    unit_max_loss: np.ndarray,
-    unit_dollar_vol: np.ndarray,
-    pp: np.ndarray,
-    win_rate: np.ndarray,
-    payoff_ratio: np.ndarray,
-    n_closed: np.ndarray,
+    units_in: tuple,
+    params: np.record,
+    kelly: tuple,
     group: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Size ``n`` candidates (any mix of symbols and bars) in one call.
 
-    All arguments except ``method`` and ``pp`` are arrays of shape ``(n,)`` (equity and cash per
-    candidate, e.g. the equity of the candidate's bar). ``group`` (int64) says which candidates
-    share one risk-parity budget (usually the bar index); it is ignored by the other methods.
+    All arguments except ``method`` and ``params`` are arrays of shape ``(n,)`` (equity and
+    cash per candidate, e.g. the equity of the candidate's bar), or tuples of them:
+    ``units_in`` is ``(unit_cost, unit_max_loss, unit_dollar_vol)`` and ``kelly``
+    ``(win_rate, payoff_ratio, n_closed)`` as in :func:`size_units_nb`. ``group`` (int64) says
+    which candidates share one risk-parity budget (usually the bar index); it is ignored by the
+    other methods.
 
     Returns
     -------
     tuple of numpy.ndarray
         ``units`` float64 ``(n,)`` and ``warn`` int64 ``(n,)`` masks.
     """
+    unit_cost, unit_max_loss, unit_dollar_vol = units_in
+    win_rate, payoff_ratio, n_closed = kelly
     n = unit_cost.shape[0]
     units = np.zeros(n)
     warn = np.zeros(n, dtype=np.int64)
@@ -332,13 +318,9 @@ def size_many_nb(
                 method,
                 equity[i],
                 cash[i],
-                unit_cost[i],
-                unit_max_loss[i],
-                unit_dollar_vol[i],
-                pp,
-                win_rate[i],
-                payoff_ratio[i],
-                n_closed[i],
+                (unit_cost[i], unit_max_loss[i], unit_dollar_vol[i]),
+                params,
+                (win_rate[i], payoff_ratio[i], n_closed[i]),
             )
         return units, warn
     order = np.argsort(group, kind="mergesort")
@@ -349,7 +331,7 @@ def size_many_nb(
             stop += 1
         idx = order[start:stop]
         sub = risk_parity_units_nb(
-            equity[idx[0]], unit_cost[idx], unit_max_loss[idx], unit_dollar_vol[idx], pp
+            equity[idx[0]], unit_cost[idx], unit_max_loss[idx], unit_dollar_vol[idx], params
         )
         for j in range(stop - start):
             units[idx[j]] = sub[j]

@@ -18,7 +18,10 @@ import math
 import numpy as np
 
 from dollarbill_research.kernels._jit import jit, jit_inner
-from dollarbill_research.kernels.book_nb import book_exposures_into_nb, flatten_book_nb
+from dollarbill_research.kernels.book_nb import (
+    book_exposures_into_nb,
+    flatten_book_nb,
+)
 from dollarbill_research.kernels.breach_nb import any_breach_nb, breach_pass_nb
 from dollarbill_research.kernels.codes import (
     BREACH_BLOCK,
@@ -32,8 +35,6 @@ from dollarbill_research.kernels.codes import (
     EXPIRY_TOLERANCE_DAYS,
     LEG_STOCK,
     N_EXPOSURES,
-    PP_BREACH_POLICY,
-    PP_VAR_WINDOW,
     SIG_EXIT,
 )
 from dollarbill_research.kernels.entries_nb import enter_nb
@@ -45,25 +46,21 @@ from dollarbill_research.kernels.records import (
     A_LAST_DAY,
     A_RESERVED,
     BF_MV,
-    BP_CASH_RATE,
-    BP_DIVIDEND_YIELD,
-    BP_MAX_HOLD,
-    BP_RISK_FREE_RATE,
-    BP_SHORT_STOP_LOSS_PCT,
-    BP_SHORT_TAKE_PROFIT_PCT,
-    BP_STOP_LOSS_PCT,
-    BP_TAKE_PROFIT_PCT,
-    BP_USE_PM,
     C_OPEN,
+    BarAt,
+    Book,
+    Market,
+    Records,
+    SignalBlock,
 )
 from dollarbill_research.kernels.risk_trades_nb import unwind_hedges_nb
-from dollarbill_research.kernels.workspace_nb import WI_OPEN, begin_bar_nb
+from dollarbill_research.kernels.workspace_nb import WI_OPEN, Workspace, begin_bar_nb
 
 DAYS_PER_YEAR = 365.0
 
 
 @jit_inner
-def accrue_interest_nb(day: float, account: np.ndarray, bp: np.ndarray) -> None:
+def accrue_interest_nb(day: float, account: np.ndarray, params: np.record) -> None:
     """Credit cash interest for the calendar days since the last bar (none on the first bar).
 
     ``cash x cash_interest_rate x (day - last_day) / 365``, simple, on all cash including the
@@ -71,7 +68,7 @@ def accrue_interest_nb(day: float, account: np.ndarray, bp: np.ndarray) -> None:
     """
     interest = 0.0
     last = account[A_LAST_DAY]
-    rate = bp[BP_CASH_RATE]
+    rate = params.cash_interest_rate
     if rate != 0.0 and math.isfinite(last) and day > last:
         interest = account[A_CASH] * rate * (day - last) / DAYS_PER_YEAR
         account[A_CASH] += interest
@@ -81,25 +78,27 @@ def accrue_interest_nb(day: float, account: np.ndarray, bp: np.ndarray) -> None:
 
 @jit_inner
 def mark_all_nb(
-    t: int,
-    day: float,
+    at: BarAt,
     close: np.ndarray,
     iv: np.ndarray,
     valid: np.ndarray,
     positions: np.ndarray,
     legs: np.ndarray,
-    bp: np.ndarray,
+    params: np.record,
     open_slots: np.ndarray,
-    n_open: int,
 ) -> None:
     """Reprice every open position whose symbol has a bar at row ``t`` (others keep their mark).
 
     A position is marked at the bar's close and ``iv``. Time to expiry is
     ``max(expiry_day - day, 0) / 365`` years, so a position at or past expiry is worth its
-    intrinsic value. An unusable ``iv`` keeps the previous mark's volatility.
+    intrinsic value. An unusable ``iv`` keeps the previous mark's volatility. ``open_slots``
+    holds the open slots (the first ``counters[C_OPEN]`` of the list). Arrays one by one, not
+    the records: every array argument is reference-counted on a call, once per bar here.
     """
-    r = bp[BP_RISK_FREE_RATE]
-    q = bp[BP_DIVIDEND_YIELD]
+    t, day = at.t, at.day
+    n_open = open_slots.shape[0]
+    r = params.risk_free_rate
+    q = params.dividend_yield
     for i in range(n_open):
         slot = open_slots[i]
         p = positions[slot]
@@ -164,16 +163,7 @@ def exit_reason_nb(
 
 @jit_inner
 def close_position_nb(
-    bar: int,
-    slot: int,
-    reason: int,
-    positions: np.ndarray,
-    legs: np.ndarray,
-    account: np.ndarray,
-    counters: np.ndarray,
-    stats: np.ndarray,
-    fills: np.ndarray,
-    bp: np.ndarray,
+    bar: int, slot: int, reason: int, book: Book, fills: np.ndarray, params: np.record
 ) -> None:
     """Close a position at its current mark and record the fill.
 
@@ -181,13 +171,14 @@ def close_position_nb(
     marked spot (this bar's close, or the last close before expiry when the symbol has no bar)
     without costs.
     """
+    account, counters, positions, legs, stats = book
     p = positions[slot]
     qty = p.qty
     expiry = reason in (EXIT_EXPIRY, EXIT_EXPIRY_NO_DATA)
     if expiry:
         p.value = intrinsic_legs_nb(legs, slot, p.n_legs, p.spot)
         p.mv = p.value * qty
-    costs = 0.0 if expiry else costs_nb(legs, slot, p.n_legs, qty, p.sigma, bp)
+    costs = 0.0 if expiry else costs_nb(legs, slot, p.n_legs, qty, p.sigma, params)
     cash_flow = p.value * qty
     account[A_CASH] += cash_flow - costs
     account[A_RESERVED] -= p.reserved
@@ -209,40 +200,22 @@ def close_position_nb(
         st.k_head = (st.k_head + 1) % st.k_ret.shape[0]
         st.k_n = min(st.k_n + 1, st.k_ret.shape[0])
     record_fill_nb(
-        fills,
-        counters,
-        bar,
-        positions,
-        slot,
-        legs,
-        reason,
-        -1.0,
-        qty,
-        p.value,
-        cash_flow,
-        costs,
-        pnl,
-        np.int64(0),  # typed, not a literal (one specialization)
-    )
+        fills, counters, positions, legs, slot,
+        (bar, reason, np.int64(0)),  # typed, not a literal (one specialization)
+        (-1.0, qty, p.value, cash_flow, costs, pnl),
+    )  # fmt: skip
     p.active = 0
     counters[C_OPEN] -= 1
 
 
 @jit_inner
 def exits_nb(
-    bar: int,
-    t: int,
-    ts: int,
-    day: float,
+    at: BarAt,
     valid: np.ndarray,
     signal: np.ndarray,
-    positions: np.ndarray,
-    legs: np.ndarray,
-    account: np.ndarray,
-    counters: np.ndarray,
-    stats: np.ndarray,
+    book: Book,
     fills: np.ndarray,
-    bp: np.ndarray,
+    params: np.record,
     open_slots: np.ndarray,
 ) -> None:
     """Close every open position with an exit reason on this bar.
@@ -252,13 +225,15 @@ def exits_nb(
     intrinsic at its last close). ``open_slots[:counters[C_OPEN]]`` (slot order) is compacted
     in place.
     """
-    n_open = counters[C_OPEN]
-    max_hold = bp[BP_MAX_HOLD]
+    bar, t, ts, day = at.bar, at.t, at.ts, at.day
+    positions = book.positions
+    n_open = book.counters[C_OPEN]
+    max_hold = params.max_days_hold
     stops = (
-        bp[BP_STOP_LOSS_PCT],
-        bp[BP_TAKE_PROFIT_PCT],
-        bp[BP_SHORT_STOP_LOSS_PCT],
-        bp[BP_SHORT_TAKE_PROFIT_PCT],
+        params.stop_loss_pct,
+        params.take_profit_pct,
+        params.short_stop_loss_pct,
+        params.short_take_profit_pct,
     )
     w = 0
     for i in range(n_open):
@@ -272,9 +247,7 @@ def exits_nb(
         elif day >= p.expiry_day - EXPIRY_TOLERANCE_DAYS:
             reason = EXIT_EXPIRY_NO_DATA
         if reason != 0:
-            close_position_nb(
-                bar, slot, reason, positions, legs, account, counters, stats, fills, bp
-            )
+            close_position_nb(bar, slot, reason, book, fills, params)
         else:
             open_slots[w] = slot
             w += 1
@@ -282,12 +255,8 @@ def exits_nb(
 
 @jit_inner
 def record_equity_nb(
-    bar: int,
-    row: int,
-    positions: np.ndarray,
-    account: np.ndarray,
-    counters: np.ndarray,
-    stats: np.ndarray,
+    at: BarAt,
+    book: Book,
     exposures: np.ndarray,
     pre: np.ndarray,
     equity_rec: np.ndarray,
@@ -295,6 +264,8 @@ def record_equity_nb(
     open_slots: np.ndarray,
 ) -> float:
     """Write the end-of-bar equity row and per-strategy cumulative P&L; return equity."""
+    bar, row = at.bar, at.row
+    account, counters, positions, stats = book.account, book.counters, book.positions, book.stats
     pv = 0.0
     for s in range(strat_pnl.shape[1]):
         strat_pnl[row, s] = stats[s].realized_pnl
@@ -330,120 +301,73 @@ def record_equity_nb(
 
 
 @jit
-def step_nb(
-    bar: int,
-    t: int,
-    ts: int,
-    day: float,
-    close: np.ndarray,
-    iv: np.ndarray,
-    valid: np.ndarray,
-    sector_codes: np.ndarray,
-    n_sectors: int,
-    signal: np.ndarray,
-    confidence: np.ndarray,
-    templates: np.ndarray,
-    strat_capacity: np.ndarray,
-    bp: np.ndarray,
-    pp: np.ndarray,
-    account: np.ndarray,
-    counters: np.ndarray,
-    positions: np.ndarray,
-    legs: np.ndarray,
-    stats: np.ndarray,
-    fills: np.ndarray,
-    rejections: np.ndarray,
-    breaches: np.ndarray,
-    equity_rec: np.ndarray,
-    strat_pnl: np.ndarray,
-    row: int,
-    ws: tuple,
-) -> float:
+def step_nb(at: BarAt, market: Market, sig: SignalBlock, param_rows: np.ndarray, book: Book,
+            rec: Records, ws: Workspace) -> float:  # fmt: skip
     """Advance the state by one bar.
 
     Parameters
     ----------
-    bar : int
-        Global bar number (recorded; entry bars and max-hold use it).
-    t : int
-        Row of bar ``bar`` in ``close``, ``iv``, ``valid`` (float64/bool ``(n_rows, n_symbols)``);
-        rows ``<= t`` may be read (VaR window), never rows after ``t``.
-    ts : int
-        Row of bar ``bar`` in ``signal`` (int8) and ``confidence`` (float64),
-        ``(n_strategies, n_rows_sig, n_symbols)``.
-    day : float
-        Calendar day of the bar (days since 1970-01-01) for time to expiry.
-    sector_codes : numpy.ndarray
-        int64 ``(n_symbols,)``; ``n_sectors`` sectors.
-    templates : numpy.ndarray
-        float64 ``(n_strategies, 2, TEMPLATE_LEN)``.
-    strat_capacity : numpy.ndarray
-        float64 ``(n_strategies,)``: each strategy's allocation target, fraction of equity.
-    bp, pp : numpy.ndarray
-        Backtest (``BP_*``) and portfolio (``PP_*``) parameter vectors.
-    account, counters, positions, legs, stats : numpy.ndarray
+    at : BarAt
+        The global bar (recorded; entry bars and max-hold use it), its row ``t`` in ``market``
+        (rows ``<= t`` may be read: the VaR window; never rows after ``t``), its row ``ts`` in
+        ``sig.signal`` / ``sig.confidence``, the row ``row`` of ``rec.equity`` and
+        ``rec.strat_pnl`` written, and its calendar ``day`` (time to expiry, interest).
+    market : Market
+        Closes, implied vols, bars present and sectors (:class:`~.records.Market`).
+    sig : SignalBlock
+        Signal codes, confidences, templates ``(n_strategies, 2, TEMPLATE_LEN)`` and each
+        strategy's allocation target (fraction of equity).
+    param_rows : numpy.ndarray
+        The settings: one row of :data:`~.params.PARAMS_DTYPE` (``params.params_array``);
+        ``param_rows[0]`` is the record the kernels read by name. An array, not the record,
+        because Python calls this kernel (a record argument costs microseconds to dispatch).
+    book : Book
         The state (:mod:`.records`), updated in place.
-    fills, rejections, breaches : numpy.ndarray
-        Record buffers; ``counters`` says how many rows are used. The caller guarantees room
-        for ``n_open + n_signals`` more rows (portfolio management on: ``3 n_open + 2 n_signals
-        + 2 ACTIONS_EXTRA`` fills and ``2 BREACH_ROWS_PER_PASS`` breaches, :mod:`.breach_nb`).
-    equity_rec, strat_pnl : numpy.ndarray
-        Per-bar records; row ``row`` is written.
-    ws : tuple
+    rec : Records
+        Record buffers; ``book.counters`` says how many rows are used. The caller guarantees
+        room for ``n_open + n_signals`` more rows (portfolio management on: ``3 n_open + 2
+        n_signals + 2 ACTIONS_EXTRA`` fills and ``2 BREACH_ROWS_PER_PASS`` breaches,
+        :mod:`.breach_nb`).
+    ws : Workspace
         The workspace of :mod:`.workspace_nb` (not state; its open-slot list must match
-        ``positions``: :func:`~.workspace_nb.sync_open_nb`).
+        ``book.positions``: :func:`~.workspace_nb.sync_open_nb`).
 
     Returns
     -------
     float
         Equity at the bar's close (dollars).
     """
-    book_i, book_f, wi, _wf, _win, _cov, meta = ws
+    account, counters, positions = book.account, book.counters, book.positions
+    book_i, book_f, wi = ws.book_i, ws.book_f, ws.wi
+    close, sector_codes, n_sectors = market.close, market.sector_codes, market.n_sectors
+    bar, t, day = at.bar, at.t, at.day
     open_slots = wi[WI_OPEN]
-    pm = bp[BP_USE_PM] > 0.0
-    begin_bar_nb(t, int(pp[PP_VAR_WINDOW]) if pm else 0, wi, meta)
-    accrue_interest_nb(day, account, bp)
-    mark_all_nb(t, day, close, iv, valid, positions, legs, bp, open_slots, counters[C_OPEN])
-    exits_nb(
-        bar, t, ts, day, valid, signal, positions, legs, account, counters, stats, fills, bp,
-        open_slots,
-    )  # fmt: skip
-    if pm and pp[PP_BREACH_POLICY] == BREACH_HEDGE:  # hedges of positions closed: sell back
-        unwind_hedges_nb(bar, t, valid, positions, legs, account, counters, stats, fills, bp, wi,
-                         signal.shape[0], signal.shape[2])  # fmt: skip
+    params = param_rows[0]
+    pm = params.use_portfolio_management > 0.0
+    begin_bar_nb(t, int(params.var_window) if pm else 0, wi, ws.meta)
+    accrue_interest_nb(day, account, params)
+    mark_all_nb(at, close, market.iv, market.valid, positions, book.legs, params,
+                open_slots[: counters[C_OPEN]])  # fmt: skip
+    exits_nb(at, market.valid, sig.signal, book, rec.fills, params, open_slots)
+    if pm and params.breach_policy == BREACH_HEDGE:  # hedges of positions closed: sell back
+        unwind_hedges_nb(bar, t, market.valid, book, rec.fills, params, wi)
     k = flatten_book_nb(positions, sector_codes, wi, counters[C_OPEN], book_i, book_f)
     pre = np.full(N_EXPOSURES, np.nan)
-    equity = account[A_CASH]
-    for i in range(k):
-        equity += book_f[BF_MV, i]
     if pm:
-        book_exposures_into_nb(book_i, book_f, k, equity, n_sectors, close, pm, ws, pre)
-        if any_breach_nb(pre, pp):  # limits that hold (breach_nb): record, then act by policy
-            breach_pass_nb(
-                bar, t, close, valid, sector_codes, n_sectors, bp, pp, account, counters,
-                positions, legs, stats, fills, breaches, ws, pre, day,
-            )  # fmt: skip
-            k = counters[C_OPEN]
-            equity = account[A_CASH]
-            for i in range(k):
-                equity += book_f[BF_MV, i]
-    k = enter_nb(
-        bar, t, ts, day, close, iv, valid, sector_codes, n_sectors, signal, confidence,
-        templates, strat_capacity, bp, pp, account, counters, positions, legs, stats, fills,
-        rejections, k, equity, ws,
-    )  # fmt: skip
+        equity = account[A_CASH]
+        for i in range(k):
+            equity += book_f[BF_MV, i]
+        book_exposures_into_nb(k, equity, n_sectors, close, pm, ws, pre)
+        if any_breach_nb(pre, params):  # limits that hold (breach_nb): record, then act
+            breach_pass_nb(at, market, params, book, rec, ws, pre)
+    enter_nb(at, market, sig, params, book, rec, ws)
+    k = counters[C_OPEN]
     exposures = np.empty(N_EXPOSURES)
     equity = account[A_CASH]
     for i in range(k):
         equity += book_f[BF_MV, i]
-    book_exposures_into_nb(book_i, book_f, k, equity, n_sectors, close, pm, ws, exposures)
-    if pm and pp[PP_BREACH_POLICY] != BREACH_BLOCK and any_breach_nb(exposures, pp):
+    book_exposures_into_nb(k, equity, n_sectors, close, pm, ws, exposures)
+    if pm and params.breach_policy != BREACH_BLOCK and any_breach_nb(exposures, params):
         # the entries' costs shrank equity (or an entry moved another limit): act again
-        breach_pass_nb(
-            bar, t, close, valid, sector_codes, n_sectors, bp, pp, account, counters, positions,
-            legs, stats, fills, breaches, ws, exposures, day,
-        )  # fmt: skip
-    return record_equity_nb(
-        bar, row, positions, account, counters, stats, exposures, pre, equity_rec, strat_pnl,
-        open_slots,
-    )  # fmt: skip
+        breach_pass_nb(at, market, params, book, rec, ws, exposures)
+    return record_equity_nb(at, book, exposures, pre, rec.equity, rec.strat_pnl, open_slots)

@@ -60,12 +60,7 @@ def market_regimes_nb(uniforms: FloatArray) -> IntArray:
 
 @jit
 def simulate_paths_nb(
-    base_vol: FloatArray,
-    drift: FloatArray,
-    vrp: FloatArray,
-    base_volume: FloatArray,
-    start_price: FloatArray,
-    sector: IntArray,
+    profile: tuple,
     regime: IntArray,
     z_market: FloatArray,
     z_sector: FloatArray,
@@ -76,11 +71,11 @@ def simulate_paths_nb(
 
     Parameters
     ----------
-    base_vol, drift, vrp, base_volume, start_price : numpy.ndarray
-        float64 ``(n_symbols,)``: annualised vol level, annual drift, implied-vol premium
-        (fraction), typical shares per bar, first reference close.
-    sector : numpy.ndarray
-        int64 ``(n_symbols,)`` row of ``z_sector`` each symbol loads on.
+    profile : tuple
+        Per symbol: ``(base_vol, drift, vrp, base_volume, start_price, sector)``, float64
+        ``(n_symbols,)`` annualised vol level, annual drift, implied-vol premium (fraction),
+        typical shares per bar, first reference close, and int64 ``(n_symbols,)`` row of
+        ``z_sector`` each symbol loads on.
     regime : numpy.ndarray
         int64 ``(n_bars,)`` market regime (0 calm, 1 stress).
     z_market : numpy.ndarray
@@ -95,6 +90,7 @@ def simulate_paths_nb(
     tuple of numpy.ndarray
         ``open, high, low, close, volume, iv``, each float64 ``(n_symbols, n_bars)``.
     """
+    base_vol, drift, vrp, base_volume, start_price, sector = profile
     n_sym, n_bars = normals.shape[0], normals.shape[1]
     o = np.empty((n_sym, n_bars))
     h = np.empty((n_sym, n_bars))

@@ -4,7 +4,7 @@ Nothing here is portfolio state: :func:`new_workspace` allocates it once per run
 driver) or once per :class:`~dollarbill_research.live.LivePortfolio`, and :func:`sync_open_nb`
 rebuilds the open-slot list from the positions whenever the state may have been replaced.
 
-Layout of the tuple ``ws = (book_i, book_f, wi, wf, win, cov, meta)``:
+Layout of the :class:`Workspace` ``ws = (book_i, book_f, wi, wf, win, cov, meta)``:
 
 * ``book_i`` int64 ``(BOOK_I_LEN, n_slots)`` and ``book_f`` float64 ``(BOOK_F_LEN, n_slots)``:
   the flat book of :mod:`.book_nb`;
@@ -25,11 +25,12 @@ figures of the from-scratch kernels, bit for bit.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
 from dollarbill_research.kernels._jit import jit, jit_inner
-from dollarbill_research.kernels.records import BOOK_F_LEN, BOOK_I_LEN, C_OPEN
+from dollarbill_research.kernels.records import BF_DELTA, BI_SYMBOL, BOOK_F_LEN, BOOK_I_LEN, C_OPEN
 from dollarbill_research.kernels.risk_nb import pair_cov_nb
 
 WI_OPEN = 0  # open slots in slot order; counters[C_OPEN] of them
@@ -72,16 +73,28 @@ M_LEN = 7
 CACHE_CAP = 512  # symbols per bar whose pair covariances are cached
 
 
+class Workspace(NamedTuple):
+    """The step's scratch arrays (module docstring); ``ws.wi[WI_OPEN]`` is the open-slot list."""
+
+    book_i: np.ndarray
+    book_f: np.ndarray
+    wi: np.ndarray
+    wf: np.ndarray
+    win: np.ndarray
+    cov: np.ndarray
+    meta: np.ndarray
+
+
 def new_workspace(
     n_strategies: int, n_symbols: int, window: int, hedge_slots: bool = False
-) -> tuple[np.ndarray, ...]:
+) -> Workspace:
     """Allocate the step kernel's workspace (see the module docstring) for a ``window``-bar VaR.
 
     ``hedge_slots``: the state has one hedge slot per symbol (:func:`~.records.new_state`).
     """
     n_slots = max(n_strategies * n_symbols + (n_symbols if hedge_slots else 0), 1)
     cap = max(min(n_symbols, CACHE_CAP), 1)
-    return (
+    return Workspace(
         np.zeros((BOOK_I_LEN, n_slots), dtype=np.int64),
         np.zeros((BOOK_F_LEN, n_slots)),
         np.zeros((WI_LEN, n_slots), dtype=np.int64),
@@ -192,24 +205,27 @@ def _store_nb(cov: np.ndarray, wi: np.ndarray, li: int, j: int, v: float) -> Non
 @jit_inner
 def cov_rows_nb(
     closes: np.ndarray,
-    rows: np.ndarray,
-    n_rows: int,
-    js: np.ndarray,
-    n: int,
-    upper: int,
+    row_list: tuple,
+    col_list: tuple,
     wi: np.ndarray,
     win: np.ndarray,
     cov: np.ndarray,
     meta: np.ndarray,
 ) -> None:
-    """Compute (and cache) the missing covariances of symbols ``rows[:n_rows]`` with ``js``.
+    """Compute (and cache) the missing covariances of a block of symbol pairs.
 
-    Row ``a`` pairs symbol ``rows[a]`` with ``js[a:n]`` when ``upper == 1`` (the upper triangle of
-    a symmetric block, ``rows`` and ``js`` the same list), else with ``js[:n]``. One call does
-    a whole block: a call per row costs the reference counting of its array arguments.
+    ``row_list`` and ``col_list`` are ``(WI_* row, count)``: the symbols ``rows =
+    wi[row_list[0], :n_rows]`` and ``js = wi[col_list[0], :n]`` (row indices into the
+    workspace, not array views: no argument to reference-count). Row ``a`` pairs symbol
+    ``rows[a]`` with ``js[a:n]`` when both are the same list (the upper triangle of a symmetric
+    block), else with ``js[:n]``. One call does a whole block: a call per row costs the
+    reference counting of its array arguments.
     Pairs of complete windows are done four at a time (independent sums, each in the order of
     :func:`~dollarbill_research.kernels.risk_nb.pair_cov_nb`).
     """
+    rows, n_rows = wi[row_list[0]], row_list[1]
+    js, n = wi[col_list[0]], col_list[1]
+    upper = 1 if row_list[0] == col_list[0] else 0
     epoch = meta[M_EPOCH]
     m = meta[M_M]
     pend = wi[WI_PEND]
@@ -330,22 +346,17 @@ def held_deltas_nb(
 
 
 @jit
-def quad_form_ws_nb(
-    closes: np.ndarray,
-    pos_symbol: np.ndarray,
-    delta_d: np.ndarray,
-    k: int,
-    wi: np.ndarray,
-    wf: np.ndarray,
-    win: np.ndarray,
-    cov: np.ndarray,
-    meta: np.ndarray,
-) -> float:
-    """``d' C d`` of a flat book: :func:`~.risk_nb.quad_form_nb`'s sum, from the cache."""
+def quad_form_ws_nb(closes: np.ndarray, k: int, ws: Workspace) -> float:
+    """``d' C d`` of the first ``k`` positions of the workspace's flat book, from the cache.
+
+    :func:`~.risk_nb.quad_form_nb`'s sum over ``ws.book_i[BI_SYMBOL]`` / ``ws.book_f[BF_DELTA]``.
+    """
+    wi, wf, win, cov, meta = ws.wi, ws.wf, ws.win, ws.cov, ws.meta
+    pos_symbol, delta_d = ws.book_i[BI_SYMBOL], ws.book_f[BF_DELTA]
     h = held_deltas_nb(pos_symbol, delta_d, k, wi, wf, np.int64(WI_HELD2), np.int64(WF_HD2))
     hs = wi[WI_HELD2]
     hd = wf[WF_HD2]
-    cov_rows_nb(closes, hs, h, hs, h, np.int64(1), wi, win, cov, meta)  # typed: one specialization
+    cov_rows_nb(closes, (np.int64(WI_HELD2), h), (np.int64(WI_HELD2), h), wi, win, cov, meta)
     q = 0.0
     for a in range(h):
         i = hs[a]

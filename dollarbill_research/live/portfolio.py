@@ -50,6 +50,7 @@ from dollarbill_research.kernels.alloc_time_nb import (
     strategy_returns_nb,
 )
 from dollarbill_research.kernels.breach_nb import BREACH_ROWS_PER_PASS
+from dollarbill_research.kernels.params import make_params, params_array
 from dollarbill_research.kernels.step_nb import step_nb
 from dollarbill_research.kernels.workspace_nb import WI_OPEN, new_workspace, sync_open_nb
 
@@ -211,25 +212,28 @@ class LivePortfolio:
             raise ConfigError("LivePortfolio.sector_codes must be (n_symbols,) codes >= 0")
         engine = BacktestEngine(backtest_config, portfolio_config)
         self.bp, self.pp, self.capacity = engine.kernel_params(n_strat, self.strategies)
+        self.params = make_params(self.bp, self.pp)  # read by name here
+        self._param_rows = params_array(self.bp, self.pp)  # what the kernels take
         # allocation through time (kernels/alloc_time_nb.py): the backtest driver's inputs
         self._alloc = engine.allocation_arrays(self.strategies)
         self.capacity = np.array(self.capacity, dtype=np.float64)
         self.alloc_last = np.zeros(2 * n_strat)  # last close: cumulative P&L, committed $
         self.strategy_returns = np.full((0, n_strat), np.nan)  # one row per bar so far
         hedge = bool(
-            self.bp[records.BP_USE_PM] > 0
-            and self.pp[codes.PP_BREACH_POLICY] == codes.BREACH_HEDGE
+            self.params.use_portfolio_management > 0
+            and self.params.breach_policy == codes.BREACH_HEDGE
         )  # fmt: skip
         self.account, self.counters, self.positions, self.legs, self.stats = records.new_state(
             n_strat, n_sym, backtest_config.initial_capital, hedge_slots=hedge
         )
-        rows = int(self.pp[codes.PP_VAR_WINDOW]) + 1
+        rows = int(self.params.var_window) + 1
         self.close_buf = np.full((rows, n_sym), np.nan)
         self.iv_buf = np.full((rows, n_sym), np.nan)
         self.valid_buf = np.zeros((rows, n_sym), dtype=np.bool_)
+        self._days = np.zeros(rows)  # Market.days: the step reads BarAt.day, not this
         self.n_bars = 0
         self.last_timestamp: np.datetime64 | None = None
-        self._ws = new_workspace(n_strat, n_sym, int(self.pp[codes.PP_VAR_WINDOW]), hedge)
+        self._ws = new_workspace(n_strat, n_sym, int(self.params.var_window), hedge)
 
     # ------------------------------------------------------------------------------------------
     def _push(self, close: FloatArray, iv: FloatArray, valid: BoolArray) -> int:
@@ -299,32 +303,31 @@ class LivePortfolio:
         t = self._push(close, iv, valid)
         need = int(self.counters[records.C_OPEN]) + int(np.count_nonzero(sig))
         # room for the breach passes and hedge unwinds too (breach_nb): 3 n_open + n_signals + 12
-        fills = np.zeros(4 * need + 13, dtype=records.FILL_DTYPE)
-        rej = np.zeros(need + 1, dtype=records.REJECTION_DTYPE)
-        brs = np.zeros(2 * BREACH_ROWS_PER_PASS, dtype=records.BREACH_DTYPE)
-        eq = np.zeros(1, dtype=records.EQUITY_DTYPE)
-        strat_pnl = np.zeros((1, n_strat))
+        rec = records.new_records(1, n_strat, 4 * need + 13, 2 * BREACH_ROWS_PER_PASS, need + 1)
+        fills, rej, brs, eq, strat_pnl = rec
         self.counters[records.C_FILLS] = 0
         self.counters[records.C_REJECTIONS] = 0
         self.counters[records.C_BREACHES] = 0
         day = float(ts.astype(np.int64)) / 86_400e9
         bar = self.n_bars
-        sync_open_nb(self.positions, self.counters, self._ws[2])
+        sync_open_nb(self.positions, self.counters, self._ws.wi)
         if self.strategy_returns.shape[0] <= bar:  # grow by doubling (rows past n_bars unused)
             grown = np.full((max(2 * bar, 64), n_strat), np.nan)
             grown[: self.strategy_returns.shape[0]] = self.strategy_returns
             self.strategy_returns = grown
-        rebalance_nb(bar, self.strategy_returns, self._alloc, self.bp, self.pp, self.capacity)
-        step_nb(
-            bar, t, 0, day, self.close_buf, self.iv_buf, self.valid_buf, self.sector_codes,
-            int(self.sector_codes.max()) + 1, sig, conf, self.templates, self.capacity, self.bp,
-            self.pp, self.account, self.counters, self.positions, self.legs, self.stats, fills,
-            rej, brs, eq, strat_pnl, 0, self._ws,
+        rebalance_nb(bar, self.strategy_returns, self._alloc, self._param_rows, self.capacity)
+        market = records.Market(
+            self._days, self.close_buf, self.iv_buf, self.valid_buf, self.sector_codes,
+            int(self.sector_codes.max()) + 1,
         )  # fmt: skip
+        book = records.Book(self.account, self.counters, self.positions, self.legs, self.stats)
+        block = records.SignalBlock(sig, conf, self.templates, self.capacity)
+        at = records.BarAt(bar, t, 0, 0, day)
+        step_nb(at, market, block, self._param_rows, book, rec, self._ws)
         last_pnl, committed = self.alloc_last[:n_strat], self.alloc_last[n_strat:]
         strategy_returns_nb(strat_pnl[0], last_pnl, committed, self.strategy_returns[bar])
         last_pnl[:] = strat_pnl[0]
-        committed_nb(self.positions, self._ws[2][WI_OPEN], int(self.counters[records.C_OPEN]),
+        committed_nb(self.positions, self._ws.wi[WI_OPEN], int(self.counters[records.C_OPEN]),
                      committed)  # fmt: skip
         fills = fills[: self.counters[records.C_FILLS]].copy()
         rej = rej[: self.counters[records.C_REJECTIONS]].copy()
@@ -342,7 +345,7 @@ class LivePortfolio:
         The step kernel's ``cash x cash_interest_rate x (day - last day) / 365`` (0 on the
         first bar); a broker that credits interest on the bar's date already holds it.
         """
-        rate = float(self.bp[records.BP_CASH_RATE])
+        rate = float(self.params.cash_interest_rate)
         last = float(self.account[records.A_LAST_DAY])
         day = float(np.datetime64(timestamp, "ns").astype(np.int64)) / 86_400e9
         if rate == 0.0 or not np.isfinite(last) or day <= last:

@@ -11,6 +11,7 @@ from dollarbill_research._typing import FloatArray
 from dollarbill_research.config.portfolio import PortfolioConfig
 from dollarbill_research.exceptions import DataError
 from dollarbill_research.kernels import codes
+from dollarbill_research.kernels.records import FlatBook
 from dollarbill_research.kernels.risk_nb import book_exposures_nb
 from dollarbill_research.portfolio._book import Position, book_arrays
 
@@ -133,9 +134,12 @@ class RiskAnalyzer:
         self.config.validate()
         panel, names = market_closes(closes, symbols, [p.symbol for p in positions])
         book = book_arrays(positions, symbols=names)
-        vec = book_exposures_nb(
+        flat = FlatBook(
             book.pos_symbol, book.pos_sector, book.pos_strategy, book.delta_d, book.gamma_d,
-            book.vega10, book.theta, book.mv, book.conc, float(equity), len(book.sectors),
-            panel, panel.shape[0] - 1, self.config.var_window,
+            book.vega10, book.theta, book.mv, book.conc,
+        )  # fmt: skip
+        vec = book_exposures_nb(
+            flat, float(equity), len(book.sectors), panel, panel.shape[0] - 1,
+            self.config.var_window,
         )  # fmt: skip
         return Exposures.from_vector(vec)

@@ -192,15 +192,11 @@ def attribution_frame(
         raise ConfigError(f"bars_per_year={bars_per_year!r} must be > 0; hint: 252")
 
     out = attribution_nb(
-        strat,
-        pnl,
-        entry,
-        exit_,
+        (strat, pnl, entry, exit_),
         daily,
         mask,
         np.ascontiguousarray(base, dtype=np.float64),
-        float(bars_per_year),
-        float(risk_free_rate),
+        (float(bars_per_year), float(risk_free_rate)),
     )
     if open_mask is None and not have_bars:
         out[:, A_EXPOSURE] = np.nan

@@ -15,8 +15,9 @@ import numpy as np
 from dollarbill_research._typing import FloatArray
 from dollarbill_research.config.portfolio import PortfolioConfig
 from dollarbill_research.exceptions import DataError
-from dollarbill_research.kernels import codes
+from dollarbill_research.kernels import codes, records
 from dollarbill_research.kernels.approval_nb import decide_nb
+from dollarbill_research.kernels.params import make_params
 from dollarbill_research.portfolio._book import Candidate, Position, book_arrays
 from dollarbill_research.portfolio.analyzer import Exposures, market_closes
 from dollarbill_research.portfolio.sizer import PositionSizer
@@ -133,7 +134,7 @@ class PortfolioManager:
             Units requested; by default the configured sizing method decides.
         """
         cfg = self.config.validate()
-        pp = cfg.to_kernel()
+        params = make_params(np.zeros(records.BP_LEN), cfg.to_kernel())
         warn0 = 0
         if size is None:
             st = self.stats.get(candidate.strategy, StrategyStats())
@@ -157,13 +158,20 @@ class PortfolioManager:
         np.add.at(exposure, book.pos_strategy, book.cost)
         capacity = np.array([self.capacity.get(s, np.inf) for s in strategies])
         c = candidate
-        units, reason, warn, proj = decide_nb(
-            float(size), c.unit_cost, c.unit_delta_d, c.unit_gamma_d, c.unit_vega10, c.unit_theta,
-            c.unit_mv, c.unit_conc, names.index(c.symbol), 0, 0,
-            book.pos_symbol, book.pos_sector, book.pos_strategy, book.delta_d, book.gamma_d,
-            book.vega10, book.theta, book.mv, book.conc, self.equity, self.cash,
-            len(self.positions), exposure, capacity, closes, closes.shape[0] - 1, pp,
+        cand = records.Candidate(
+            float(c.unit_cost), float(c.unit_delta_d), float(c.unit_gamma_d),
+            float(c.unit_vega10), float(c.unit_theta), float(c.unit_mv), float(c.unit_conc),
+            names.index(c.symbol), 0, 0,
         )  # fmt: skip
+        flat = records.FlatBook(
+            book.pos_symbol, book.pos_sector, book.pos_strategy, book.delta_d, book.gamma_d,
+            book.vega10, book.theta, book.mv, book.conc,
+        )  # fmt: skip
+        room = records.Room(float(self.equity), float(self.cash), len(self.positions), exposure,
+                            capacity)  # fmt: skip
+        units, reason, warn, proj = decide_nb(
+            float(size), cand, flat, room, closes, closes.shape[0] - 1, params
+        )
         exposures = Exposures.from_vector(proj)
         sector_now = float(np.sum(np.abs(book.mv[book.pos_sector == 0])))
         fields = self._text_fields(c, float(units), exposures, sector_now, warning=False)

@@ -5,9 +5,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from dollarbill_research.config.portfolio import PortfolioConfig, SizingMethod
 from dollarbill_research.exceptions import DataError
+from dollarbill_research.kernels import records
 from dollarbill_research.kernels.codes import W_KELLY_FALLBACK, WARNING_TEXT, mask_bits
+from dollarbill_research.kernels.params import make_params
 from dollarbill_research.kernels.sizing_nb import size_units_nb
 from dollarbill_research.portfolio._book import Candidate
 
@@ -100,7 +104,7 @@ class PositionSizer:
         DataError
             A price-like input is zero, negative or not finite, or a required input is missing.
         """
-        pp = self.config.to_kernel()
+        params = make_params(np.zeros(records.BP_LEN), self.config.to_kernel())
         _positive("equity", equity, symbol)
         _positive("unit_cost", unit_cost, symbol)
         _positive("unit_max_loss", unit_max_loss, symbol)
@@ -115,13 +119,13 @@ class PositionSizer:
             method.code,
             float(equity),
             float(equity),
-            float(unit_cost),
-            float(unit_max_loss),
-            float(unit_dollar_vol if unit_dollar_vol is not None else 0.0),
-            pp,
-            float(win_rate),
-            float(payoff_ratio),
-            int(n_closed),
+            (
+                float(unit_cost),
+                float(unit_max_loss),
+                float(unit_dollar_vol if unit_dollar_vol is not None else 0.0),
+            ),
+            params,
+            (float(win_rate), float(payoff_ratio), int(n_closed)),
         )
         codes = tuple(mask_bits(int(warn)))
         return SizeResult(int(units), method, codes, tuple(WARNING_TEXT[c] for c in codes))

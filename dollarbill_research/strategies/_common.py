@@ -138,10 +138,7 @@ def finish(
     exits, 0 elsewhere; entries below ``min_confidence`` dropped, exits never.
     """
     regime_signals_nb(
-        rules.enter_long,
-        rules.enter_short,
-        rules.exit_long,
-        rules.exit_short,
+        (rules.enter_long, rules.enter_short, rules.exit_long, rules.exit_short),
         usable,
         np.ascontiguousarray(rules.confidence, dtype=np.float64),
         float(min_confidence),

@@ -7,10 +7,11 @@ from hypothesis import strategies as st
 from reference.portfolio_reference import ref_exposures
 
 from dollarbill_research.config.portfolio import PortfolioConfig, RiskLimits
-from dollarbill_research.kernels import codes
+from dollarbill_research.kernels import codes, records
 from dollarbill_research.kernels.approval_batch_nb import decide_many_nb
 from dollarbill_research.kernels.approval_nb import decide_ctx_nb, decide_nb
 from dollarbill_research.kernels.context_nb import book_context_nb
+from dollarbill_research.kernels.params import make_params
 
 N_SYM, N_SEC, N_STRAT, T, W = 6, 3, 2, 70, 40
 LIMITS = {  # reason bit -> (reference key, config limit as a fraction)
@@ -83,11 +84,20 @@ def arrays(book):
 def call_decide(world, cfg, units=None):
     closes, equity, cash, book, c, st_exp, capacity = world
     return decide_nb(
-        c["units"] if units is None else units, c["unit_cost"], c["unit_delta_d"],
-        c["unit_gamma_d"], c["unit_vega10"], c["unit_theta"], c["unit_mv"], c["unit_conc"],
-        c["symbol"], c["sector"], c["strategy"], *arrays(book), equity, cash, len(book),
-        st_exp, capacity, closes, T, cfg.to_kernel(),
+        c["units"] if units is None else units, candidate(c), records.FlatBook(*arrays(book)),
+        records.Room(equity, cash, len(book), st_exp, capacity), closes, T, params_of(cfg),
     )  # fmt: skip
+
+
+def candidate(c):
+    return records.Candidate(
+        c["unit_cost"], c["unit_delta_d"], c["unit_gamma_d"], c["unit_vega10"], c["unit_theta"],
+        c["unit_mv"], c["unit_conc"], c["symbol"], c["sector"], c["strategy"],
+    )  # fmt: skip
+
+
+def params_of(cfg):
+    return make_params(np.zeros(records.BP_LEN), cfg.to_kernel())
 
 
 def with_candidate(book, c, u):
@@ -200,29 +210,30 @@ def test_context_and_batch_agree_with_decide_nb(seed, k):
     world = random_world(seed, k)
     closes, equity, cash, book, c, st_exp, capacity = world
     cfg = config(True)
-    pp = cfg.to_kernel()
+    pp = params_of(cfg)
     pos = arrays(book)
-    ctx = book_context_nb(pos[0], pos[1], *pos[3:], N_SEC, closes, T, W)
+    ctx = book_context_nb(records.FlatBook(*pos), N_SEC, closes, T, W)
     a = call_decide(world, cfg)
     b = decide_ctx_nb(
-        c["units"], c["unit_cost"], c["unit_delta_d"], c["unit_gamma_d"], c["unit_vega10"],
-        c["unit_theta"], c["unit_mv"], c["unit_conc"], c["symbol"], c["sector"], c["strategy"],
-        ctx[0], ctx[1], ctx[3], ctx[4], equity, cash, len(book), st_exp, capacity, pp,
+        c["units"], candidate(c), records.Context(ctx[0], ctx[1], ctx[3], ctx[4]),
+        records.Room(equity, cash, len(book), st_exp, capacity), pp,
     )  # fmt: skip
     assert a[:3] == b[:3]
     np.testing.assert_allclose(a[3], b[3], rtol=1e-9, atol=1e-12)
     # sequential batch of three copies of the candidate == decide_nb on the growing book
     n = 3
     one = lambda key: np.full(n, c[key])  # noqa: E731
-    pp[codes.PP_SIZING_METHOD] = codes.SIZE_FIXED_DOLLAR
-    pp[codes.PP_FIXED_DOLLAR] = 3000.0
-    units, reason, _, _ = decide_many_nb(
-        equity, cash, len(book), one("unit_cost"), one("unit_cost"), one("unit_cost"),
-        one("unit_delta_d"), one("unit_gamma_d"), one("unit_vega10"), one("unit_theta"),
-        one("unit_mv"), one("unit_conc"), np.full(n, c["symbol"]), np.full(n, c["sector"]),
-        np.full(n, c["strategy"]), np.zeros(N_STRAT), np.zeros(N_STRAT),
-        np.zeros(N_STRAT, np.int64), *ctx, st_exp, capacity, pp, True,
+    pp.sizing_method = codes.SIZE_FIXED_DOLLAR
+    pp.fixed_dollar_amount = 3000.0
+    cands = records.CandidateBlock(
+        one("unit_cost"), one("unit_cost"), one("unit_cost"), one("unit_delta_d"),
+        one("unit_gamma_d"), one("unit_vega10"), one("unit_theta"), one("unit_mv"),
+        one("unit_conc"), np.full(n, c["symbol"]), np.full(n, c["sector"]),
+        np.full(n, c["strategy"]),
     )  # fmt: skip
+    kelly = (np.zeros(N_STRAT), np.zeros(N_STRAT), np.zeros(N_STRAT, np.int64))
+    room = records.Room(equity, cash, len(book), st_exp, capacity)
+    units, reason, _, _ = decide_many_nb(room, cands, kelly, ctx, pp, True)
     cur_book, cur_cash, cur_exp = list(book), cash, st_exp.copy()
     for i in range(n):
         size = float(np.floor(3000.0 / c["unit_cost"]))

@@ -38,7 +38,7 @@ def test_hand_built_trades_constant_capital() -> None:
     mask = at.open_mask_from_trades_nb(6, 2, c["strategy"], c["entry"], c["exit"])
     base = np.full(6, 1000.0)
     out = at.attribution_nb(
-        c["strategy"], c["pnl"], c["entry"], c["exit"], c["daily"], mask, base, 252.0, 0.0
+        (c["strategy"], c["pnl"], c["entry"], c["exit"]), c["daily"], mask, base, (252.0, 0.0)
     )
     assert out.shape == (3, at.N_ATTRIBUTION)
     s0, s1, tot = out
@@ -83,15 +83,11 @@ def test_total_row_reproduces_portfolio_metrics() -> None:
     base = np.concatenate([[capital], equity[:-1]])
     empty_i = np.zeros(0, dtype=np.int64)
     out = at.attribution_nb(
-        empty_i,
-        np.zeros(0),
-        empty_i,
-        empty_i,
+        (empty_i, np.zeros(0), empty_i, empty_i),
         daily,
         np.zeros((300, 3), dtype=bool),
         base,
-        252.0,
-        0.02,
+        (252.0, 0.02),
     )
     curve = np.concatenate([[capital], equity])
     r = curve[1:] / curve[:-1] - 1
@@ -111,7 +107,7 @@ def test_zero_total_pnl_gives_nan_contribution() -> None:
     empty_i = np.zeros(0, dtype=np.int64)
     daily = np.array([[5.0, -5.0], [0.0, 0.0]])
     out = at.attribution_nb(
-        empty_i, np.zeros(0), empty_i, empty_i, daily, np.zeros((2, 2), dtype=bool),
-        np.full(2, 100.0), 252.0, 0.0,
+        (empty_i, np.zeros(0), empty_i, empty_i), daily, np.zeros((2, 2), dtype=bool),
+        np.full(2, 100.0), (252.0, 0.0),
     )  # fmt: skip
     assert np.isnan(out[:, at.A_CONTRIBUTION]).all()

@@ -40,8 +40,8 @@ def _grid(is_call, r, q):
     k = 100.0 * m.ravel()
     flags = np.full(n, is_call)
     rr, qq = np.full(n, r), np.full(n, q)
-    outs = [np.empty(n) for _ in range(6)]
-    bs_greeks_vec_nb(flags, s, k, t.ravel(), rr, qq, sg.ravel(), *outs)
+    outs = np.empty((6, n))
+    bs_greeks_vec_nb(flags, s, k, t.ravel(), rr, qq, sg.ravel(), outs)
     return flags, s, k, t.ravel(), rr, qq, sg.ravel(), outs[0], outs[3] * 100.0
 
 

@@ -219,10 +219,10 @@ def _random_batch(n, seed):
 
 def test_vector_and_parallel_kernels_equal_scalar_kernel():
     args = _random_batch(5000, 7)
-    serial = [np.empty(5000) for _ in range(6)]
-    threaded = [np.empty(5000) for _ in range(6)]
-    bs_greeks_vec_nb(*args, *serial)
-    bs_greeks_vec_par_nb(*args, *threaded)
+    serial = np.empty((6, 5000))
+    threaded = np.empty((6, 5000))
+    bs_greeks_vec_nb(*args, serial)
+    bs_greeks_vec_par_nb(*args, threaded)
     want = np.array([bs_greeks_nb(*(a[i] for a in args)) for i in range(5000)]).T
     for j in range(6):
         np.testing.assert_array_equal(serial[j], want[j])
@@ -238,9 +238,9 @@ def test_vector_and_parallel_kernels_equal_scalar_kernel():
 def test_int8_option_flags_work_like_bools():
     args = _random_batch(100, 3)
     as_int = (args[0].astype(np.int8), *args[1:])
-    a = [np.empty(100) for _ in range(6)]
-    b = [np.empty(100) for _ in range(6)]
-    bs_greeks_vec_nb(*args, *a)
-    bs_greeks_vec_nb(*as_int, *b)
+    a = np.empty((6, 100))
+    b = np.empty((6, 100))
+    bs_greeks_vec_nb(*args, a)
+    bs_greeks_vec_nb(*as_int, b)
     for x, y in zip(a, b, strict=True):
         np.testing.assert_array_equal(x, y)

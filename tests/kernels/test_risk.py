@@ -9,6 +9,7 @@ from scipy.stats import norm
 
 from dollarbill_research.kernels import codes
 from dollarbill_research.kernels.pricing_nb import bs_greeks_nb
+from dollarbill_research.kernels.records import FlatBook
 from dollarbill_research.kernels.risk_nb import book_exposures_nb, var_nb
 
 KEYS = {
@@ -22,11 +23,11 @@ NO_CLOSES = np.full((1, 4), np.nan)
 
 def exposures(book, equity, closes=NO_CLOSES, t=0, window=60, n_sectors=4):
     arr = lambda k, dt=np.float64: np.array([p[k] for p in book], dtype=dt)  # noqa: E731
-    return book_exposures_nb(
+    flat = FlatBook(
         arr("symbol", np.int64), arr("sector", np.int64), np.zeros(len(book), np.int64),
         arr("delta_d"), arr("gamma_d"), arr("vega10"), arr("theta"), arr("mv"), arr("conc"),
-        equity, n_sectors, closes, t, window,
     )  # fmt: skip
+    return book_exposures_nb(flat, equity, n_sectors, closes, t, window)
 
 
 def leg(symbol, sector, qty, is_call, s, k, t=30 / 365, sigma=0.3, max_loss=None):

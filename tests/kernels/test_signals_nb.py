@@ -142,7 +142,7 @@ def test_regime_signals_match_reference(rows, min_conf: float) -> None:
     n = len(rows)
     sig = np.zeros((n, 1), dtype=np.int8)
     out_conf = np.zeros((n, 1))
-    regime_signals_nb(el, es, xl, xs, valid, conf, min_conf, sig, out_conf)
+    regime_signals_nb((el, es, xl, xs), valid, conf, min_conf, sig, out_conf)
     ref = _regime_reference(arr[0], arr[1], arr[2], arr[3], arr[4])
     clipped = np.clip(conf[0], 0, 1)
     for t in range(n):

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from reference.portfolio_reference import ref_caps, ref_size
 
 from dollarbill_research.config.portfolio import PortfolioConfig
-from dollarbill_research.kernels import codes
+from dollarbill_research.kernels import codes, records
+from dollarbill_research.kernels.params import make_params
 from dollarbill_research.kernels.sizing_nb import (
     cap_units_nb,
     credit_structure_max_loss_nb,
@@ -21,13 +22,21 @@ from dollarbill_research.kernels.sizing_nb import (
     size_units_nb,
 )
 
+
+def kernel_params(cfg):
+    """The kernels' parameter record of a portfolio config (backtest fields zero)."""
+    return make_params(np.zeros(records.BP_LEN), cfg.to_kernel())
+
+
 CFG = PortfolioConfig(fixed_fraction_pct=1.5, fixed_dollar_amount=5_000.0)
-PP = CFG.to_kernel()
+PP = kernel_params(CFG)
 METHODS = ["VolatilityBased", "KellyCriterion", "RiskParity", "FixedFractional", "FixedDollar"]
 
 
 def size(method, *args):
-    return size_units_nb(PortfolioConfig(sizing_method=method).sizing_method.code, *args)
+    equity, cash, cost, loss, dvol, params, p, b, n = args
+    code = PortfolioConfig(sizing_method=method).sizing_method.code
+    return size_units_nb(code, equity, cash, (cost, loss, dvol), params, (p, b, n))
 
 
 # --- hand-computed cases: equity 100k, max risk 2%, max position 10% ------------------------
@@ -59,18 +68,24 @@ def test_kelly_hand_case():
     units, warn = size("KellyCriterion", 1e5, 1e5, 300.0, 500.0, 900.0, PP, 0.6, 2.0, 25)
     assert (units, warn) == (4.0, 0)
     # a loose config: kelly binds -> 100000 * 0.2 / 50 = 400
-    loose = PortfolioConfig(max_risk_per_trade=100.0, max_position_pct=100.0).to_kernel()
-    assert size_units_nb(codes.SIZE_KELLY, 1e5, 1e5, 10.0, 50.0, 1.0, loose, 0.6, 2.0, 25)[0] == 400
+    loose = kernel_params(PortfolioConfig(max_risk_per_trade=100.0, max_position_pct=100.0))
+    assert (
+        size_units_nb(codes.SIZE_KELLY, 1e5, 1e5, (10.0, 50.0, 1.0), loose, (0.6, 2.0, 25))[0]
+        == 400
+    )
 
 
 def test_kelly_cap_hand_case():
-    loose = PortfolioConfig(max_risk_per_trade=100.0, max_position_pct=100.0).to_kernel()
+    loose = kernel_params(PortfolioConfig(max_risk_per_trade=100.0, max_position_pct=100.0))
     # p = 0.9, b = 3: half Kelly 0.5 * (0.9 - 0.1/3) = 0.433 -> capped at 0.25 -> 25000/50 = 500
-    assert size_units_nb(codes.SIZE_KELLY, 1e5, 1e5, 10.0, 50.0, 1.0, loose, 0.9, 3.0, 25)[0] == 500
+    assert (
+        size_units_nb(codes.SIZE_KELLY, 1e5, 1e5, (10.0, 50.0, 1.0), loose, (0.9, 3.0, 25))[0]
+        == 500
+    )
 
 
 def test_kelly_falls_back_before_min_trades():
-    units, warn = size_units_nb(codes.SIZE_KELLY, 1e5, 1e5, 100.0, 5.0, 1.0, PP, 0.9, 3.0, 19)
+    units, warn = size_units_nb(codes.SIZE_KELLY, 1e5, 1e5, (100.0, 5.0, 1.0), PP, (0.9, 3.0, 19))
     # FixedFractional(max_risk_per_trade = 2%): 2000 / 100 = 20
     assert units == 20.0
     assert warn == 1 << codes.W_KELLY_FALLBACK
@@ -79,7 +94,7 @@ def test_kelly_falls_back_before_min_trades():
 def test_risk_parity_hand_case():
     # two candidates, per-dollar vol 0.2 and 0.4: weights 2/3, 1/3 of C = 100000*10%*2 = 20000
     # -> 13333.33 / 100 = 133 (capped by notional 10000/100 = 100) and 6666.67/50 = 133 -> 133
-    loose = PortfolioConfig(max_position_pct=10.0, max_risk_per_trade=100.0).to_kernel()
+    loose = kernel_params(PortfolioConfig(max_position_pct=10.0, max_risk_per_trade=100.0))
     out = risk_parity_units_nb(
         1e5, np.array([100.0, 50.0]), np.array([1.0, 1.0]), np.array([20.0, 20.0]), loose
     )
@@ -134,14 +149,14 @@ def test_size_many_matches_one_by_one():
     nc = rng.integers(0, 40, n)
     for method in (0, 1, 3, 4):
         units, warn = size_many_nb(
-            method, eq, eq, cost, loss, dvol, PP, p, b, nc, np.zeros(n, np.int64)
+            method, eq, eq, (cost, loss, dvol), PP, (p, b, nc), np.zeros(n, np.int64)
         )
         for i in range(n):
             assert (units[i], warn[i]) == size_units_nb(
-                method, eq[i], eq[i], cost[i], loss[i], dvol[i], PP, p[i], b[i], nc[i]
+                method, eq[i], eq[i], (cost[i], loss[i], dvol[i]), PP, (p[i], b[i], nc[i])
             )
     group = np.repeat([0, 1], n // 2)
-    units, _ = size_many_nb(2, np.full(n, 1e5), eq, cost, loss, dvol, PP, p, b, nc, group)
+    units, _ = size_many_nb(2, np.full(n, 1e5), eq, (cost, loss, dvol), PP, (p, b, nc), group)
     half = n // 2
     expect = risk_parity_units_nb(1e5, cost[half:], loss[half:], dvol[half:], PP)
     assert units[half:].tolist() == expect.tolist()
@@ -169,7 +184,7 @@ def test_matches_reference_and_respects_caps(method, c, p, b, n, risk, posp):
         fixed_fraction_pct=1.5, fixed_dollar_amount=5000.0,
     )  # fmt: skip
     units, warn = size_units_nb(
-        cfg.sizing_method.code, equity, equity, cost, loss, dvol, cfg.to_kernel(), p, b, n
+        cfg.sizing_method.code, equity, equity, (cost, loss, dvol), kernel_params(cfg), (p, b, n)
     )
     ref_units, fallback = ref_size(method, equity, cost, loss, dvol, cfg.to_dict(), p, b, n)
     assert units == ref_units
@@ -185,8 +200,12 @@ def test_matches_reference_and_respects_caps(method, c, p, b, n, risk, posp):
 def test_volatility_based_non_increasing_in_vol(c, v1, v2):
     equity, cost, loss, _ = c
     lo, hi = sorted((v1, v2))
-    u_lo = size_units_nb(codes.SIZE_VOLATILITY_BASED, equity, equity, cost, loss, lo, PP, 0, 0, 0)
-    u_hi = size_units_nb(codes.SIZE_VOLATILITY_BASED, equity, equity, cost, loss, hi, PP, 0, 0, 0)
+    u_lo = size_units_nb(
+        codes.SIZE_VOLATILITY_BASED, equity, equity, (cost, loss, lo), PP, (0, 0, 0)
+    )
+    u_hi = size_units_nb(
+        codes.SIZE_VOLATILITY_BASED, equity, equity, (cost, loss, hi), PP, (0, 0, 0)
+    )
     assert u_hi[0] <= u_lo[0]
 
 

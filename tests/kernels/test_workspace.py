@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dollarbill_research.kernels.context_nb import ctx_begin_nb, ctx_cd_nb
+from dollarbill_research.kernels.records import BF_DELTA, BI_SYMBOL
 from dollarbill_research.kernels.risk_nb import (
     pair_cov_nb,
     quad_form_nb,
@@ -53,13 +54,16 @@ def test_cached_quad_form_is_the_from_scratch_quad_form(seed, n_sym, k, window, 
     n_bars = 40
     closes = _closes(rng, n_bars, n_sym, p_missing)
     syms, deltas = _book(rng, n_sym, k)
-    _bi, _bf, wi, wf, win, cov, meta = new_workspace(1, n_sym, window)
+    ws = new_workspace(max(k, 1), n_sym, window)  # room for k positions in its flat book
+    wi, meta = ws.wi, ws.meta
+    ws.book_i[BI_SYMBOL, :k] = syms  # the flat book the kernels read
+    ws.book_f[BF_DELTA, :k] = deltas
     for t in (0, 1, window // 2 + 1, n_bars - 1):
         begin_bar_nb(t, window, wi, meta)
         rets = window_returns_nb(closes, t, window)
         expected = quad_form_nb(rets, symbol_deltas_nb(n_sym, syms, deltas))
-        got = quad_form_ws_nb(closes, syms, deltas, k, wi, wf, win, cov, meta)
-        again = quad_form_ws_nb(closes, syms, deltas, k, wi, wf, win, cov, meta)  # from cache
+        got = quad_form_ws_nb(closes, k, ws)
+        again = quad_form_ws_nb(closes, k, ws)  # from cache
         assert np.array_equal(got, expected, equal_nan=True)
         assert np.array_equal(again, expected, equal_nan=True)
 
@@ -76,13 +80,16 @@ def test_context_row_is_sum_of_delta_times_pair_covariance(seed, n_sym, k, p_mis
     window, t = 20, 35
     closes = _closes(rng, 40, n_sym, p_missing)
     syms, deltas = _book(rng, n_sym, k)
-    _bi, _bf, wi, wf, win, cov, meta = new_workspace(1, n_sym, window)
+    ws = new_workspace(max(k, 1), n_sym, window)  # room for k positions in its flat book
+    wi, wf, meta = ws.wi, ws.wf, ws.meta
+    ws.book_i[BI_SYMBOL, :k] = syms  # the flat book the kernels read
+    ws.book_f[BF_DELTA, :k] = deltas
     begin_bar_nb(t, window, wi, meta)
-    ctx_begin_nb(closes, syms, deltas, k, wi, wf, win, cov, meta)
+    ctx_begin_nb(closes, k, ws)
     rets = window_returns_nb(closes, t, window)
     net = symbol_deltas_nb(n_sym, syms, deltas)
     for s in rng.permutation(n_sym):
-        ctx_cd_nb(closes, s, wi, wf, win, cov, meta)
+        ctx_cd_nb(closes, s, wi, wf, ws.win, ws.cov, meta)
         expected = 0.0
         for j in range(n_sym):  # ascending held symbols, as the context sums them
             if net[j] != 0.0:
