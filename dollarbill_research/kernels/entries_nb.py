@@ -60,6 +60,7 @@ from dollarbill_research.kernels.codes import (
     R_ZERO_SIZE,
     SIG_LONG,
     SIG_SHORT,
+    SIZE_KELLY,
     SIZE_RISK_PARITY,
     T_DIRECTION,
     T_KIND,
@@ -238,7 +239,9 @@ def enter_nb(at: BarAt, market: Market, sig: SignalBlock, params: np.record, boo
             if method == SIZE_RISK_PARITY:
                 units = rp_units[i]
             else:
-                p_win, payoff, n_closed = kelly_inputs_nb(stats, s, params)
+                p_win, payoff, n_closed = 0.0, 0.0, np.int64(0)  # read by Kelly only
+                if method == SIZE_KELLY:
+                    p_win, payoff, n_closed = kelly_inputs_nb(stats, s, params)
                 units, warn = size_units_nb(
                     method,
                     equity,
