@@ -16,42 +16,46 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from dollarbill_research.kernels import _jit
 from dollarbill_research.kernels._jit import InnerCodeLibrary, InnerDispatcher, jit, jit_inner
 
 ROOT = Path(__file__).resolve().parents[2]
 KERNELS = ROOT / "dollarbill_research" / "kernels"
 
 
-@jit_inner
-def _scaled(x: np.ndarray, k: float) -> float:
-    total = 0.0
-    for v in x:
-        total += k * v
-    return total
+def test_a_public_kernel_called_by_a_kernel_links_its_inner_twin(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # built here, uncached, so that they compile in this test whatever the cache holds
+    monkeypatch.setitem(_jit.JIT_OPTIONS, "cache", False)
 
+    @jit_inner
+    def scaled(x: np.ndarray, k: float) -> float:
+        total = 0.0
+        for v in x:
+            total += k * v
+        return total
 
-@jit
-def _public_sum(x: np.ndarray) -> float:
-    return _scaled(x, 1.0)
+    @jit
+    def public_sum(x: np.ndarray) -> float:
+        return scaled(x, 1.0)
 
+    @jit
+    def root(x: np.ndarray) -> float:
+        return public_sum(x) + scaled(x, 2.0)
 
-@jit
-def _root(x: np.ndarray) -> float:
-    return _public_sum(x) + _scaled(x, 2.0)
-
-
-def test_a_public_kernel_called_by_a_kernel_links_its_inner_twin() -> None:
     x = np.arange(5.0)
-    assert _root(x) == 30.0
-    assert _public_sum(x) == 10.0  # the Python entry point still works (its own wrapper)
-    twin = _public_sum._twin  # type: ignore[attr-defined]
+    assert root(x) == 30.0
+    assert public_sum(x) == 10.0  # the Python entry point still works (its own wrapper)
+    twin = public_sum._twin  # type: ignore[attr-defined]
     assert isinstance(twin, InnerDispatcher)
     (sig,) = twin.signatures
     assert isinstance(twin.overloads[sig].library, InnerCodeLibrary)
     # the root's library is an ordinary one: it holds the machine code of the whole tree
-    (root_sig,) = _root.signatures  # type: ignore[attr-defined]
-    assert not isinstance(_root.overloads[root_sig].library, InnerCodeLibrary)  # type: ignore[attr-defined]
+    (root_sig,) = root.signatures  # type: ignore[attr-defined]
+    assert not isinstance(root.overloads[root_sig].library, InnerCodeLibrary)  # type: ignore[attr-defined]
 
 
 MODULE = """
