@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from dollarbill_research.kernels._jit import jit, jit_inner
+from dollarbill_research.kernels.signals_nb import running_mean_var_nb
 
 
 @jit_inner
@@ -161,58 +162,6 @@ def last_rsi_nb(close: np.ndarray, valid: np.ndarray, window: int) -> np.ndarray
     return out
 
 
-@jit_inner
-def _rolling_std_into(xv: np.ndarray, n: int, window: int, out: np.ndarray) -> None:
-    """``rolling_mean_std_nb``'s std over ``xv[:n]`` (one series, every bar valid) into ``out``.
-
-    The same running sums, with the exact recomputation once per ``window`` bars counted from
-    ``xv[0]``.
-    """
-    w = float(window)
-    inv_w = 1.0 / w
-    inv_w1 = 1.0 / (w - 1.0) if window > 1 else 0.0
-    ref = 0.0
-    s = 0.0
-    ss = 0.0
-    n_nan = 0
-    since = 0
-    for k in range(n):
-        v = xv[k]
-        if math.isfinite(v):
-            d = v - ref
-            s += d
-            ss += d * d
-        else:
-            n_nan += 1
-        if k >= window:
-            old = xv[k - window]
-            if math.isfinite(old):
-                d = old - ref
-                s -= d
-                ss -= d * d
-            else:
-                n_nan -= 1
-        since += 1
-        if since == window and k >= window - 1:
-            since = 0
-            if n_nan == 0:
-                tot = 0.0
-                for i in range(k - window + 1, k + 1):
-                    tot += xv[i]
-                ref = tot / w
-                s = 0.0
-                ss = 0.0
-                for i in range(k - window + 1, k + 1):
-                    d = xv[i] - ref
-                    s += d
-                    ss += d * d
-        out[k] = np.nan
-        if k >= window - 1 and n_nan == 0 and window > 1:
-            m = s * inv_w
-            var = (ss - w * m * m) * inv_w1
-            out[k] = math.sqrt(var if var > 0.0 else 0.0)
-
-
 @jit
 def last_spread_mean_std_nb(
     iv: np.ndarray,
@@ -234,7 +183,9 @@ def last_spread_mean_std_nb(
     need = z_window + rv_window - 1
     idx = np.empty(need, dtype=np.int64)
     rv = np.empty(need)
-    sd = np.empty(need)
+    rv_mean = np.empty(need)
+    rv_var = np.empty(need)
+    rv_pos = np.arange(need)
     spread = np.empty(z_window)
     pos = np.arange(z_window)
     for j in range(n_sym):
@@ -242,9 +193,11 @@ def last_spread_mean_std_nb(
             continue
         for i in range(need):
             rv[i] = returns[j, idx[i]]
-        _rolling_std_into(rv, need, rv_window, sd)
+        rv_var[:] = np.nan
+        running_mean_var_nb(rv, rv_pos, need, rv_window, rv_mean, rv_var)
         for i in range(z_window):
-            spread[i] = iv[j, idx[i + rv_window - 1]] - sd[i + rv_window - 1] * scale
+            sd = math.sqrt(rv_var[i + rv_window - 1])
+            spread[i] = iv[j, idx[i + rv_window - 1]] - sd * scale
         mean[j], std[j] = _mean_std_at(spread, pos, 0, z_window)
     return mean, std
 

@@ -80,69 +80,83 @@ def lagged_nb(x: np.ndarray, valid: np.ndarray, lag: int) -> np.ndarray:
     return out
 
 
+@jit_inner
+def running_mean_var_nb(
+    xv: np.ndarray, idx: np.ndarray, n: int, window: int, mean: np.ndarray, var: np.ndarray
+) -> None:
+    """Mean and sample variance (ddof=1, clipped at 0) over ``window`` bars of ``xv[idx[:n]]``.
+
+    The figures of the window ending on bar ``idx[k]`` go to ``mean[idx[k]]`` / ``var[idx[k]]``
+    (left as they are before the window is full and while it holds a NaN; ``var`` also for
+    ``window < 2``). Running sums of deviations from a reference value
+    (the window mean at the last exact recomputation, done once per ``window`` bars counted
+    from ``xv[0]``), so neither a large level nor a long series costs precision. The one
+    implementation of these sums: the rolling kernels and the last-bar kernels
+    (:mod:`.lastbar_nb`) both call it, which keeps their figures equal.
+    """
+    w = float(window)
+    inv_w = 1.0 / w
+    inv_w1 = 1.0 / (w - 1.0) if window > 1 else 0.0
+    ref = 0.0
+    s = 0.0
+    ss = 0.0
+    n_nan = 0
+    since = 0
+    for k in range(n):
+        v = xv[idx[k]]
+        if math.isfinite(v):
+            d = v - ref
+            s += d
+            ss += d * d
+        else:
+            n_nan += 1
+        if k >= window:
+            old = xv[idx[k - window]]
+            if math.isfinite(old):
+                d = old - ref
+                s -= d
+                ss -= d * d
+            else:
+                n_nan -= 1
+        since += 1
+        if since == window and k >= window - 1:  # exact recomputation around the mean
+            since = 0
+            if n_nan == 0:
+                tot = 0.0
+                for i in range(k - window + 1, k + 1):
+                    tot += xv[idx[i]]
+                ref = tot / w
+                s = 0.0
+                ss = 0.0
+                for i in range(k - window + 1, k + 1):
+                    d = xv[idx[i]] - ref
+                    s += d
+                    ss += d * d
+        if k >= window - 1 and n_nan == 0:
+            m = s * inv_w
+            t = idx[k]
+            mean[t] = ref + m
+            if window > 1:
+                vk = (ss - w * m * m) * inv_w1
+                var[t] = vk if vk > 0.0 else 0.0
+
+
 @jit
 def rolling_mean_std_nb(
     x: np.ndarray, valid: np.ndarray, window: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rolling mean and sample standard deviation (ddof=1) over the last ``window`` valid bars.
 
-    Running sums of deviations from a reference value (the window mean at the last exact
-    recomputation, done once per ``window`` bars), so neither a large level nor a long series
-    costs precision. ``std`` is NaN for ``window < 2``.
+    :func:`running_mean_var_nb` over each symbol's valid bars. ``std`` is NaN for
+    ``window < 2``.
     """
     n_sym, n_bars = x.shape
     mean = np.full((n_sym, n_bars), np.nan)
-    std = np.full((n_sym, n_bars), np.nan)
+    std = np.full((n_sym, n_bars), np.nan)  # the variance, then its square root
     idx = np.empty(n_bars, dtype=np.int64)
-    w = float(window)
-    inv_w = 1.0 / w
-    inv_w1 = 1.0 / (w - 1.0) if window > 1 else 0.0
     for j in range(n_sym):
         n = _valid_index(valid[j], idx)
-        xj = x[j]
-        ref = 0.0
-        s = 0.0
-        ss = 0.0
-        n_nan = 0
-        since = 0
-        for k in range(n):
-            v = xj[idx[k]]
-            if math.isfinite(v):
-                d = v - ref
-                s += d
-                ss += d * d
-            else:
-                n_nan += 1
-            if k >= window:
-                old = xj[idx[k - window]]
-                if math.isfinite(old):
-                    d = old - ref
-                    s -= d
-                    ss -= d * d
-                else:
-                    n_nan -= 1
-            since += 1
-            if since == window and k >= window - 1:  # exact recomputation around the mean
-                since = 0
-                if n_nan == 0:
-                    tot = 0.0
-                    for i in range(k - window + 1, k + 1):
-                        tot += xj[idx[i]]
-                    ref = tot / w
-                    s = 0.0
-                    ss = 0.0
-                    for i in range(k - window + 1, k + 1):
-                        d = xj[idx[i]] - ref
-                        s += d
-                        ss += d * d
-            if k >= window - 1 and n_nan == 0:
-                m = s * inv_w
-                t = idx[k]
-                mean[j, t] = ref + m
-                var = (ss - w * m * m) * inv_w1
-                std[j, t] = var if var > 0.0 else 0.0  # variance; square root below
-    if window < 2:
-        std[:] = np.nan
+        running_mean_var_nb(x[j], idx, n, window, mean[j], std[j])
     return mean, np.sqrt(std)
 
 
