@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import llvmlite.binding as ll
 from numba import config as numba_config
 from numba import njit
 from numba.core import types
@@ -119,10 +118,10 @@ class RootCodeLibrary(JITCodeLibrary):
         for f in self._final_module.functions:
             if (
                 not f.is_declaration
-                and f.linkage == ll.Linkage.linkonce_odr
+                and f.linkage.name == "linkonce_odr"
                 and f.name not in self._own_functions
             ):
-                f.linkage = ll.Linkage.internal
+                f.linkage = "internal"
         super()._optimize_final_module()
 
 
