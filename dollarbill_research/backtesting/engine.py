@@ -232,28 +232,29 @@ def simulate(
     capacity = np.array(capacity, dtype=np.float64)  # updated in place at rebalances
     sig = records.SignalBlock(signals.signal, signals.confidence, signals.templates, capacity)
     counters = book.counters
+    n_bars = panel.n_bars
     t = 0
     rebalanced = -1
-    while t < panel.n_bars:
-        span = records.Span(t, panel.n_bars, 0, rebalanced)
-        t = run_bars_nb(span, market, sig, rows, book, rec, ws, alloc_time)
-        if t < panel.n_bars and t != rebalanced and rebalance_due_nb(t, n_strat, rows):
+    while t < n_bars:
+        t = run_bars_nb(
+            records.Span(t, n_bars, 0, rebalanced), market, sig, rows, book, rec, ws, alloc_time
+        )
+        if t >= n_bars:
+            break
+        if t != rebalanced and rebalance_due_nb(t, n_strat, rows):
             rebalance_nb(t, alloc_time.strat_returns, alloc_time.alloc, rows, capacity)
-            rebalanced = t  # capacities from bars < t only
-        if t < panel.n_bars:
-            need = int(counters[records.C_OPEN]) + int(np.count_nonzero(signals.signal[:, t]))
-            # with portfolio management the breach passes (and hedge unwinds) may add
-            # 3 n_open + n_signals + 12
-            rec = rec._replace(
-                fills=_grown(rec.fills, int(counters[records.C_FILLS]), 4 * need + 12, True),
-                rejections=_grown(
-                    rec.rejections, int(counters[records.C_REJECTIONS]), need, True
-                ),
-                breaches=_grown(
-                    rec.breaches, int(counters[records.C_BREACHES]), 2 * BREACH_ROWS_PER_PASS,
-                    True,
-                ),
-            )  # fmt: skip
+            rebalanced = t  # capacities from bars < t only; if the driver also lacked room at
+            continue  # t, it returns t again and the buffers grow then
+        need = int(counters[records.C_OPEN]) + int(np.count_nonzero(signals.signal[:, t]))
+        # with portfolio management the breach passes (and hedge unwinds) may add
+        # 3 n_open + n_signals + 12
+        rec = rec._replace(
+            fills=_grown(rec.fills, int(counters[records.C_FILLS]), 4 * need + 12, True),
+            rejections=_grown(rec.rejections, int(counters[records.C_REJECTIONS]), need, True),
+            breaches=_grown(
+                rec.breaches, int(counters[records.C_BREACHES]), 2 * BREACH_ROWS_PER_PASS, True
+            ),
+        )
     fills, rejections, breaches, equity, strat_pnl = rec
     strat_returns, targets = alloc_time.strat_returns, alloc_time.targets
     stats, positions = book.stats, book.positions
