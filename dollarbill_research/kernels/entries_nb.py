@@ -152,9 +152,10 @@ def enter_nb(at: BarAt, market: Market, sig: SignalBlock, params: np.record, boo
     n = 0
     for s in range(n_strat):
         base = s * n_sym
+        row = signal[s, ts]  # contiguous: the scan indexes one dimension
         for j in range(n_sym):
-            sg = signal[s, ts, j]
-            if (sg in (SIG_LONG, SIG_SHORT)) and positions[base + j].active == 0:
+            sg = row[j]
+            if (sg == SIG_LONG or sg == SIG_SHORT) and positions[base + j].active == 0:
                 slots[n] = base + j
                 n += 1
     if n == 0:
