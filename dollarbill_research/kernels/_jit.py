@@ -22,11 +22,15 @@ from typing import Any, TypeVar
 
 from numba import config as numba_config
 from numba import njit
+from numba.core import errors as numba_errors
 from numba.core import types
 from numba.core.codegen import JITCodeLibrary
-from numba.core.compiler import Compiler
+from numba.core.compiler import Compiler, Flags
 from numba.core.compiler_machinery import LoweringPass, register_pass
+from numba.core.dispatcher import _FunctionCompiler
 from numba.core.registry import CPUDispatcher
+from numba.core.runtime.context import NRTContext
+from numba.core.targetconfig import ConfigStack, TargetConfig
 from numba.core.typed_passes import NativeLowering
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,6 +44,121 @@ _INNER_OPTIONS: dict[str, Any] = {
     "no_cpython_wrapper": True,
     "no_cfunc_wrapper": True,
 }
+
+
+class KernelFlags(Flags):
+    """The compile flags of one of our kernels: hashed and compared once, not on every lookup.
+
+    numba keys its cache of overload implementations on the flags of the compilation in
+    progress (``_OverloadFunctionTemplate._get_impl``), and ``TargetConfig`` hashes and compares
+    by reading every option through a property: about 3.5 million reads for the ~44,000
+    overload lookups of a backtest's first compile. The values are computed once per instance
+    and again only after an option is set. Being an instance of this class is also how the
+    patches below know that the compilation in progress is one of our kernels'.
+    """
+
+    __slots__ = ("_frozen",)
+
+    def __init__(self, copy_from: TargetConfig | None = None) -> None:
+        super().__init__(copy_from)
+        object.__setattr__(self, "_frozen", None)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, "_frozen", None)
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        object.__setattr__(self, "_frozen", None)
+        object.__delattr__(self, name)
+
+    def values(self) -> dict[str, Any]:
+        frozen = self._frozen
+        if frozen is None:
+            frozen = TargetConfig.values(self)
+            object.__setattr__(self, "_frozen", frozen)
+        return dict(frozen)
+
+    def __hash__(self) -> int:
+        return _FLAGS_HASH  # what TargetConfig hashes: its values' sorted option names
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, KernelFlags):
+            if self._frozen is None:
+                self.values()
+            if other._frozen is None:
+                other.values()
+            return self._frozen == other._frozen
+        return TargetConfig.__eq__(self, other)
+
+
+_FLAGS_HASH = hash(tuple(sorted(KernelFlags.options)))
+
+
+def _compiling_a_kernel() -> bool:
+    """Whether the innermost compilation in progress (this thread) is one of our kernels'."""
+    return type(ConfigStack.top_or_none()) is KernelFlags
+
+
+class _KernelFunctionCompiler(_FunctionCompiler):
+    def _customize_flags(self, flags: Flags) -> Flags:
+        return KernelFlags(flags)
+
+
+_nrt_get_meminfos = NRTContext.get_meminfos
+_holds_meminfo: dict[Any, bool] = {}
+
+
+def _get_meminfos(self: NRTContext, builder: Any, ty: Any, val: Any) -> list[Any]:
+    """``NRTContext.get_meminfos`` without extracting members that hold no meminfo.
+
+    numba extracts every member of a value to look for reference-counted pointers, so each
+    incref or decref of an array emitted eleven ``extractvalue`` instructions (meminfo, parent,
+    sizes, data, each shape and stride) to use one, and a tuple of arrays eleven per array: dead
+    IR that numba then prints, LLVM parses and optimises away. In our kernels' compilations this
+    skips the members whose type holds no meminfo; the list returned is the same.
+    """
+    if not _compiling_a_kernel():
+        return _nrt_get_meminfos(self, builder, ty, val)
+    dmm = self._context.data_model_manager
+    datamodel = dmm[ty]
+    meminfos = []
+    if datamodel.has_nrt_meminfo():
+        meminfos.append((ty, datamodel.get_nrt_meminfo(builder, val)))
+    for mtyp, getter in datamodel.traverse(builder):
+        holds = _holds_meminfo.get(mtyp)
+        if holds is None:
+            holds = _holds_meminfo[mtyp] = dmm[mtyp].contains_nrt_meminfo()
+        if holds:
+            meminfos.extend(_get_meminfos(self, builder, mtyp, getter(val)))
+    return meminfos
+
+
+NRTContext.get_meminfos = _get_meminfos  # type: ignore[method-assign]
+
+_markup = getattr(getattr(numba_errors, "HighlightColorScheme", None), "_markup", None)
+
+
+def _markup_text(msg: str, color: str | None, style: str | None) -> str:
+    """The text numba's ``HighlightColorScheme._markup`` returns, built without colorama calls."""
+    return f"{color or ''}{style or ''}{msg}{numba_errors.Style.RESET_ALL}"
+
+
+def _kernel_markup(self: Any, msg: str, color: str | None = None, style: str | None = None) -> str:
+    """The error-message markup of numba, the same text without re-initialising colorama.
+
+    numba builds about 12,000 error objects while typing a backtest (failed overload
+    candidates, most never shown), and marking up each message wraps and unwraps
+    ``sys.stdout``/``sys.stderr`` through colorama twice, although the text is only returned.
+    In our kernels' compilations the text is built directly.
+    """
+    if not _compiling_a_kernel():
+        return _markup(self, msg, color, style)  # type: ignore[misc]
+    return _markup_text(msg, color, style)
+
+
+if _markup is not None:  # None where NUMBA_DISABLE_ERROR_MESSAGE_HIGHLIGHTING is set
+    _kernel_markup.__defaults__ = (None, _markup.__defaults__[1])  # numba's default style
+    numba_errors.HighlightColorScheme._markup = _kernel_markup
 
 
 class InnerCodeLibrary(JITCodeLibrary):
@@ -131,6 +250,9 @@ class InnerDispatcher(CPUDispatcher):
             targetoptions=dict(_INNER_OPTIONS),
             pipeline_class=InnerCompiler,
         )
+        self._compiler = _KernelFunctionCompiler(
+            py_func, self.targetdescr, self.targetoptions, self.locals, InnerCompiler
+        )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError(
@@ -151,6 +273,12 @@ class KernelDispatcher(CPUDispatcher):
 
     _twin: InnerDispatcher | None = None
 
+    def __init__(self, py_func: Callable[..., Any], targetoptions: dict[str, Any]) -> None:
+        super().__init__(py_func=py_func, locals={}, targetoptions=targetoptions)
+        self._compiler = _KernelFunctionCompiler(
+            py_func, self.targetdescr, self.targetoptions, self.locals, Compiler
+        )
+
     @property
     def _numba_type_(self) -> types.Dispatcher:
         if self._twin is None:
@@ -163,7 +291,8 @@ def jit(fn: F) -> F:
     if numba_config.DISABLE_JIT:
         return fn
     options = {"nopython": True, "boundscheck": None, "nogil": JIT_OPTIONS["nogil"]}
-    disp = KernelDispatcher(py_func=fn, locals={}, targetoptions=options)
+    options["no_cfunc_wrapper"] = True
+    disp = KernelDispatcher(fn, options)
     if JIT_OPTIONS["cache"]:
         disp.enable_caching()
     return disp  # type: ignore[return-value]

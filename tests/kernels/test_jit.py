@@ -133,3 +133,77 @@ def test_no_kernel_needs_a_numba_environment() -> None:
             elif isinstance(node, ast.Name) and node.id == "objmode":
                 bad.append(f"{name}:{node.lineno} objmode")
     assert not bad, f"kernels needing a numba Environment: {textwrap.shorten(str(bad), 300)}"
+
+
+def test_kernel_flags_hash_and_compare_like_numba_flags() -> None:
+    from numba.core.compiler import Flags
+
+    plain = Flags()
+    plain.nrt = True
+    ours = _jit.KernelFlags(plain)
+    assert ours == plain
+    assert plain == ours
+    assert hash(ours) == hash(plain)
+    assert ours.values() == plain.values()
+    ours.values()["nrt"] = False  # a copy: the cached values cannot be changed through it
+    assert ours.nrt is True
+    ours.nrt = False  # setting an option forgets the cached values
+    assert ours != plain
+    assert ours.values() == {**plain.values(), "nrt": False}
+    assert ours == _jit.KernelFlags(ours)
+    assert ours.copy() == ours
+    assert type(ours.copy()) is _jit.KernelFlags  # numba pushes a copy on its ConfigStack
+    del ours.nrt
+    assert ours.values() == Flags().values()
+
+
+def test_meminfo_lists_match_numba_and_user_code_compiles_as_numba_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from numba import njit
+    from numba.core.runtime.context import NRTContext
+
+    monkeypatch.setitem(_jit.JIT_OPTIONS, "cache", False)
+    seen = {"kernel": 0, "user": 0}
+
+    def checked(self, builder, ty, val):  # type: ignore[no-untyped-def]
+        ours = _jit._get_meminfos(self, builder, ty, val)
+        theirs = _jit._nrt_get_meminfos(self, builder, ty, val)  # dead IR in a test kernel
+        assert [t for t, _ in ours] == [t for t, _ in theirs]
+        seen["kernel" if _jit._compiling_a_kernel() else "user"] += 1
+        return ours
+
+    monkeypatch.setattr(NRTContext, "get_meminfos", checked)
+
+    @jit_inner
+    def pair(x: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, float], float]:
+        return x, (x[::-1], 1.0), 2.0
+
+    @jit
+    def kernel(x: np.ndarray) -> float:
+        a, (b, c), d = pair(x)
+        return a[0] + b[0] + c + d
+
+    def user(x: np.ndarray) -> float:
+        t = (x, (x[::-1], 1.0))
+        return t[0][1] + t[1][0][1]
+
+    x = np.arange(4.0)
+    assert kernel(x) == 0.0 + 3.0 + 1.0 + 2.0
+    assert njit(user)(x) == 3.0
+    assert seen["kernel"] > 0
+    assert seen["user"] > 0
+
+
+def test_error_markup_is_numba_s_text() -> None:
+    from numba.core import errors
+
+    if _jit._markup is None:
+        pytest.skip("numba's error highlighting is off (NUMBA_DISABLE_ERROR_MESSAGE_HIGHLIGHTING)")
+    scheme = errors.termcolor()
+    for msg in ("Cannot determine Numba type", "ünïcode\nline two", ""):
+        for color in (None, errors.Fore.RED):
+            style = _jit._kernel_markup.__defaults__[1]  # type: ignore[index]
+            expected = _jit._markup(scheme, msg, color)
+            assert _jit._markup_text(msg, color, style) == expected
+            assert scheme._markup(msg, color) == expected  # outside a kernel: numba's own
