@@ -30,8 +30,9 @@ from numba.core.compiler_machinery import LoweringPass, register_pass
 from numba.core.dispatcher import _FunctionCompiler
 from numba.core.registry import CPUDispatcher
 from numba.core.runtime.context import NRTContext
-from numba.core.targetconfig import ConfigStack, TargetConfig
+from numba.core.targetconfig import ConfigStack, TargetConfig, _FlagsStack
 from numba.core.typed_passes import NativeLowering
+from numba.core.typing.templates import _OverloadFunctionTemplate
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -95,8 +96,46 @@ _FLAGS_HASH = hash(tuple(sorted(KernelFlags.options)))
 
 
 def _compiling_a_kernel() -> bool:
-    """Whether the innermost compilation in progress (this thread) is one of our kernels'."""
-    return type(ConfigStack.top_or_none()) is KernelFlags
+    """Whether one of our kernels' compilations is in progress in this thread.
+
+    Also true in the compilations it starts (numba's own implementations of ``np.empty``,
+    ``max``... that our kernels call), which push their own flags on numba's ``ConfigStack``.
+    """
+    return any(type(flags) is KernelFlags for flags in _FlagsStack()._stack)
+
+
+def _get_impl(self: Any, args: Any, kws: Any) -> Any:
+    """``_OverloadFunctionTemplate._get_impl``, keyed on what an implementation inherits.
+
+    An implementation (``np.empty(n, np.int64)``...) is compiled with its own options, and from
+    the compilation calling it inherits only ``nrt``, ``fastmath``, ``error_model`` and
+    ``forceinline`` (``CPUTargetOptions.finalize``); but numba keys its cache of compiled
+    implementations on all the caller's flags, so a compile root (which has a Python wrapper),
+    the kernels below it (which have none) and numba's implementations calling each other
+    (other flags again) compiled the same implementation two or three times. In our kernels'
+    compilations the key holds the inherited options only (a tuple, which never equals the
+    ``Flags`` in the keys of other compilations).
+    """
+    if not _compiling_a_kernel():
+        return _numba_get_impl(self, args, kws)
+    flags = ConfigStack.top_or_none()
+    inherited = (
+        "kernel",
+        flags.nrt,
+        frozenset(flags.fastmath.flags),
+        flags.error_model,
+        flags.forceinline,
+    )
+    cache_key = self.context, tuple(args), tuple(kws.items()), inherited
+    try:
+        return self._impl_cache[cache_key]
+    except KeyError:
+        pass
+    return self._build_impl(cache_key, args, kws)
+
+
+_numba_get_impl = _OverloadFunctionTemplate._get_impl
+_OverloadFunctionTemplate._get_impl = _get_impl
 
 
 class _KernelFunctionCompiler(_FunctionCompiler):

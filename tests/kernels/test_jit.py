@@ -207,3 +207,34 @@ def test_error_markup_is_numba_s_text() -> None:
             expected = _jit._markup(scheme, msg, color)
             assert _jit._markup_text(msg, color, style) == expected
             assert scheme._markup(msg, color) == expected  # outside a kernel: numba's own
+
+
+def test_kernels_share_numba_s_implementations_across_their_flags(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a root (Python wrapper) and the kernel below it (none) have different flags; numba keyed
+    # its compiled np.empty implementation on them and compiled it once for each
+    from numba.core import event
+
+    monkeypatch.setitem(_jit.JIT_OPTIONS, "cache", False)
+    compiled = []
+
+    class Listener(event.Listener):
+        def on_start(self, ev: event.Event) -> None:
+            compiled.append(ev.data["dispatcher"].py_func.__qualname__)
+
+        def on_end(self, ev: event.Event) -> None:
+            pass
+
+    @jit_inner
+    def below(n: int) -> np.ndarray:
+        return np.empty((n, 3, 5), np.uint16)  # a signature no other test compiles
+
+    @jit
+    def root(n: int) -> int:
+        return np.empty((n, 3, 5), np.uint16).size + below(n).size
+
+    with event.install_listener("numba:compile", Listener()):
+        assert root(2) == 60
+    assert compiled.count("ol_np_empty.<locals>.impl") == 1
+    assert {"root", "below"} <= {name.rsplit(".", 1)[-1] for name in compiled}
