@@ -24,10 +24,11 @@ from numba import config as numba_config
 from numba import njit
 from numba.core import errors as numba_errors
 from numba.core import types
-from numba.core.codegen import JITCodeLibrary
+from numba.core.codegen import JITCodeLibrary, JITCPUCodegen
 from numba.core.compiler import Compiler, Flags
 from numba.core.compiler_machinery import LoweringPass, register_pass
 from numba.core.dispatcher import _FunctionCompiler
+from numba.core.environment import lookup_environment
 from numba.core.registry import CPUDispatcher
 from numba.core.runtime.context import NRTContext
 from numba.core.targetconfig import ConfigStack, TargetConfig, _FlagsStack
@@ -264,6 +265,52 @@ class _UseInnerLibrary(LoweringPass):
         return False  # the IR is unchanged
 
 
+_numba_create_library = JITCPUCodegen.create_library
+
+
+def _create_library(self: JITCPUCodegen, name: str, **kwargs: Any) -> Any:
+    """Numba's ``create_library``, with inner libraries for implementations kernels call.
+
+    numba compiles its implementation of ``np.empty``, ``max``, ``a.take``... that a kernel
+    calls as a function of its own, without a Python wrapper, and finalises its library like
+    any other: module optimisation and machine code that nothing runs (the kernel links the
+    IR in). While one of our kernels compiles, an implementation compiled for it (flags
+    without a Python wrapper, pushed above the kernel's) gets an inner library instead; the
+    compile root sets the environments of what it links in (:meth:`KernelDispatcher.add_overload`).
+    """
+    top = ConfigStack.top_or_none()
+    if (
+        not kwargs
+        and top is not None
+        and type(top) is not KernelFlags
+        and top.no_cpython_wrapper
+        and _compiling_a_kernel()
+    ):
+        return InnerCodeLibrary(self, name)
+    return _numba_create_library(self, name, **kwargs)
+
+
+JITCPUCodegen.create_library = _create_library  # type: ignore[method-assign]
+
+
+def _set_linked_environments(cres: Any) -> None:
+    """Point the environment globals of everything a root linked in at their ``Environment``.
+
+    numba installs a function's environment when it emits the function's machine code, and an
+    :class:`InnerCodeLibrary` emits none; the root's machine code holds their code and their
+    environment globals (numba's cache does the same when it loads a root).
+    """
+    module = getattr(cres.library, "_final_module", None)
+    if module is None:
+        return
+    own = cres.fndesc.env_name
+    for gv in module.global_variables:
+        if gv.name.startswith("_ZN08NumbaEnv") and gv.name != own:
+            env = lookup_environment(gv.name)
+            if env is not None:
+                cres.library.codegen.set_env(gv.name, env)
+
+
 class InnerCompiler(Compiler):
     """numba's nopython pipeline, with the kernel's code in an :class:`InnerCodeLibrary`."""
 
@@ -317,6 +364,11 @@ class KernelDispatcher(CPUDispatcher):
         self._compiler = _KernelFunctionCompiler(
             py_func, self.targetdescr, self.targetoptions, self.locals, Compiler
         )
+
+    def add_overload(self, cres: Any) -> None:
+        if not cres.objectmode:
+            _set_linked_environments(cres)
+        super().add_overload(cres)
 
     @property
     def _numba_type_(self) -> types.Dispatcher:

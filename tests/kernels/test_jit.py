@@ -218,10 +218,12 @@ def test_kernels_share_numba_s_implementations_across_their_flags(
 
     monkeypatch.setitem(_jit.JIT_OPTIONS, "cache", False)
     compiled = []
+    dispatchers = []
 
     class Listener(event.Listener):
         def on_start(self, ev: event.Event) -> None:
             compiled.append(ev.data["dispatcher"].py_func.__qualname__)
+            dispatchers.append(ev.data["dispatcher"])
 
         def on_end(self, ev: event.Event) -> None:
             pass
@@ -238,3 +240,41 @@ def test_kernels_share_numba_s_implementations_across_their_flags(
         assert root(2) == 60
     assert compiled.count("ol_np_empty.<locals>.impl") == 1
     assert {"root", "below"} <= {name.rsplit(".", 1)[-1] for name in compiled}
+    # numba's implementation, compiled for a kernel, is linked in and never machine-compiled
+    (impl,) = (d for d in dispatchers if d.py_func.__qualname__ == "ol_np_empty.<locals>.impl")
+    assert all(isinstance(c.library, InnerCodeLibrary) for c in impl.overloads.values())
+
+    def user(n: int) -> int:
+        return np.empty((n, 3, 7), np.uint8).size
+
+    from numba import njit
+
+    dispatchers.clear()
+    with event.install_listener("numba:compile", Listener()):
+        assert njit(user)(2) == 42
+    (impl,) = (d for d in dispatchers if d.py_func.__qualname__ == "ol_np_empty.<locals>.impl")
+    assert not any(isinstance(c.library, InnerCodeLibrary) for c in impl.overloads.values())
+
+
+def test_a_root_installs_the_environments_of_what_it_links_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # an inner library emits no machine code, so numba never points its environment global at
+    # its Environment; the root does, and an exception raised with run-time values (which
+    # reads it) works from an inner kernel as from numba's own functions
+    monkeypatch.setitem(_jit.JIT_OPTIONS, "cache", False)
+
+    @jit_inner
+    def first_positive(x: np.ndarray) -> float:
+        if x[0] < 0:
+            raise ValueError("negative first value", x[0])
+        return x[0]
+
+    @jit
+    def root(x: np.ndarray) -> float:
+        return first_positive(x) + 1.0
+
+    assert root(np.ones(3)) == 2.0
+    with pytest.raises(ValueError, match="negative first value") as info:
+        root(-np.ones(3))
+    assert info.value.args == ("negative first value", -1.0)
