@@ -33,6 +33,7 @@ from numba.core.registry import CPUDispatcher
 from numba.core.runtime.context import NRTContext
 from numba.core.targetconfig import ConfigStack, TargetConfig, _FlagsStack
 from numba.core.typed_passes import NativeLowering
+from numba.core.typing import npydecl
 from numba.core.typing.templates import _OverloadFunctionTemplate
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -334,6 +335,31 @@ def _optimize_functions(self: CPUCodeLibrary, ll_module: Any) -> None:
 
 
 CPUCodeLibrary._optimize_functions = _optimize_functions  # type: ignore[method-assign]
+
+
+_numba_find_loop = npydecl.ufunc_find_matching_loop
+_ufunc_loops: dict[tuple[Any, ...], Any] = {}
+
+
+def _find_matching_loop(ufunc: Any, arg_types: Any) -> Any:
+    """``ufunc_find_matching_loop`` of numpy's typing rules, remembered while kernels compile.
+
+    numba resolves an arithmetic operator on an array through the ufunc's loop table, again at
+    every pass of type inference over the function (about 7,000 look-ups for a backtest's first
+    compile, most with the same ufunc and types). The answer depends on the ufunc and the types
+    only, so in our kernels' compilations each is looked up once.
+    """
+    if not _compiling_a_kernel():
+        return _numba_find_loop(ufunc, arg_types)
+    key = (ufunc, *arg_types)
+    try:
+        return _ufunc_loops[key]
+    except KeyError:
+        loop = _ufunc_loops[key] = _numba_find_loop(ufunc, arg_types)
+        return loop
+
+
+npydecl.ufunc_find_matching_loop = _find_matching_loop
 
 
 class InnerCompiler(Compiler):

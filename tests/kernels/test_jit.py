@@ -278,3 +278,29 @@ def test_a_root_installs_the_environments_of_what_it_links_in(
     with pytest.raises(ValueError, match="negative first value") as info:
         root(-np.ones(3))
     assert info.value.args == ("negative first value", -1.0)
+
+
+def test_remembered_ufunc_loops_are_numba_s() -> None:
+    from numba.core import types as nbt
+    from numba.np.numpy_support import ufunc_find_matching_loop
+
+    cases = [
+        (np.add, (nbt.float64, nbt.int64)),
+        (np.sqrt, (nbt.int32,)),
+        (np.multiply, (nbt.boolean, nbt.float32)),
+        (np.add, (nbt.NPDatetime("D"), nbt.float64)),  # no loop: None
+    ]
+    for ufunc, args in cases:
+        expected = ufunc_find_matching_loop(ufunc, args)
+        assert _jit._find_matching_loop(ufunc, args) == expected  # outside a kernel: numba's
+        _jit._ufunc_loops.pop((ufunc, *args), None)
+    # inside a kernel's compilation the answer is remembered, and is the same
+    flags = _jit.KernelFlags()
+    from numba.core.targetconfig import ConfigStack
+
+    with ConfigStack().enter(flags):
+        for ufunc, args in cases:
+            first = _jit._find_matching_loop(ufunc, args)
+            assert first == ufunc_find_matching_loop(ufunc, args)
+            assert _jit._find_matching_loop(ufunc, args) is first
+            assert (ufunc, *args) in _jit._ufunc_loops
