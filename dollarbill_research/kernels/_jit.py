@@ -253,16 +253,49 @@ class _NoEnvCodegen:
         return getattr(self._codegen, name)
 
 
-@register_pass(mutates_CFG=False, analysis_only=False)
-class _UseInnerLibrary(LoweringPass):
-    _name = "dollarbill_inner_library"
+class RootCodeLibrary(JITCodeLibrary):
+    """The code of a compile root: the copies of its callees it links in are private to it.
+
+    numba links a callee's code into each caller as ``linkonce_odr`` (a definition other modules
+    may share), so LLVM's inliner treats every callee as possibly called from elsewhere and
+    keeps large ones as calls; each call then increments and decrements the reference count of
+    every array it passes (a ``Book`` or ``Workspace`` is several). A root's linked-in copies are
+    used by nothing but the root, so before the module optimiser runs they become ``internal``:
+    a kernel called once (``enter_nb`` from ``step_nb``) is inlined into its caller, numba's
+    reference-count pruning then sees both sides of each pair, and unused copies are dropped.
+    The root's own functions (the kernel and its wrappers) keep their linkage.
+    """
+
+    def __init__(self, codegen: Any, name: str) -> None:
+        super().__init__(codegen, name)
+        self._own_functions: set[str] = set()
+
+    def add_llvm_module(self, ll_module: Any) -> None:
+        self._own_functions.update(f.name for f in ll_module.functions if not f.is_declaration)
+        super().add_llvm_module(ll_module)
+
+    def _optimize_final_module(self) -> None:
+        for f in self._final_module.functions:
+            if (
+                not f.is_declaration
+                and f.linkage.name == "linkonce_odr"
+                and f.name not in self._own_functions
+            ):
+                f.linkage = "internal"
+        super()._optimize_final_module()
+
+
+class _UseLibrary(LoweringPass):
+    """Before lowering: the kernel's code goes into a library of class ``library``."""
+
+    library: type
 
     def __init__(self) -> None:
         LoweringPass.__init__(self)
 
     def run_pass(self, state: Any) -> bool:
         if state.library is None:
-            state.library = InnerCodeLibrary(state.targetctx.codegen(), state.func_id.func_qualname)
+            state.library = self.library(state.targetctx.codegen(), state.func_id.func_qualname)
         return False  # the IR is unchanged
 
 
@@ -362,14 +395,43 @@ def _find_matching_loop(ufunc: Any, arg_types: Any) -> Any:
 npydecl.ufunc_find_matching_loop = _find_matching_loop
 
 
+@register_pass(mutates_CFG=False, analysis_only=False)
+class _UseInnerLibrary(_UseLibrary):
+    _name = "dollarbill_inner_library"
+    library = InnerCodeLibrary
+
+
+@register_pass(mutates_CFG=False, analysis_only=False)
+class _UseRootLibrary(_UseLibrary):
+    _name = "dollarbill_root_library"
+    library = RootCodeLibrary
+
+    def run_pass(self, state: Any) -> bool:
+        if state.library is None:
+            super().run_pass(state)
+            state.library.enable_object_caching()  # as numba's lowering does: roots are cached
+        return False
+
+
+def _with_library_pass(compiler: Compiler, library_pass: type, note: str) -> list[Any]:
+    (pm,) = Compiler.define_pipelines(compiler)
+    at = next(i for i, (p, _) in enumerate(pm.passes) if p is NativeLowering)
+    pm.passes.insert(at, (library_pass, note))
+    return [pm]
+
+
+class RootCompiler(Compiler):
+    """numba's nopython pipeline, with the kernel's code in a :class:`RootCodeLibrary`."""
+
+    def define_pipelines(self) -> list[Any]:
+        return _with_library_pass(self, _UseRootLibrary, "code library of a compile root")
+
+
 class InnerCompiler(Compiler):
     """numba's nopython pipeline, with the kernel's code in an :class:`InnerCodeLibrary`."""
 
     def define_pipelines(self) -> list[Any]:
-        (pm,) = super().define_pipelines()
-        at = next(i for i, (p, _) in enumerate(pm.passes) if p is NativeLowering)
-        pm.passes.insert(at, (_UseInnerLibrary, "code library of a wrapperless kernel"))
-        return [pm]
+        return _with_library_pass(self, _UseInnerLibrary, "code library of a wrapperless kernel")
 
 
 class InnerDispatcher(CPUDispatcher):
@@ -411,9 +473,11 @@ class KernelDispatcher(CPUDispatcher):
     _twin: InnerDispatcher | None = None
 
     def __init__(self, py_func: Callable[..., Any], targetoptions: dict[str, Any]) -> None:
-        super().__init__(py_func=py_func, locals={}, targetoptions=targetoptions)
+        super().__init__(
+            py_func=py_func, locals={}, targetoptions=targetoptions, pipeline_class=RootCompiler
+        )
         self._compiler = _KernelFunctionCompiler(
-            py_func, self.targetdescr, self.targetoptions, self.locals, Compiler
+            py_func, self.targetdescr, self.targetoptions, self.locals, RootCompiler
         )
 
     def add_overload(self, cres: Any) -> None:

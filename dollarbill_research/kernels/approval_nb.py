@@ -292,10 +292,7 @@ def decide_nb(
     n_sectors = cand.sector + 1
     for i in range(book.pos_sector.shape[0]):
         n_sectors = max(n_sectors, book.pos_sector[i] + 1)
-    tot, sector_abs = book_totals_nb(
-        book.pos_sector, book.delta_d, book.gamma_d, book.vega10, book.theta, book.mv,
-        book.conc, n_sectors,
-    )  # fmt: skip
+    tot, sector_abs = book_totals_nb(book, n_sectors)
     rets = window_returns_nb(closes, t, int(params.var_window))
     sym_delta = symbol_deltas_nb(n_sym, book.pos_symbol, book.delta_d)
     tot[CX_DCD] = quad_form_nb(rets, sym_delta)

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from dollarbill_research.kernels._jit import jit_inner
-from dollarbill_research.kernels.codes import EXP_VAR95, EXP_VAR99, N_EXPOSURES
+from dollarbill_research.kernels.codes import EXP_VAR95, EXP_VAR99
 from dollarbill_research.kernels.records import (
     BF_CONC,
     BF_DELTA,
@@ -25,8 +25,13 @@ from dollarbill_research.kernels.records import (
     BI_STRATEGY,
     BI_SYMBOL,
 )
-from dollarbill_research.kernels.risk_nb import exposures_from_q_nb
-from dollarbill_research.kernels.workspace_nb import WI_OPEN, Workspace, quad_form_ws_nb
+from dollarbill_research.kernels.risk_nb import exposures_into_nb
+from dollarbill_research.kernels.workspace_nb import (
+    WI_OPEN,
+    Workspace,
+    quad_form_ws_nb,
+    sector_scratch_nb,
+)
 
 
 @jit_inner
@@ -86,9 +91,8 @@ def book_exposures_into_nb(
     q = 0.0
     if with_var and math.isfinite(equity) and equity > 0.0:
         q = quad_form_ws_nb(closes, k, ws)
-    exp = exposures_from_q_nb(ws.book_i, ws.book_f, k, equity, n_sectors, q)
-    for e in range(N_EXPOSURES):
-        out[e] = exp[e]
+    sector_abs = sector_scratch_nb(ws.wf, n_sectors)
+    exposures_into_nb(ws.book_i, ws.book_f, k, equity, q, out, sector_abs)
     if not with_var:
         out[EXP_VAR95] = np.nan
         out[EXP_VAR99] = np.nan

@@ -173,7 +173,8 @@ def var_components_nb(
     close: np.ndarray, positions: np.ndarray, counters: np.ndarray, ws: Workspace
 ) -> tuple[float, int]:
     """``(C d)_s`` per held symbol into ``wf[WF_BCD]``; return ``(d' C d, held count)``."""
-    book_i, book_f, wi, wf, win, cov, meta = ws
+    book_i, book_f, wi, wf = ws.book_i, ws.book_f, ws.wi, ws.wf
+    win, cov, meta = ws.win, ws.cov, ws.meta
     k = counters[C_OPEN]
     h = held_deltas_nb(
         book_i[BI_SYMBOL], book_f[BF_DELTA], k, wi, wf, np.int64(WI_HELD2), np.int64(WF_HD2)
@@ -245,7 +246,7 @@ def units_to_trim_nb(
     equity, limit, total, score, q_form = need
     q = p.qty
     if bit == R_VAR:
-        _bi, _bf, wi, wf, win, cov, meta = ws
+        wi, wf, win, cov, meta = ws.wi, ws.wf, ws.win, ws.cov, ws.meta
         s = p.symbol
         c_ss = cov_nb(close, s, s, wi, win, cov, meta)
         a = 1.0 if p.delta_d >= 0.0 else -1.0

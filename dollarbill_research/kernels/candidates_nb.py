@@ -147,8 +147,18 @@ def stable_argsort_nb(keys: np.ndarray) -> np.ndarray:
     The permutation of ``np.argsort(keys, kind="mergesort")`` for keys without NaN.
     """
     n = keys.shape[0]
-    order = np.arange(n)
-    tmp = np.empty(n, dtype=np.int64)
+    return stable_argsort_into_nb(keys, np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64))
+
+
+@jit_inner
+def stable_argsort_into_nb(keys: np.ndarray, order: np.ndarray, tmp: np.ndarray) -> np.ndarray:
+    """:func:`stable_argsort_nb` in two int64 buffers of ``keys``' length.
+
+    Returns the buffer that holds the permutation (either one).
+    """
+    n = keys.shape[0]
+    for i in range(n):
+        order[i] = i
     width = 1
     while width < n:
         lo = 0

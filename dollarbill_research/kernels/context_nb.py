@@ -21,13 +21,31 @@ import math
 import numpy as np
 
 from dollarbill_research.kernels._jit import jit, jit_inner
-from dollarbill_research.kernels.records import BF_DELTA, BI_SYMBOL, Candidate, FlatBook
-from dollarbill_research.kernels.risk_nb import pair_cov_nb, symbol_deltas_nb, window_returns_nb
+from dollarbill_research.kernels.records import (
+    BF_CONC,
+    BF_DELTA,
+    BF_GAMMA,
+    BF_MV,
+    BF_THETA,
+    BF_VEGA,
+    BI_SECTOR,
+    BI_SYMBOL,
+    Candidate,
+    FlatBook,
+)
+from dollarbill_research.kernels.risk_nb import (
+    flat_arrays_nb,
+    max_nan_nb,
+    pair_cov_nb,
+    symbol_deltas_nb,
+    window_returns_nb,
+)
 from dollarbill_research.kernels.workspace_nb import (
     M_EPOCH,
     M_NCD,
     M_NFILL,
     M_NHELD,
+    VEC_LEN,
     WF_CD,
     WF_FX,
     WF_HD,
@@ -55,34 +73,43 @@ CX_CONC = 7  # max |conc|
 CX_SECTOR_MAX = 8  # max over sectors of sum |mv|
 CX_DCD = 9  # d' C d (dollars^2)
 CX_LEN = 10
+assert CX_LEN <= VEC_LEN  # the engine keeps the totals in a workspace row
 
 
 @jit_inner
-def book_totals_nb(
-    pos_sector: np.ndarray,
-    delta_d: np.ndarray,
-    gamma_d: np.ndarray,
-    vega10: np.ndarray,
-    theta: np.ndarray,
-    mv: np.ndarray,
-    conc: np.ndarray,
-    n_sectors: int,
-) -> tuple[np.ndarray, np.ndarray]:
+def book_totals_nb(book: FlatBook, n_sectors: int) -> tuple[np.ndarray, np.ndarray]:
     """Book totals ``tot (CX_LEN,)`` (``CX_DCD`` left 0) and ``sector_abs (n_sectors,)``."""
     tot = np.zeros(CX_LEN)
     sector_abs = np.zeros(max(n_sectors, 1))
-    for i in range(pos_sector.shape[0]):
-        tot[CX_DELTA] += delta_d[i]
-        tot[CX_GAMMA] += gamma_d[i]
-        tot[CX_VEGA] += vega10[i]
-        tot[CX_THETA] += theta[i]
-        tot[CX_GROSS] += abs(mv[i])
-        tot[CX_NET] += mv[i]
-        tot[CX_SQ] += mv[i] * mv[i]
-        tot[CX_CONC] = max(tot[CX_CONC], abs(conc[i]))
-        sector_abs[pos_sector[i]] += abs(mv[i])
-    tot[CX_SECTOR_MAX] = sector_abs.max()
+    book_i, book_f = flat_arrays_nb(book)
+    flat_totals_nb(book_i, book_f, book.pos_sector.shape[0], tot, sector_abs)
     return tot, sector_abs
+
+
+@jit_inner
+def flat_totals_nb(
+    book_i: np.ndarray, book_f: np.ndarray, k: int, tot: np.ndarray, sector_abs: np.ndarray
+) -> None:
+    """:func:`book_totals_nb` of the first ``k`` columns of a flat book, into ``tot``.
+
+    ``tot`` and ``sector_abs`` are overwritten.
+    """
+    for c in range(CX_LEN):
+        tot[c] = 0.0
+    for s in range(sector_abs.shape[0]):
+        sector_abs[s] = 0.0
+    for i in range(k):
+        mv = book_f[BF_MV, i]
+        tot[CX_DELTA] += book_f[BF_DELTA, i]
+        tot[CX_GAMMA] += book_f[BF_GAMMA, i]
+        tot[CX_VEGA] += book_f[BF_VEGA, i]
+        tot[CX_THETA] += book_f[BF_THETA, i]
+        tot[CX_GROSS] += abs(mv)
+        tot[CX_NET] += mv
+        tot[CX_SQ] += mv * mv
+        tot[CX_CONC] = max(tot[CX_CONC], abs(book_f[BF_CONC, i]))
+        sector_abs[book_i[BI_SECTOR, i]] += abs(mv)
+    tot[CX_SECTOR_MAX] = max_nan_nb(sector_abs)
 
 
 @jit_inner
@@ -107,10 +134,7 @@ def book_context_nb(
         ``(tot, sector_abs, sym_delta, cd, var_sym, rets)`` as in the module docstring.
     """
     n_sym = closes.shape[1]
-    tot, sector_abs = book_totals_nb(
-        book.pos_sector, book.delta_d, book.gamma_d, book.vega10, book.theta, book.mv,
-        book.conc, n_sectors,
-    )  # fmt: skip
+    tot, sector_abs = book_totals_nb(book, n_sectors)
     rets = window_returns_nb(closes, t, window)
     sym_delta = symbol_deltas_nb(n_sym, book.pos_symbol, book.delta_d)
     cd = np.zeros(n_sym)

@@ -37,7 +37,6 @@ from dollarbill_research.kernels.candidates_nb import (
     U_DVOL,
     U_EXPIRY,
     U_GAMMA,
-    U_LEN,
     U_MAX_LOSS,
     U_MV,
     U_NOTIONAL,
@@ -46,7 +45,7 @@ from dollarbill_research.kernels.candidates_nb import (
     U_VEGA,
     candidate_nb,
     kelly_inputs_nb,
-    stable_argsort_nb,
+    stable_argsort_into_nb,
 )
 from dollarbill_research.kernels.codes import (
     FILL_ENTRY,
@@ -67,25 +66,19 @@ from dollarbill_research.kernels.codes import (
 )
 from dollarbill_research.kernels.context_nb import (
     CX_DCD,
-    book_totals_nb,
+    CX_LEN,
     ctx_add_nb,
     ctx_begin_nb,
     ctx_cd_nb,
+    flat_totals_nb,
 )
 from dollarbill_research.kernels.fills_nb import record_fill_nb, set_projected_nb
 from dollarbill_research.kernels.records import (
     A_CASH,
     A_RESERVED,
-    BF_CONC,
-    BF_DELTA,
-    BF_GAMMA,
     BF_MV,
-    BF_THETA,
-    BF_VEGA,
-    BI_SECTOR,
     C_OPEN,
     C_REJECTIONS,
-    LEG_DTYPE,
     BarAt,
     Book,
     Candidate,
@@ -103,6 +96,9 @@ from dollarbill_research.kernels.sizing_nb import (
     size_units_nb,
 )
 from dollarbill_research.kernels.workspace_nb import (
+    V_NAN,
+    V_TOT,
+    WF_CAPACITY,
     WF_CD,
     WF_COMMITTED,
     WF_CONF,
@@ -110,8 +106,11 @@ from dollarbill_research.kernels.workspace_nb import (
     WI_CAND,
     WI_NLEGS,
     WI_OPEN,
+    WI_ORDER,
+    WI_ORDER2,
     Workspace,
     open_insert_nb,
+    sector_scratch_nb,
 )
 
 
@@ -160,11 +159,17 @@ def enter_nb(at: BarAt, market: Market, sig: SignalBlock, params: np.record, boo
                 n += 1
     if n == 0:
         return
-    # per-candidate scratch lives in the workspace rows (no allocation per bar)
+    # per-candidate scratch lives in the workspace (no allocation per bar)
     conf = wf[WF_CONF, :n]
     n_legs = wi[WI_NLEGS, :n]
-    u = np.empty((n, U_LEN))
-    cand_legs = np.zeros((n, MAX_LEGS), dtype=LEG_DTYPE)
+    u = ws.cand[:n]
+    cand_legs = ws.cand_legs[:n]
+    for i in range(n):
+        for leg in range(MAX_LEGS):
+            cand_legs[i, leg].type = 0
+            cand_legs[i, leg].strike = 0.0
+            cand_legs[i, leg].ratio = 0.0
+            cand_legs[i, leg].price = 0.0
     for i in range(n):
         s = slots[i] // n_sym
         j = slots[i] - s * n_sym
@@ -179,7 +184,7 @@ def enter_nb(at: BarAt, market: Market, sig: SignalBlock, params: np.record, boo
             )
         else:
             u[i, :] = np.nan
-    order = stable_argsort_nb(conf)
+    order = stable_argsort_into_nb(conf, wi[WI_ORDER, :n], wi[WI_ORDER2, :n])
     pm = params.use_portfolio_management > 0.0
     method = int(params.sizing_method)
     rp_units = conf  # read only under risk parity, which replaces it
@@ -192,20 +197,15 @@ def enter_nb(at: BarAt, market: Market, sig: SignalBlock, params: np.record, boo
     for a in range(counters[C_OPEN]):
         p = positions[wi[WI_OPEN, a]]
         committed[p.strategy] += p.committed
-    capacity = sig.capacity * equity
-    nan_proj = np.full(N_EXPOSURES, np.nan)
+    capacity = wf[WF_CAPACITY, :n_strat]
+    for a in range(n_strat):
+        capacity[a] = sig.capacity[a] * equity
+    nan_proj = ws.vec[V_NAN, :N_EXPOSURES]
     # book context once per bar (covariance of held symbols), updated after every fill
     m = k if pm else 0
-    tot, sector_abs = book_totals_nb(
-        book_i[BI_SECTOR, :m],
-        book_f[BF_DELTA, :m],
-        book_f[BF_GAMMA, :m],
-        book_f[BF_VEGA, :m],
-        book_f[BF_THETA, :m],
-        book_f[BF_MV, :m],
-        book_f[BF_CONC, :m],
-        n_sectors,
-    )
+    tot = ws.vec[V_TOT, :CX_LEN]
+    sector_abs = sector_scratch_nb(wf, n_sectors)
+    flat_totals_nb(book_i, book_f, m, tot, sector_abs)
     if pm:
         tot[CX_DCD] = ctx_begin_nb(close, k, ws)
     cd = wf[WF_CD]

@@ -172,17 +172,41 @@ def book_exposures_nb(
     if math.isfinite(equity) and equity > 0.0:
         rets = window_returns_nb(closes, t, window)
         q = quad_form_nb(rets, symbol_deltas_nb(closes.shape[1], book.pos_symbol, book.delta_d))
+    book_i, book_f = flat_arrays_nb(book)
+    return exposures_from_q_nb(book_i, book_f, book.pos_sector.shape[0], equity, n_sectors, q)
+
+
+@jit_inner
+def flat_arrays_nb(book: FlatBook) -> tuple[np.ndarray, np.ndarray]:
+    """The flat book ``book_i`` / ``book_f`` (rows ``BI_*`` / ``BF_*``) of a :class:`FlatBook`."""
     k = book.pos_sector.shape[0]
     book_i = np.zeros((layout.BOOK_I_LEN, k), dtype=np.int64)
     book_f = np.zeros((layout.BOOK_F_LEN, k))
+    book_i[layout.BI_SYMBOL] = book.pos_symbol
     book_i[layout.BI_SECTOR] = book.pos_sector
+    book_i[layout.BI_STRATEGY] = book.pos_strategy
     book_f[layout.BF_DELTA] = book.delta_d
     book_f[layout.BF_GAMMA] = book.gamma_d
     book_f[layout.BF_VEGA] = book.vega10
     book_f[layout.BF_THETA] = book.theta
     book_f[layout.BF_MV] = book.mv
     book_f[layout.BF_CONC] = book.conc
-    return exposures_from_q_nb(book_i, book_f, k, equity, n_sectors, q)
+    return book_i, book_f
+
+
+@jit_inner
+def max_nan_nb(x: np.ndarray) -> float:
+    """``np.max`` of a non-empty array with its NaN rule (any NaN gives NaN), as a loop.
+
+    numba's ``np.max`` costs 0.6 s to compile.
+    """
+    largest = x[0]
+    for s in range(1, x.shape[0]):
+        if math.isnan(largest):
+            break
+        if x[s] > largest or math.isnan(x[s]):
+            largest = x[s]
+    return largest
 
 
 @jit_inner
@@ -195,9 +219,30 @@ def exposures_from_q_nb(
     / ``BF_*`` of :mod:`.records`): two arrays to pass, whatever the number of fields.
     """
     out = np.zeros(N_EXPOSURES)
+    exposures_into_nb(book_i, book_f, k, equity, q, out, np.zeros(max(n_sectors, 1)))
+    return out
+
+
+@jit_inner
+def exposures_into_nb(
+    book_i: np.ndarray,
+    book_f: np.ndarray,
+    k: int,
+    equity: float,
+    q: float,
+    out: np.ndarray,
+    sector_abs: np.ndarray,
+) -> None:
+    """:func:`exposures_from_q_nb` into ``out`` (``N_EXPOSURES``), overwritten.
+
+    ``sector_abs`` (one entry per sector) is scratch, overwritten too.
+    """
+    for e in range(N_EXPOSURES):
+        out[e] = 0.0
     if not (math.isfinite(equity) and equity > 0.0):
-        return out
-    sector_abs = np.zeros(max(n_sectors, 1))
+        return
+    for s in range(sector_abs.shape[0]):
+        sector_abs[s] = 0.0
     gross = 0.0
     sq = 0.0
     for i in range(k):
@@ -213,13 +258,7 @@ def exposures_from_q_nb(
         out[EXP_CONCENTRATION] = max(out[EXP_CONCENTRATION], abs(book_f[layout.BF_CONC, i]))
         sector_abs[book_i[layout.BI_SECTOR, i]] += a
     out[EXP_GROSS] = gross
-    largest = sector_abs[0]  # np.max with its NaN rule, as a loop (numba's costs 0.6 s to compile)
-    for s in range(1, sector_abs.shape[0]):
-        if math.isnan(largest):
-            break
-        if sector_abs[s] > largest or math.isnan(sector_abs[s]):
-            largest = sector_abs[s]
-    out[EXP_SECTOR] = largest
+    out[EXP_SECTOR] = max_nan_nb(sector_abs)
     for e in (EXP_DELTA, EXP_GAMMA, EXP_VEGA, EXP_THETA, EXP_NET, EXP_GROSS):
         out[e] /= equity
     out[EXP_CONCENTRATION] /= equity
@@ -228,4 +267,3 @@ def exposures_from_q_nb(
     out[EXP_VAR95] = Z95 * sd / equity
     out[EXP_VAR99] = Z99 * sd / equity
     out[EXP_DIVERSIFICATION] = gross * gross / sq if sq > 0.0 else 0.0
-    return out

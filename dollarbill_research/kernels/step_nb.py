@@ -54,7 +54,13 @@ from dollarbill_research.kernels.records import (
     SignalBlock,
 )
 from dollarbill_research.kernels.risk_trades_nb import unwind_hedges_nb
-from dollarbill_research.kernels.workspace_nb import WI_OPEN, Workspace, begin_bar_nb
+from dollarbill_research.kernels.workspace_nb import (
+    V_EXPOSURES,
+    V_PRE,
+    WI_OPEN,
+    Workspace,
+    begin_bar_nb,
+)
 
 DAYS_PER_YEAR = 365.0
 
@@ -352,7 +358,9 @@ def step_nb(at: BarAt, market: Market, sig: SignalBlock, param_rows: np.ndarray,
     if pm and params.breach_policy == BREACH_HEDGE:  # hedges of positions closed: sell back
         unwind_hedges_nb(bar, t, market.valid, book, rec.fills, params, wi)
     k = flatten_book_nb(positions, sector_codes, wi, counters[C_OPEN], book_i, book_f)
-    pre = np.full(N_EXPOSURES, np.nan)
+    pre = ws.vec[V_PRE, :N_EXPOSURES]
+    for e in range(N_EXPOSURES):
+        pre[e] = np.nan
     if pm:
         equity = account[A_CASH]
         for i in range(k):
@@ -362,7 +370,7 @@ def step_nb(at: BarAt, market: Market, sig: SignalBlock, param_rows: np.ndarray,
             breach_pass_nb(at, market, params, book, rec, ws, pre)
     enter_nb(at, market, sig, params, book, rec, ws)
     k = counters[C_OPEN]
-    exposures = np.empty(N_EXPOSURES)
+    exposures = ws.vec[V_EXPOSURES, :N_EXPOSURES]
     equity = account[A_CASH]
     for i in range(k):
         equity += book_f[BF_MV, i]

@@ -4,7 +4,8 @@ Nothing here is portfolio state: :func:`new_workspace` allocates it once per run
 driver) or once per :class:`~dollarbill_research.live.LivePortfolio`, and :func:`sync_open_nb`
 rebuilds the open-slot list from the positions whenever the state may have been replaced.
 
-Layout of the :class:`Workspace` ``ws = (book_i, book_f, wi, wf, win, cov, meta)``:
+Layout of the :class:`Workspace` ``ws = (book_i, book_f, wi, wf, win, cov, meta, cand,
+cand_legs, vec)``:
 
 * ``book_i`` int64 ``(BOOK_I_LEN, n_slots)`` and ``book_f`` float64 ``(BOOK_F_LEN, n_slots)``:
   the flat book of :mod:`.book_nb`;
@@ -14,7 +15,14 @@ Layout of the :class:`Workspace` ``ws = (book_i, book_f, wi, wf, win, cov, meta)
   missing) and, when every return is present, the returns minus their mean;
 * ``cov`` float64 ``(cap, cap)``: covariances of the bar's symbol pairs by local index (NaN =
   not computed yet);
-* ``meta`` int64 ``(M_LEN,)``: the scalars ``M_*``.
+* ``meta`` int64 ``(M_LEN,)``: the scalars ``M_*``;
+* ``cand`` float64 ``(n_slots, U_LEN)`` and ``cand_legs`` ``LEG_DTYPE`` ``(n_slots, MAX_LEGS)``:
+  the entries' per-candidate unit quantities (``U_*`` of :mod:`.candidates_nb`) and legs;
+* ``vec`` float64 ``(V_LEN, VEC_LEN)``: the bar's small vectors, rows ``V_*`` below (exposures
+  before and after the entries, the all-NaN projection, the context totals).
+
+The per-bar scratch lives here so that a bar allocates nothing: an allocation and its
+reference counting cost more than most of the bar's arithmetic at 100 symbols.
 
 The covariance of a pair is exactly :func:`~dollarbill_research.kernels.risk_nb.pair_cov_nb` of
 the two columns of :func:`~dollarbill_research.kernels.risk_nb.window_returns_nb` (same
@@ -30,7 +38,16 @@ from typing import NamedTuple
 import numpy as np
 
 from dollarbill_research.kernels._jit import jit, jit_inner
-from dollarbill_research.kernels.records import BF_DELTA, BI_SYMBOL, BOOK_F_LEN, BOOK_I_LEN, C_OPEN
+from dollarbill_research.kernels.candidates_nb import U_LEN
+from dollarbill_research.kernels.codes import MAX_LEGS, N_EXPOSURES
+from dollarbill_research.kernels.records import (
+    BF_DELTA,
+    BI_SYMBOL,
+    BOOK_F_LEN,
+    BOOK_I_LEN,
+    C_OPEN,
+    LEG_DTYPE,
+)
 from dollarbill_research.kernels.risk_nb import pair_cov_nb
 
 WI_OPEN = 0  # open slots in slot order; counters[C_OPEN] of them
@@ -48,7 +65,9 @@ WI_PEND = 11  # scratch list
 WI_CAND = 12  # entries: the bar's candidate slots (strategy x n_symbols + symbol), in order
 WI_ROW = 13  # scratch: a one-symbol row list for cov_rows_nb
 WI_NLEGS = 14  # entries: leg count of each candidate
-WI_LEN = 15
+WI_ORDER = 15  # entries: the stable sort's two permutation buffers
+WI_ORDER2 = 16
+WI_LEN = 17
 
 WF_SCR = 0  # scratch per-symbol sums, kept 0
 WF_HD = 1  # context: net dollar delta of WI_HELD
@@ -59,7 +78,18 @@ WF_VAR = 5  # context: C_ss per symbol
 WF_CONF = 6  # entries: sort key of each candidate (-confidence)
 WF_COMMITTED = 7  # entries: cash committed per strategy
 WF_BCD = 8  # breach pass: (C d)_s per held symbol (VaR components)
-WF_LEN = 9
+WF_CAPACITY = 9  # entries: dollar allocation target per strategy
+WF_SECTOR = 10  # entries / exposures: sum |mv| per sector (when the sectors fit a row)
+WF_LEN = 11
+
+V_PRE = 0  # exposures before the entries (NaN without portfolio management)
+V_EXPOSURES = 1  # exposures after the entries
+V_NAN = 2  # kept NaN: the projection of a rejection without one
+V_TOT = 3  # context totals (CX_* of context_nb)
+V_OUT = 4  # scratch of exposures_into_nb
+V_LEN = 5
+VEC_LEN = 16  # >= N_EXPOSURES and context_nb.CX_LEN (checked there)
+assert VEC_LEN >= N_EXPOSURES
 
 M_EPOCH = 0  # step calls so far
 M_FIRST = 1  # first bar (row) of the window's returns
@@ -83,6 +113,9 @@ class Workspace(NamedTuple):
     win: np.ndarray
     cov: np.ndarray
     meta: np.ndarray
+    cand: np.ndarray
+    cand_legs: np.ndarray
+    vec: np.ndarray
 
 
 def new_workspace(
@@ -94,6 +127,8 @@ def new_workspace(
     """
     n_slots = max(n_strategies * n_symbols + (n_symbols if hedge_slots else 0), 1)
     cap = max(min(n_symbols, CACHE_CAP), 1)
+    vec = np.zeros((V_LEN, VEC_LEN))
+    vec[V_NAN] = np.nan
     return Workspace(
         np.zeros((BOOK_I_LEN, n_slots), dtype=np.int64),
         np.zeros((BOOK_F_LEN, n_slots)),
@@ -102,7 +137,20 @@ def new_workspace(
         np.zeros((2, max(n_symbols, 1), max(window, 1))),
         np.full((cap, cap), np.nan),
         np.zeros(M_LEN, dtype=np.int64),
+        np.zeros((n_slots, U_LEN)),
+        np.zeros((n_slots, MAX_LEGS), dtype=LEG_DTYPE),
+        vec,
     )
+
+
+@jit_inner
+def sector_scratch_nb(wf: np.ndarray, n_sectors: int) -> np.ndarray:
+    """Zeroed sum-per-sector scratch: row ``WF_SECTOR`` when the sectors fit it, else new."""
+    n = max(n_sectors, 1)
+    out = wf[WF_SECTOR, :n] if n <= wf.shape[1] else np.zeros(n)
+    for i in range(n):
+        out[i] = 0.0
+    return out
 
 
 @jit

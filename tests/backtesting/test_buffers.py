@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from golden.record import RAW_FIELDS
 
@@ -9,6 +10,7 @@ from dollarbill_research.backtesting import BacktestConfig, BacktestEngine
 from dollarbill_research.backtesting import engine as engine_module
 from dollarbill_research.config.portfolio import PortfolioConfig, RiskLimits
 from dollarbill_research.data import synthetic_universe
+from dollarbill_research.kernels import records
 from dollarbill_research.strategies import CashSecuredPuts, Combined, IronCondor, Momentum
 
 
@@ -28,7 +30,7 @@ def test_one_row_buffers_grow_to_the_same_records(
     pm: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     default = _run(pm)
-    monkeypatch.setattr(engine_module, "_first_rows", lambda signal: (1, 1))
+    monkeypatch.setattr(engine_module, "_first_rows", lambda signal, managed: (1, 1))
     grown = _run(pm)
     assert len(default.fills) > 50  # type: ignore[attr-defined]
     assert len(default.rejections) > 10  # type: ignore[attr-defined]
@@ -49,3 +51,18 @@ def test_returned_records_own_exactly_their_rows() -> None:
         assert rec.flags.owndata, name  # shrunk in place, not a view of a larger buffer
         assert rec.base is None, name
         assert rec.nbytes == rec.shape[0] * rec.dtype.itemsize
+
+
+def test_grown_in_place_keeps_the_rows_and_zeroes_the_new_ones() -> None:
+    buf = np.zeros(4, dtype=records.FILL_DTYPE)
+    buf["bar"] = [1, 2, 3, 4]
+    grown = engine_module._grown(buf, 4, 3, in_place=True)
+    assert grown is buf
+    assert grown.shape == (8,)
+    assert grown["bar"].tolist() == [1, 2, 3, 4, 0, 0, 0, 0]
+    assert grown[4:].tobytes() == bytes(4 * records.FILL_DTYPE.itemsize)
+    view = grown[:6]  # a view is never resized in place: copied instead
+    copied = engine_module._grown(view, 6, 10, in_place=True)
+    assert copied is not view
+    assert copied.shape == (24,)
+    assert copied["bar"][:6].tolist() == [1, 2, 3, 4, 0, 0]

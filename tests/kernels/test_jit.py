@@ -17,9 +17,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from numba.core.codegen import JITCodeLibrary
 
 from dollarbill_research.kernels import _jit
-from dollarbill_research.kernels._jit import InnerCodeLibrary, InnerDispatcher, jit, jit_inner
+from dollarbill_research.kernels._jit import (
+    InnerCodeLibrary,
+    InnerDispatcher,
+    RootCodeLibrary,
+    jit,
+    jit_inner,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 KERNELS = ROOT / "dollarbill_research" / "kernels"
@@ -56,6 +63,46 @@ def test_a_public_kernel_called_by_a_kernel_links_its_inner_twin(
     # the root's library is an ordinary one: it holds the machine code of the whole tree
     (root_sig,) = root.signatures  # type: ignore[attr-defined]
     assert not isinstance(root.overloads[root_sig].library, InnerCodeLibrary)  # type: ignore[attr-defined]
+
+
+def test_a_root_keeps_its_own_functions_and_makes_its_callee_copies_internal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(_jit.JIT_OPTIONS, "cache", False)
+    seen: dict[str, str] = {}
+    optimise = JITCodeLibrary._optimize_final_module
+
+    def record_then_optimise(library: JITCodeLibrary) -> None:
+        if isinstance(library, RootCodeLibrary):  # what the module optimiser is handed
+            for f in library._final_module.functions:
+                if not f.is_declaration:
+                    seen[f.name] = f.linkage.name
+        optimise(library)
+
+    monkeypatch.setattr(JITCodeLibrary, "_optimize_final_module", record_then_optimise)
+
+    @jit_inner
+    def leaf(x: np.ndarray, k: float) -> float:
+        total = 0.0
+        for i in range(x.shape[0]):
+            total += k * x[i] * x[i]
+        return total
+
+    @jit
+    def root_of_two(x: np.ndarray) -> float:
+        return leaf(x, 1.0) + leaf(x, 2.0)
+
+    x = np.arange(5.0)
+    assert root_of_two(x) == 90.0  # 30 + 60: the inlined code computes the same
+    (sig,) = root_of_two.signatures  # type: ignore[attr-defined]
+    library = root_of_two.overloads[sig].library  # type: ignore[attr-defined]
+    assert isinstance(library, RootCodeLibrary)
+    own = {name for name in seen if name in library._own_functions}
+    copies = {name for name in seen if name not in library._own_functions}
+    assert any("root_of_two" in name for name in own)
+    assert all(seen[name] == "external" for name in own)  # the kernel and its wrappers
+    assert any("leaf" in name for name in copies)
+    assert all(seen[name] == "internal" for name in copies)
 
 
 MODULE = """

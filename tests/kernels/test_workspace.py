@@ -104,7 +104,8 @@ def test_cov_by_hand():
     c0 = 100.0 * np.cumprod(np.concatenate([[1.0], 1.0 + x]))
     c1 = 50.0 * np.cumprod(np.concatenate([[1.0], 1.0 + 2.0 * x]))
     closes = np.column_stack([c0, c1])
-    _bi, _bf, wi, _wf, win, cov, meta = new_workspace(1, 2, 4)
+    ws = new_workspace(1, 2, 4)
+    wi, win, cov, meta = ws.wi, ws.win, ws.cov, ws.meta
     begin_bar_nb(4, 4, wi, meta)
     mean = x.mean()
     var_x = ((x - mean) ** 2).sum() / 3.0  # sample covariance, n - 1
