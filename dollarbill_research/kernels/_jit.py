@@ -29,6 +29,7 @@ from numba.core.compiler import Compiler, Flags
 from numba.core.compiler_machinery import LoweringPass, register_pass
 from numba.core.dispatcher import _FunctionCompiler
 from numba.core.environment import lookup_environment
+from numba.core.lowering import BaseLower
 from numba.core.registry import CPUDispatcher
 from numba.core.runtime.context import NRTContext
 from numba.core.targetconfig import ConfigStack, TargetConfig, _FlagsStack
@@ -425,6 +426,24 @@ class RootCompiler(Compiler):
 
     def define_pipelines(self) -> list[Any]:
         return _with_library_pass(self, _UseRootLibrary, "code library of a compile root")
+
+
+_numba_create_cfunc_wrapper = BaseLower.create_cfunc_wrapper
+
+
+def _create_cfunc_wrapper(self: BaseLower) -> None:
+    """Numba's C-callable wrapper, not built for code in an :class:`InnerCodeLibrary`.
+
+    numba builds one for each implementation it compiles (``np.empty``...); one in an inner
+    library can never be called (the library has no machine code of its own; the root that links
+    it in drops the unused copy), so in our kernels' compilations it is skipped.
+    """
+    if isinstance(self.library, InnerCodeLibrary) and _compiling_a_kernel():
+        return
+    _numba_create_cfunc_wrapper(self)
+
+
+BaseLower.create_cfunc_wrapper = _create_cfunc_wrapper  # type: ignore[method-assign]
 
 
 class InnerCompiler(Compiler):

@@ -290,6 +290,10 @@ def test_kernels_share_numba_s_implementations_across_their_flags(
     # numba's implementation, compiled for a kernel, is linked in and never machine-compiled
     (impl,) = (d for d in dispatchers if d.py_func.__qualname__ == "ol_np_empty.<locals>.impl")
     assert all(isinstance(c.library, InnerCodeLibrary) for c in impl.overloads.values())
+    for c in impl.overloads.values():  # and no C wrapper, which nothing could call
+        names = {f.name for f in c.library._final_module.functions}
+        assert c.fndesc.llvm_func_name in names
+        assert c.fndesc.llvm_cfunc_wrapper_name not in names
 
     def user(n: int) -> int:
         return np.empty((n, 3, 7), np.uint8).size
