@@ -180,3 +180,178 @@ def test_no_kernel_needs_a_numba_environment() -> None:
             elif isinstance(node, ast.Name) and node.id == "objmode":
                 bad.append(f"{name}:{node.lineno} objmode")
     assert not bad, f"kernels needing a numba Environment: {textwrap.shorten(str(bad), 300)}"
+
+
+def test_kernel_flags_hash_and_compare_like_numba_flags() -> None:
+    from numba.core.compiler import Flags
+
+    plain = Flags()
+    plain.nrt = True
+    ours = _jit.KernelFlags(plain)
+    assert ours == plain
+    assert plain == ours
+    assert hash(ours) == hash(plain)
+    assert ours.values() == plain.values()
+    ours.values()["nrt"] = False  # a copy: the cached values cannot be changed through it
+    assert ours.nrt is True
+    ours.nrt = False  # setting an option forgets the cached values
+    assert ours != plain
+    assert ours.values() == {**plain.values(), "nrt": False}
+    assert ours == _jit.KernelFlags(ours)
+    assert ours.copy() == ours
+    assert type(ours.copy()) is _jit.KernelFlags  # numba pushes a copy on its ConfigStack
+    del ours.nrt
+    assert ours.values() == Flags().values()
+
+
+def test_meminfo_lists_match_numba_and_user_code_compiles_as_numba_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from numba import njit
+    from numba.core.runtime.context import NRTContext
+
+    monkeypatch.setitem(_jit.JIT_OPTIONS, "cache", False)
+    seen = {"kernel": 0, "user": 0}
+
+    def checked(self, builder, ty, val):  # type: ignore[no-untyped-def]
+        ours = _jit._get_meminfos(self, builder, ty, val)
+        theirs = _jit._nrt_get_meminfos(self, builder, ty, val)  # dead IR in a test kernel
+        assert [t for t, _ in ours] == [t for t, _ in theirs]
+        seen["kernel" if _jit._compiling_a_kernel() else "user"] += 1
+        return ours
+
+    monkeypatch.setattr(NRTContext, "get_meminfos", checked)
+
+    @jit_inner
+    def pair(x: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, float], float]:
+        return x, (x[::-1], 1.0), 2.0
+
+    @jit
+    def kernel(x: np.ndarray) -> float:
+        a, (b, c), d = pair(x)
+        return a[0] + b[0] + c + d
+
+    def user(x: np.ndarray) -> float:
+        t = (x, (x[::-1], 1.0))
+        return t[0][1] + t[1][0][1]
+
+    x = np.arange(4.0)
+    assert kernel(x) == 0.0 + 3.0 + 1.0 + 2.0
+    assert njit(user)(x) == 3.0
+    assert seen["kernel"] > 0
+    assert seen["user"] > 0
+
+
+def test_error_markup_is_numba_s_text() -> None:
+    from numba.core import errors
+
+    if _jit._markup is None:
+        pytest.skip("numba's error highlighting is off (NUMBA_DISABLE_ERROR_MESSAGE_HIGHLIGHTING)")
+    scheme = errors.termcolor()
+    for msg in ("Cannot determine Numba type", "ünïcode\nline two", ""):
+        for color in (None, errors.Fore.RED):
+            style = _jit._kernel_markup.__defaults__[1]  # type: ignore[index]
+            expected = _jit._markup(scheme, msg, color)
+            assert _jit._markup_text(msg, color, style) == expected
+            assert scheme._markup(msg, color) == expected  # outside a kernel: numba's own
+
+
+def test_kernels_share_numba_s_implementations_across_their_flags(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a root (Python wrapper) and the kernel below it (none) have different flags; numba keyed
+    # its compiled np.empty implementation on them and compiled it once for each
+    from numba.core import event
+
+    monkeypatch.setitem(_jit.JIT_OPTIONS, "cache", False)
+    compiled = []
+    dispatchers = []
+
+    class Listener(event.Listener):
+        def on_start(self, ev: event.Event) -> None:
+            compiled.append(ev.data["dispatcher"].py_func.__qualname__)
+            dispatchers.append(ev.data["dispatcher"])
+
+        def on_end(self, ev: event.Event) -> None:
+            pass
+
+    @jit_inner
+    def below(n: int) -> np.ndarray:
+        return np.empty((n, 3, 5), np.uint16)  # a signature no other test compiles
+
+    @jit
+    def root(n: int) -> int:
+        return np.empty((n, 3, 5), np.uint16).size + below(n).size
+
+    with event.install_listener("numba:compile", Listener()):
+        assert root(2) == 60
+    assert compiled.count("ol_np_empty.<locals>.impl") == 1
+    assert {"root", "below"} <= {name.rsplit(".", 1)[-1] for name in compiled}
+    # numba's implementation, compiled for a kernel, is linked in and never machine-compiled
+    (impl,) = (d for d in dispatchers if d.py_func.__qualname__ == "ol_np_empty.<locals>.impl")
+    assert all(isinstance(c.library, InnerCodeLibrary) for c in impl.overloads.values())
+    for c in impl.overloads.values():  # and no C wrapper, which nothing could call
+        names = {f.name for f in c.library._final_module.functions}
+        assert c.fndesc.llvm_func_name in names
+        assert c.fndesc.llvm_cfunc_wrapper_name not in names
+
+    def user(n: int) -> int:
+        return np.empty((n, 3, 7), np.uint8).size
+
+    from numba import njit
+
+    dispatchers.clear()
+    with event.install_listener("numba:compile", Listener()):
+        assert njit(user)(2) == 42
+    (impl,) = (d for d in dispatchers if d.py_func.__qualname__ == "ol_np_empty.<locals>.impl")
+    assert not any(isinstance(c.library, InnerCodeLibrary) for c in impl.overloads.values())
+
+
+def test_a_root_installs_the_environments_of_what_it_links_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # an inner library emits no machine code, so numba never points its environment global at
+    # its Environment; the root does, and an exception raised with run-time values (which
+    # reads it) works from an inner kernel as from numba's own functions
+    monkeypatch.setitem(_jit.JIT_OPTIONS, "cache", False)
+
+    @jit_inner
+    def first_positive(x: np.ndarray) -> float:
+        if x[0] < 0:
+            raise ValueError("negative first value", x[0])
+        return x[0]
+
+    @jit
+    def root(x: np.ndarray) -> float:
+        return first_positive(x) + 1.0
+
+    assert root(np.ones(3)) == 2.0
+    with pytest.raises(ValueError, match="negative first value") as info:
+        root(-np.ones(3))
+    assert info.value.args == ("negative first value", -1.0)
+
+
+def test_remembered_ufunc_loops_are_numba_s() -> None:
+    from numba.core import types as nbt
+    from numba.np.numpy_support import ufunc_find_matching_loop
+
+    cases = [
+        (np.add, (nbt.float64, nbt.int64)),
+        (np.sqrt, (nbt.int32,)),
+        (np.multiply, (nbt.boolean, nbt.float32)),
+        (np.add, (nbt.NPDatetime("D"), nbt.float64)),  # no loop: None
+    ]
+    for ufunc, args in cases:
+        expected = ufunc_find_matching_loop(ufunc, args)
+        assert _jit._find_matching_loop(ufunc, args) == expected  # outside a kernel: numba's
+        _jit._ufunc_loops.pop((ufunc, *args), None)
+    # inside a kernel's compilation the answer is remembered, and is the same
+    flags = _jit.KernelFlags()
+    from numba.core.targetconfig import ConfigStack
+
+    with ConfigStack().enter(flags):
+        for ufunc, args in cases:
+            first = _jit._find_matching_loop(ufunc, args)
+            assert first == ufunc_find_matching_loop(ufunc, args)
+            assert _jit._find_matching_loop(ufunc, args) is first
+            assert (ufunc, *args) in _jit._ufunc_loops
