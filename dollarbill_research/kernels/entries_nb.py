@@ -155,7 +155,7 @@ def enter_nb(at: BarAt, market: Market, sig: SignalBlock, params: np.record, boo
         row = signal[s, ts]  # contiguous: the scan indexes one dimension
         for j in range(n_sym):
             sg = row[j]
-            if (sg == SIG_LONG or sg == SIG_SHORT) and positions[base + j].active == 0:
+            if (sg in (SIG_LONG, SIG_SHORT)) and positions[base + j].active == 0:
                 slots[n] = base + j
                 n += 1
     if n == 0:
