@@ -20,7 +20,6 @@ import numpy as np
 from dollarbill_research.kernels._jit import jit, jit_inner
 from dollarbill_research.kernels.book_nb import (
     book_exposures_into_nb,
-    book_set_nb,
     flatten_book_nb,
 )
 from dollarbill_research.kernels.breach_nb import any_breach_nb, breach_pass_nb
@@ -84,7 +83,7 @@ def accrue_interest_nb(day: float, account: np.ndarray, params: np.record) -> No
 
 
 @jit_inner
-def mark_nb(
+def mark_all_nb(
     at: BarAt,
     close: np.ndarray,
     iv: np.ndarray,
@@ -92,43 +91,51 @@ def mark_nb(
     positions: np.ndarray,
     legs: np.ndarray,
     params: np.record,
-    slot: int,
+    open_slots: np.ndarray,
 ) -> None:
-    """Reprice open position ``slot`` if its symbol has a bar at row ``t`` (else keep its mark).
+    """Reprice every open position whose symbol has a bar at row ``t`` (others keep their mark).
 
     A position is marked at the bar's close and ``iv``. Time to expiry is
     ``max(expiry_day - day, 0) / 365`` years, so a position at or past expiry is worth its
-    intrinsic value. An unusable ``iv`` keeps the previous mark's volatility.
+    intrinsic value. An unusable ``iv`` keeps the previous mark's volatility. ``open_slots``
+    holds the open slots (the first ``counters[C_OPEN]`` of the list). Arrays one by one, not
+    the records: every array argument is reference-counted on a call, once per bar here.
     """
     t, day = at.t, at.day
-    p = positions[slot]
-    j = p.symbol
-    s = close[t, j]
-    if not (valid[t, j] and math.isfinite(s) and s > 0.0):
-        return
-    sigma = iv[t, j]
-    if not (math.isfinite(sigma) and sigma > 0.0):
-        sigma = p.sigma
-    if p.n_legs == 1 and legs[slot, 0].type == LEG_STOCK:
-        # shares: price_legs_nb's stock leg, without its loop over legs
-        legs[slot, 0].price = s
-        ratio = legs[slot, 0].ratio
-        value, delta, gamma, vega, theta = ratio * s, ratio, 0.0, 0.0, 0.0
-    else:
-        t_years = max(p.expiry_day - day, 0.0) / DAYS_PER_YEAR
-        value, delta, _abs_delta, gamma, vega, theta = price_legs_nb(
-            legs, slot, p.n_legs, s, t_years, params.risk_free_rate, params.dividend_yield, sigma
-        )
-    qty = p.qty
-    p.value = value
-    p.spot = s
-    p.sigma = sigma
-    p.mv = value * qty
-    p.delta_d = delta * s * qty
-    p.gamma_d = gamma * s * s * 0.01 * qty
-    p.vega10 = vega * 10.0 * qty
-    p.theta = theta * qty
-    p.conc = p.unit_max_loss * qty if p.defined_risk == 1 else abs(p.mv)
+    n_open = open_slots.shape[0]
+    r = params.risk_free_rate
+    q = params.dividend_yield
+    for i in range(n_open):
+        slot = open_slots[i]
+        p = positions[slot]
+        j = p.symbol
+        s = close[t, j]
+        if not (valid[t, j] and math.isfinite(s) and s > 0.0):
+            continue
+        sigma = iv[t, j]
+        if not (math.isfinite(sigma) and sigma > 0.0):
+            sigma = p.sigma
+        if p.n_legs == 1 and legs[slot, 0].type == LEG_STOCK:
+            # shares: price_legs_nb's stock leg, without a call (its array argument is
+            # reference-counted on every call, which costs more than this)
+            legs[slot, 0].price = s
+            ratio = legs[slot, 0].ratio
+            value, delta, gamma, vega, theta = ratio * s, ratio, 0.0, 0.0, 0.0
+        else:
+            t_years = max(p.expiry_day - day, 0.0) / DAYS_PER_YEAR
+            value, delta, _abs_delta, gamma, vega, theta = price_legs_nb(
+                legs, slot, p.n_legs, s, t_years, r, q, sigma
+            )
+        qty = p.qty
+        p.value = value
+        p.spot = s
+        p.sigma = sigma
+        p.mv = value * qty
+        p.delta_d = delta * s * qty
+        p.gamma_d = gamma * s * s * 0.01 * qty
+        p.vega10 = vega * 10.0 * qty
+        p.theta = theta * qty
+        p.conc = p.unit_max_loss * qty if p.defined_risk == 1 else abs(p.mv)
 
 
 @jit_inner
@@ -208,29 +215,24 @@ def close_position_nb(
 
 
 @jit_inner
-def mark_and_exit_nb(
+def exits_nb(
     at: BarAt,
-    market: Market,
+    valid: np.ndarray,
     signal: np.ndarray,
     book: Book,
     fills: np.ndarray,
     params: np.record,
-    ws: Workspace,
+    open_slots: np.ndarray,
 ) -> None:
-    """Mark every open position, close those with an exit reason, flatten the rest.
+    """Close every open position with an exit reason on this bar.
 
-    One pass over the open-slot list ``ws.wi[WI_OPEN, :counters[C_OPEN]]`` (slot order): each
-    position is marked (:func:`mark_nb`) and then checked (a close changes no other position's
-    mark, so this is the same as marking them all first). Only symbols with a bar exit, except
-    at expiry: an option whose symbol has no bar on or after its expiry date settles on the
-    first bar of the run past it (``EXIT_EXPIRY_NO_DATA``, intrinsic at its last close). The
-    list is compacted in place and the positions kept are written, in its order, to the flat
-    book ``ws.book_i`` / ``ws.book_f`` (:func:`~.book_nb.flatten_book_nb`'s columns).
+    Only symbols with a bar exit, except at expiry: an option whose symbol has no bar on or
+    after its expiry date settles on the first bar of the run past it (``EXIT_EXPIRY_NO_DATA``,
+    intrinsic at its last close). ``open_slots[:counters[C_OPEN]]`` (slot order) is compacted
+    in place.
     """
     bar, t, ts, day = at.bar, at.t, at.ts, at.day
-    close, iv, valid, sector_codes = market.close, market.iv, market.valid, market.sector_codes
-    positions, legs = book.positions, book.legs
-    open_slots, book_i, book_f = ws.wi[WI_OPEN], ws.book_i, ws.book_f
+    positions = book.positions
     n_open = book.counters[C_OPEN]
     max_hold = params.max_days_hold
     stops = (
@@ -242,7 +244,6 @@ def mark_and_exit_nb(
     w = 0
     for i in range(n_open):
         slot = open_slots[i]
-        mark_nb(at, close, iv, valid, positions, legs, params, slot)
         p = positions[slot]
         j = p.symbol
         reason = 0
@@ -255,7 +256,6 @@ def mark_and_exit_nb(
             close_position_nb(bar, slot, reason, book, fills, params)
         else:
             open_slots[w] = slot
-            book_set_nb(book_i, book_f, w, positions, slot, sector_codes)
             w += 1
 
 
@@ -352,11 +352,12 @@ def step_nb(at: BarAt, market: Market, sig: SignalBlock, param_rows: np.ndarray,
     pm = params.use_portfolio_management > 0.0
     begin_bar_nb(t, int(params.var_window) if pm else 0, wi, ws.meta)
     accrue_interest_nb(day, account, params)
-    mark_and_exit_nb(at, market, sig.signal, book, rec.fills, params, ws)
-    k = counters[C_OPEN]  # the flat book holds them
+    mark_all_nb(at, close, market.iv, market.valid, positions, book.legs, params,
+                open_slots[: counters[C_OPEN]])  # fmt: skip
+    exits_nb(at, market.valid, sig.signal, book, rec.fills, params, open_slots)
     if pm and params.breach_policy == BREACH_HEDGE:  # hedges of positions closed: sell back
         unwind_hedges_nb(bar, t, market.valid, book, rec.fills, params, wi)
-        k = flatten_book_nb(positions, sector_codes, wi, counters[C_OPEN], book_i, book_f)
+    k = flatten_book_nb(positions, sector_codes, wi, counters[C_OPEN], book_i, book_f)
     pre = ws.vec[V_PRE, :N_EXPOSURES]
     for e in range(N_EXPOSURES):
         pre[e] = np.nan
