@@ -1,7 +1,7 @@
 """``dollarbill warmup``: compile every kernel once, ahead of the first real run.
 
 numba compiles a kernel the first time it is called with new argument types and caches the
-machine code on disk; a fresh environment therefore spends about 20-30 s compiling on its first
+machine code on disk; a fresh environment therefore spends about 15-30 s compiling on its first
 backtest. Warmup runs each code path once on a tiny synthetic universe (pricing, data,
 signals, backtests with and without portfolio management and every sizing method, the portfolio
 manager, allocation, metrics, the live step, a threaded sweep), printing a progress line per
@@ -19,7 +19,7 @@ from typing import Any
 
 from dollarbill_research.cli._common import EXIT_OK
 
-HELP = "compile every kernel once (about 45 s in a fresh environment) and show the cache"
+HELP = "compile every kernel once (about 30 s in a fresh environment) and show the cache"
 DESCRIPTION = (
     "Compile every numba kernel once, with a progress line per step, so that the first real "
     "run starts fast; then print where the numba cache lives. Run it once per environment "
