@@ -1,11 +1,11 @@
 """A one-line notice when kernels first compile in a process whose numba cache is empty.
 
-A fresh environment compiles the kernels on first use (about 15 s for the backtest path, 30 s for every kernel; numba
-then caches them on disk). Without a word that looks like a hang, so the first compile of a
-dollarbill kernel in a process checks whether the kernels' cache folder holds any compiled
-kernel yet (numba's ``*.nbi`` index files) and, when it holds none, prints :data:`NOTICE` once
-on stderr (terminals and notebooks both show it). The check is a directory listing, made once
-per process; later compiles cost nothing more.
+A fresh environment compiles the kernels on first use (about 15 s for the backtest path, 30 s
+for every kernel; numba then caches them on disk). Without a word that looks like a hang, so
+the first compile of a dollarbill kernel in a process checks whether the kernels' cache folder
+holds any compiled kernel yet (numba's ``*.nbi`` index files) and, when it holds none, prints
+:data:`NOTICE` once on stderr (terminals and notebooks both show it). The check is a directory
+listing, made once per process; later compiles cost nothing more.
 
 Set ``DOLLARBILL_NO_COMPILE_NOTICE=1`` to silence it.
 """

@@ -25,8 +25,9 @@ from dollarbill_research.kernels.records import (
     BI_STRATEGY,
     BI_SYMBOL,
 )
-from dollarbill_research.kernels.risk_nb import exposures_into_nb
+from dollarbill_research.kernels.risk_nb import CX_LEN, exposures_into_nb
 from dollarbill_research.kernels.workspace_nb import (
+    V_OUT,
     WI_OPEN,
     Workspace,
     quad_form_ws_nb,
@@ -92,7 +93,8 @@ def book_exposures_into_nb(
     if with_var and math.isfinite(equity) and equity > 0.0:
         q = quad_form_ws_nb(closes, k, ws)
     sector_abs = sector_scratch_nb(ws.wf, n_sectors)
-    exposures_into_nb(ws.book_i, ws.book_f, k, equity, q, out, sector_abs)
+    tot = ws.vec[V_OUT, :CX_LEN]
+    exposures_into_nb(ws.book_i, ws.book_f, k, equity, q, out, sector_abs, tot)
     if not with_var:
         out[EXP_VAR95] = np.nan
         out[EXP_VAR99] = np.nan

@@ -3,7 +3,8 @@
 The context is the tuple ``(tot[CX_LEN], sector_abs[n_sectors], sym_delta[n_symbols],
 cd[n_symbols], var_sym[n_symbols], rets[m, n_symbols])``:
 
-* ``tot``: book totals in dollars (indices ``CX_*`` below);
+* ``tot``: book totals in dollars (indices ``CX_*`` of :mod:`.risk_nb`,
+  :func:`~.risk_nb.flat_totals_nb`);
 * ``sector_abs``: sum of ``|mv|`` per sector;
 * ``sym_delta``: net dollar delta per symbol ``d``;
 * ``cd = C d`` and ``var_sym = diag(C)`` for the pairwise-complete covariance ``C`` of the
@@ -20,22 +21,23 @@ import math
 
 import numpy as np
 
+from dollarbill_research.kernels import records as layout  # the flat book's rows BI_* / BF_*
 from dollarbill_research.kernels._jit import jit, jit_inner
-from dollarbill_research.kernels.records import (
-    BF_CONC,
-    BF_DELTA,
-    BF_GAMMA,
-    BF_MV,
-    BF_THETA,
-    BF_VEGA,
-    BI_SECTOR,
-    BI_SYMBOL,
-    Candidate,
-    FlatBook,
-)
-from dollarbill_research.kernels.risk_nb import (
+from dollarbill_research.kernels.records import Candidate, FlatBook
+from dollarbill_research.kernels.risk_nb import (  # the totals' layout CX_* is risk_nb's
+    CX_CONC,
+    CX_DCD,
+    CX_DELTA,
+    CX_GAMMA,
+    CX_GROSS,
+    CX_LEN,
+    CX_NET,
+    CX_SECTOR_MAX,
+    CX_SQ,
+    CX_THETA,
+    CX_VEGA,
     flat_arrays_nb,
-    max_nan_nb,
+    flat_totals_nb,
     pair_cov_nb,
     symbol_deltas_nb,
     window_returns_nb,
@@ -62,17 +64,6 @@ from dollarbill_research.kernels.workspace_nb import (
     held_deltas_nb,
 )
 
-CX_DELTA = 0  # sum dollar delta
-CX_GAMMA = 1  # sum dollar gamma (1% move)
-CX_VEGA = 2  # sum P&L for +10 vol points
-CX_THETA = 3  # sum theta per day
-CX_GROSS = 4  # sum |mv|
-CX_NET = 5  # sum mv
-CX_SQ = 6  # sum mv^2 (diversification)
-CX_CONC = 7  # max |conc|
-CX_SECTOR_MAX = 8  # max over sectors of sum |mv|
-CX_DCD = 9  # d' C d (dollars^2)
-CX_LEN = 10
 assert CX_LEN <= VEC_LEN  # the engine keeps the totals in a workspace row
 
 
@@ -84,32 +75,6 @@ def book_totals_nb(book: FlatBook, n_sectors: int) -> tuple[np.ndarray, np.ndarr
     book_i, book_f = flat_arrays_nb(book)
     flat_totals_nb(book_i, book_f, book.pos_sector.shape[0], tot, sector_abs)
     return tot, sector_abs
-
-
-@jit_inner
-def flat_totals_nb(
-    book_i: np.ndarray, book_f: np.ndarray, k: int, tot: np.ndarray, sector_abs: np.ndarray
-) -> None:
-    """:func:`book_totals_nb` of the first ``k`` columns of a flat book, into ``tot``.
-
-    ``tot`` and ``sector_abs`` are overwritten.
-    """
-    for c in range(CX_LEN):
-        tot[c] = 0.0
-    for s in range(sector_abs.shape[0]):
-        sector_abs[s] = 0.0
-    for i in range(k):
-        mv = book_f[BF_MV, i]
-        tot[CX_DELTA] += book_f[BF_DELTA, i]
-        tot[CX_GAMMA] += book_f[BF_GAMMA, i]
-        tot[CX_VEGA] += book_f[BF_VEGA, i]
-        tot[CX_THETA] += book_f[BF_THETA, i]
-        tot[CX_GROSS] += abs(mv)
-        tot[CX_NET] += mv
-        tot[CX_SQ] += mv * mv
-        tot[CX_CONC] = max(tot[CX_CONC], abs(book_f[BF_CONC, i]))
-        sector_abs[book_i[BI_SECTOR, i]] += abs(mv)
-    tot[CX_SECTOR_MAX] = max_nan_nb(sector_abs)
 
 
 @jit_inner
@@ -245,7 +210,7 @@ def ctx_cd_nb(
 def ctx_begin_nb(closes: np.ndarray, k: int, ws: Workspace) -> float:
     """Set up the lazy context of the workspace's flat book of ``k`` positions; return ``d'Cd``."""
     wi, wf, meta = ws.wi, ws.wf, ws.meta
-    pos_symbol, delta_d = ws.book_i[BI_SYMBOL], ws.book_f[BF_DELTA]
+    pos_symbol, delta_d = ws.book_i[layout.BI_SYMBOL], ws.book_f[layout.BF_DELTA]
     h = held_deltas_nb(pos_symbol, delta_d, k, wi, wf, np.int64(WI_HELD), np.int64(WF_HD))
     meta[M_NHELD] = h
     meta[M_NFILL] = 0

@@ -42,6 +42,19 @@ from dollarbill_research.kernels.records import FlatBook
 Z95 = 1.6448536269514722  # scipy.stats.norm.ppf(0.95)
 Z99 = 2.3263478740408408  # scipy.stats.norm.ppf(0.99)
 
+# Book totals in dollars (context_nb's context and the exposures are built on them)
+CX_DELTA = 0  # sum dollar delta
+CX_GAMMA = 1  # sum dollar gamma (1% move)
+CX_VEGA = 2  # sum P&L for +10 vol points
+CX_THETA = 3  # sum theta per day
+CX_GROSS = 4  # sum |mv|
+CX_NET = 5  # sum mv
+CX_SQ = 6  # sum mv^2 (diversification)
+CX_CONC = 7  # max |conc|
+CX_SECTOR_MAX = 8  # max over sectors of sum |mv|
+CX_DCD = 9  # d' C d (dollars^2)
+CX_LEN = 10
+
 
 @jit
 def window_returns_nb(closes: np.ndarray, t: int, window: int) -> np.ndarray:
@@ -210,6 +223,32 @@ def max_nan_nb(x: np.ndarray) -> float:
 
 
 @jit_inner
+def flat_totals_nb(
+    book_i: np.ndarray, book_f: np.ndarray, k: int, tot: np.ndarray, sector_abs: np.ndarray
+) -> None:
+    """:func:`book_totals_nb` of the first ``k`` columns of a flat book, into ``tot``.
+
+    ``tot`` and ``sector_abs`` are overwritten.
+    """
+    for c in range(CX_LEN):
+        tot[c] = 0.0
+    for s in range(sector_abs.shape[0]):
+        sector_abs[s] = 0.0
+    for i in range(k):
+        mv = book_f[layout.BF_MV, i]
+        tot[CX_DELTA] += book_f[layout.BF_DELTA, i]
+        tot[CX_GAMMA] += book_f[layout.BF_GAMMA, i]
+        tot[CX_VEGA] += book_f[layout.BF_VEGA, i]
+        tot[CX_THETA] += book_f[layout.BF_THETA, i]
+        tot[CX_GROSS] += abs(mv)
+        tot[CX_NET] += mv
+        tot[CX_SQ] += mv * mv
+        tot[CX_CONC] = max(tot[CX_CONC], abs(book_f[layout.BF_CONC, i]))
+        sector_abs[book_i[layout.BI_SECTOR, i]] += abs(mv)
+    tot[CX_SECTOR_MAX] = max_nan_nb(sector_abs)
+
+
+@jit_inner
 def exposures_from_q_nb(
     book_i: np.ndarray, book_f: np.ndarray, k: int, equity: float, n_sectors: int, q: float
 ) -> np.ndarray:
@@ -219,7 +258,9 @@ def exposures_from_q_nb(
     / ``BF_*`` of :mod:`.records`): two arrays to pass, whatever the number of fields.
     """
     out = np.zeros(N_EXPOSURES)
-    exposures_into_nb(book_i, book_f, k, equity, q, out, np.zeros(max(n_sectors, 1)))
+    exposures_into_nb(
+        book_i, book_f, k, equity, q, out, np.zeros(max(n_sectors, 1)), np.zeros(CX_LEN)
+    )
     return out
 
 
@@ -232,38 +273,28 @@ def exposures_into_nb(
     q: float,
     out: np.ndarray,
     sector_abs: np.ndarray,
+    tot: np.ndarray,
 ) -> None:
     """:func:`exposures_from_q_nb` into ``out`` (``N_EXPOSURES``), overwritten.
 
-    ``sector_abs`` (one entry per sector) is scratch, overwritten too.
+    ``sector_abs`` (one entry per sector) and ``tot`` (``CX_LEN``) are scratch: the book's
+    totals (:func:`flat_totals_nb`), divided here by equity.
     """
     for e in range(N_EXPOSURES):
         out[e] = 0.0
     if not (math.isfinite(equity) and equity > 0.0):
         return
-    for s in range(sector_abs.shape[0]):
-        sector_abs[s] = 0.0
-    gross = 0.0
-    sq = 0.0
-    for i in range(k):
-        mv = book_f[layout.BF_MV, i]
-        out[EXP_DELTA] += book_f[layout.BF_DELTA, i]
-        out[EXP_GAMMA] += book_f[layout.BF_GAMMA, i]
-        out[EXP_VEGA] += book_f[layout.BF_VEGA, i]
-        out[EXP_THETA] += book_f[layout.BF_THETA, i]
-        out[EXP_NET] += mv
-        a = abs(mv)
-        gross += a
-        sq += mv * mv
-        out[EXP_CONCENTRATION] = max(out[EXP_CONCENTRATION], abs(book_f[layout.BF_CONC, i]))
-        sector_abs[book_i[layout.BI_SECTOR, i]] += a
-    out[EXP_GROSS] = gross
-    out[EXP_SECTOR] = max_nan_nb(sector_abs)
-    for e in (EXP_DELTA, EXP_GAMMA, EXP_VEGA, EXP_THETA, EXP_NET, EXP_GROSS):
-        out[e] /= equity
-    out[EXP_CONCENTRATION] /= equity
-    out[EXP_SECTOR] /= equity
+    flat_totals_nb(book_i, book_f, k, tot, sector_abs)
+    out[EXP_DELTA] = tot[CX_DELTA] / equity
+    out[EXP_GAMMA] = tot[CX_GAMMA] / equity
+    out[EXP_VEGA] = tot[CX_VEGA] / equity
+    out[EXP_THETA] = tot[CX_THETA] / equity
+    out[EXP_NET] = tot[CX_NET] / equity
+    out[EXP_GROSS] = tot[CX_GROSS] / equity
+    out[EXP_CONCENTRATION] = tot[CX_CONC] / equity
+    out[EXP_SECTOR] = tot[CX_SECTOR_MAX] / equity
     sd = math.sqrt(q) if q > 0.0 else 0.0
     out[EXP_VAR95] = Z95 * sd / equity
     out[EXP_VAR99] = Z99 * sd / equity
+    gross, sq = tot[CX_GROSS], tot[CX_SQ]
     out[EXP_DIVERSIFICATION] = gross * gross / sq if sq > 0.0 else 0.0
