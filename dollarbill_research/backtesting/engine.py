@@ -210,9 +210,9 @@ def simulate(
     n_sym = panel.n_symbols
     params = make_params(bp, pp)  # read by name here
     rows = params_array(bp, pp)  # what the kernels take
-    hedge = params.use_portfolio_management > 0 and params.breach_policy == codes.BREACH_HEDGE
-    book = records.new_state(n_strat, n_sym, float(params.initial_capital), hedge_slots=hedge)
     managed = params.use_portfolio_management > 0
+    hedge = managed and params.breach_policy == codes.BREACH_HEDGE
+    book = records.new_state(n_strat, n_sym, float(params.initial_capital), hedge_slots=hedge)
     fill_rows, rejection_rows = _first_rows(signals.signal, managed)
     rec = records.new_records(panel.n_bars, n_strat, fill_rows, n_rejections=rejection_rows)
     market = records.make_market(

@@ -141,20 +141,11 @@ def kelly_inputs_nb(stats: np.ndarray, s: int, params: np.record) -> tuple[float
 
 
 @jit_inner
-def stable_argsort_nb(keys: np.ndarray) -> np.ndarray:
+def stable_argsort_into_nb(keys: np.ndarray, order: np.ndarray, tmp: np.ndarray) -> np.ndarray:
     """Indices that sort ``keys`` ascending, ties in index order (a stable merge sort).
 
-    The permutation of ``np.argsort(keys, kind="mergesort")`` for keys without NaN.
-    """
-    n = keys.shape[0]
-    return stable_argsort_into_nb(keys, np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64))
-
-
-@jit_inner
-def stable_argsort_into_nb(keys: np.ndarray, order: np.ndarray, tmp: np.ndarray) -> np.ndarray:
-    """:func:`stable_argsort_nb` in two int64 buffers of ``keys``' length.
-
-    Returns the buffer that holds the permutation (either one).
+    The permutation of ``np.argsort(keys, kind="mergesort")`` for keys without NaN, built in
+    two int64 buffers of ``keys``' length; returns the buffer that holds it (either one).
     """
     n = keys.shape[0]
     for i in range(n):

@@ -47,7 +47,6 @@ from dollarbill_research.kernels.workspace_nb import (
     M_NCD,
     M_NFILL,
     M_NHELD,
-    VEC_LEN,
     WF_CD,
     WF_FX,
     WF_HD,
@@ -63,8 +62,6 @@ from dollarbill_research.kernels.workspace_nb import (
     cov_rows_nb,
     held_deltas_nb,
 )
-
-assert CX_LEN <= VEC_LEN  # the engine keeps the totals in a workspace row
 
 
 @jit_inner

@@ -226,9 +226,9 @@ def max_nan_nb(x: np.ndarray) -> float:
 def flat_totals_nb(
     book_i: np.ndarray, book_f: np.ndarray, k: int, tot: np.ndarray, sector_abs: np.ndarray
 ) -> None:
-    """:func:`book_totals_nb` of the first ``k`` columns of a flat book, into ``tot``.
+    """Totals ``CX_*`` (``CX_DCD`` left 0) of the first ``k`` columns of a flat book, into ``tot``.
 
-    ``tot`` and ``sector_abs`` are overwritten.
+    ``sector_abs`` gets the sum of ``|mv|`` per sector; both are overwritten.
     """
     for c in range(CX_LEN):
         tot[c] = 0.0

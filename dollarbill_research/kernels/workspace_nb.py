@@ -48,7 +48,7 @@ from dollarbill_research.kernels.records import (
     C_OPEN,
     LEG_DTYPE,
 )
-from dollarbill_research.kernels.risk_nb import pair_cov_nb
+from dollarbill_research.kernels.risk_nb import CX_LEN, pair_cov_nb
 
 WI_OPEN = 0  # open slots in slot order; counters[C_OPEN] of them
 WI_WIN_STAMP = 1  # epoch of the symbol's window returns
@@ -85,11 +85,11 @@ WF_LEN = 11
 V_PRE = 0  # exposures before the entries (NaN without portfolio management)
 V_EXPOSURES = 1  # exposures after the entries
 V_NAN = 2  # kept NaN: the projection of a rejection without one
-V_TOT = 3  # context totals (CX_* of context_nb)
+V_TOT = 3  # context totals (CX_* of risk_nb)
 V_OUT = 4  # scratch of exposures_into_nb
 V_LEN = 5
-VEC_LEN = 16  # >= N_EXPOSURES and context_nb.CX_LEN (checked there)
-assert VEC_LEN >= N_EXPOSURES
+VEC_LEN = 16
+assert max(N_EXPOSURES, CX_LEN) <= VEC_LEN
 
 M_EPOCH = 0  # step calls so far
 M_FIRST = 1  # first bar (row) of the window's returns
@@ -145,12 +145,12 @@ def new_workspace(
 
 @jit_inner
 def sector_scratch_nb(wf: np.ndarray, n_sectors: int) -> np.ndarray:
-    """Zeroed sum-per-sector scratch: row ``WF_SECTOR`` when the sectors fit it, else new."""
+    """Per-sector scratch: row ``WF_SECTOR`` when the sectors fit it, else new.
+
+    Its users (``risk_nb.flat_totals_nb``) overwrite it.
+    """
     n = max(n_sectors, 1)
-    out = wf[WF_SECTOR, :n] if n <= wf.shape[1] else np.zeros(n)
-    for i in range(n):
-        out[i] = 0.0
-    return out
+    return wf[WF_SECTOR, :n] if n <= wf.shape[1] else np.zeros(n)
 
 
 @jit
