@@ -17,28 +17,8 @@ numba's own implementations that a kernel calls (``np.empty``, ``max``, ``a.take
 inner library too (:func:`_create_library`), and a compile root installs the environments of
 everything it links in (:func:`_set_linked_environments`).
 
-Compile time in numba's machinery. Most of what remains of a first compile is numba's typing and
-lowering in Python, and a few of its costs are overheads that do not depend on our code. While
-one of our kernels compiles (:func:`_compiling_a_kernel`: its :class:`KernelFlags` are on
-numba's ``ConfigStack``, also below the implementations it compiles), and only then:
-
-* :class:`KernelFlags` hashes and compares once, not on each of ~44,000 overload look-ups;
-* numba's implementations are cached on the options they inherit (:func:`_get_impl`), so a root
-  and its callees no longer compile ``np.empty`` & co. once per set of flags;
-* an increment or decrement of an array extracts its meminfo only, not every member
-  (:func:`_get_meminfos`: less IR to build, print, parse and optimise away);
-* error messages of failed overload candidates (~12,000) are marked up without colorama
-  (:func:`_kernel_markup`), ufunc loops are looked up once per ufunc and types
-  (:func:`_find_matching_loop`), declarations get no LLVM function pass manager
-  (:func:`_optimize_functions`), and roots and inner code get no C wrapper.
-
-Each patch returns what numba's code returns (tests/kernels/test_jit.py compares them), leaves
-other compilations to numba's code, and the golden runs stay byte-identical. Measured with
-``benchmarks/bench_backtest.py --compile-only`` against the commit before (6046f1c), in the same
-session on the 2-core machine (another job on one core): first call in an empty cache 18.1 s
-minimum, 19.9 s median of 6 runs before; 15.1 s minimum, 16.1 s median of 7 runs with them
-(main with the private-callee roots alone: 18.0 / 18.3 s); a new process with a warm cache
-about 1.0 s either way, and warm throughput unchanged (100 x 1,260 and 1,000 x 2,520).
+numba's own overheads in typing and lowering, cut while our kernels compile, are in
+:mod:`._numba_overheads` (imported here, which installs them).
 """
 
 from __future__ import annotations
@@ -48,20 +28,22 @@ from typing import Any, TypeVar
 
 from numba import config as numba_config
 from numba import njit
-from numba.core import errors as numba_errors
 from numba.core import types
-from numba.core.codegen import CPUCodeLibrary, JITCodeLibrary, JITCPUCodegen
-from numba.core.compiler import Compiler, Flags
+from numba.core.codegen import JITCodeLibrary, JITCPUCodegen
+from numba.core.compiler import Compiler
 from numba.core.compiler_machinery import LoweringPass, register_pass
-from numba.core.dispatcher import _FunctionCompiler
 from numba.core.environment import lookup_environment
 from numba.core.lowering import BaseLower
 from numba.core.registry import CPUDispatcher
-from numba.core.runtime.context import NRTContext
-from numba.core.targetconfig import ConfigStack, TargetConfig, _FlagsStack
+from numba.core.targetconfig import ConfigStack
 from numba.core.typed_passes import NativeLowering
-from numba.core.typing import npydecl
 from numba.core.typing.templates import _OverloadFunctionTemplate
+
+from dollarbill_research.kernels._numba_overheads import (
+    KernelFlags,
+    _compiling_a_kernel,
+    _KernelFunctionCompiler,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -74,63 +56,6 @@ _INNER_OPTIONS: dict[str, Any] = {
     "no_cpython_wrapper": True,
     "no_cfunc_wrapper": True,
 }
-
-
-class KernelFlags(Flags):
-    """The compile flags of one of our kernels: hashed and compared once, not on every lookup.
-
-    numba keys its cache of overload implementations on the flags of the compilation in
-    progress (``_OverloadFunctionTemplate._get_impl``), and ``TargetConfig`` hashes and compares
-    by reading every option through a property: about 3.5 million reads for the ~44,000
-    overload lookups of a backtest's first compile. The values are computed once per instance
-    and again only after an option is set. Being an instance of this class is also how the
-    patches below know that the compilation in progress is one of our kernels'.
-    """
-
-    __slots__ = ("_frozen",)
-
-    def __init__(self, copy_from: TargetConfig | None = None) -> None:
-        super().__init__(copy_from)
-        object.__setattr__(self, "_frozen", None)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        object.__setattr__(self, "_frozen", None)
-        object.__setattr__(self, name, value)
-
-    def __delattr__(self, name: str) -> None:
-        object.__setattr__(self, "_frozen", None)
-        object.__delattr__(self, name)
-
-    def values(self) -> dict[str, Any]:
-        frozen = self._frozen
-        if frozen is None:
-            frozen = TargetConfig.values(self)
-            object.__setattr__(self, "_frozen", frozen)
-        return dict(frozen)
-
-    def __hash__(self) -> int:
-        return _FLAGS_HASH  # what TargetConfig hashes: its values' sorted option names
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, KernelFlags):
-            if self._frozen is None:
-                self.values()
-            if other._frozen is None:
-                other.values()
-            return self._frozen == other._frozen
-        return TargetConfig.__eq__(self, other)
-
-
-_FLAGS_HASH = hash(tuple(sorted(KernelFlags.options)))
-
-
-def _compiling_a_kernel() -> bool:
-    """Whether one of our kernels' compilations is in progress in this thread.
-
-    Also true in the compilations it starts (numba's own implementations of ``np.empty``,
-    ``max``... that our kernels call), which push their own flags on numba's ``ConfigStack``.
-    """
-    return any(type(flags) is KernelFlags for flags in _FlagsStack()._stack)
 
 
 def _get_impl(self: Any, args: Any, kws: Any) -> Any:
@@ -165,68 +90,6 @@ def _get_impl(self: Any, args: Any, kws: Any) -> Any:
 
 _numba_get_impl = _OverloadFunctionTemplate._get_impl
 _OverloadFunctionTemplate._get_impl = _get_impl
-
-
-class _KernelFunctionCompiler(_FunctionCompiler):
-    def _customize_flags(self, flags: Flags) -> Flags:
-        return KernelFlags(flags)
-
-
-_nrt_get_meminfos = NRTContext.get_meminfos
-_holds_meminfo: dict[Any, bool] = {}
-
-
-def _get_meminfos(self: NRTContext, builder: Any, ty: Any, val: Any) -> list[Any]:
-    """``NRTContext.get_meminfos`` without extracting members that hold no meminfo.
-
-    numba extracts every member of a value to look for reference-counted pointers, so each
-    incref or decref of an array emitted eleven ``extractvalue`` instructions (meminfo, parent,
-    sizes, data, each shape and stride) to use one, and a tuple of arrays eleven per array: dead
-    IR that numba then prints, LLVM parses and optimises away. In our kernels' compilations this
-    skips the members whose type holds no meminfo; the list returned is the same.
-    """
-    if not _compiling_a_kernel():
-        return _nrt_get_meminfos(self, builder, ty, val)
-    dmm = self._context.data_model_manager
-    datamodel = dmm[ty]
-    meminfos = []
-    if datamodel.has_nrt_meminfo():
-        meminfos.append((ty, datamodel.get_nrt_meminfo(builder, val)))
-    for mtyp, getter in datamodel.traverse(builder):
-        holds = _holds_meminfo.get(mtyp)
-        if holds is None:
-            holds = _holds_meminfo[mtyp] = dmm[mtyp].contains_nrt_meminfo()
-        if holds:
-            meminfos.extend(_get_meminfos(self, builder, mtyp, getter(val)))
-    return meminfos
-
-
-NRTContext.get_meminfos = _get_meminfos  # type: ignore[method-assign]
-
-_markup = getattr(getattr(numba_errors, "HighlightColorScheme", None), "_markup", None)
-
-
-def _markup_text(msg: str, color: str | None, style: str | None) -> str:
-    """The text numba's ``HighlightColorScheme._markup`` returns, built without colorama calls."""
-    return f"{color or ''}{style or ''}{msg}{numba_errors.Style.RESET_ALL}"
-
-
-def _kernel_markup(self: Any, msg: str, color: str | None = None, style: str | None = None) -> str:
-    """The error-message markup of numba, the same text without re-initialising colorama.
-
-    numba builds about 12,000 error objects while typing a backtest (failed overload
-    candidates, most never shown), and marking up each message wraps and unwraps
-    ``sys.stdout``/``sys.stderr`` through colorama twice, although the text is only returned.
-    In our kernels' compilations the text is built directly.
-    """
-    if not _compiling_a_kernel():
-        return _markup(self, msg, color, style)  # type: ignore[misc]
-    return _markup_text(msg, color, style)
-
-
-if _markup is not None:  # None where NUMBA_DISABLE_ERROR_MESSAGE_HIGHLIGHTING is set
-    _kernel_markup.__defaults__ = (None, _markup.__defaults__[1])  # numba's default style
-    numba_errors.HighlightColorScheme._markup = _kernel_markup
 
 
 class InnerCodeLibrary(JITCodeLibrary):
@@ -370,56 +233,6 @@ def _set_linked_environments(cres: Any) -> None:
             env = lookup_environment(gv.name)
             if env is not None:
                 cres.library.codegen.set_env(gv.name, env)
-
-
-_numba_optimize_functions = CPUCodeLibrary._optimize_functions
-
-
-def _optimize_functions(self: CPUCodeLibrary, ll_module: Any) -> None:
-    """Numba's per-function optimisation, without building a pass manager for declarations.
-
-    numba builds an LLVM pass builder and function pass manager for every function of each
-    module added to a library, declarations included (about 1,100 of the 1,260 in a backtest's
-    first compile, each running an empty pipeline). In our kernels' compilations only the
-    functions with a body are optimised, with the same passes.
-    """
-    if not _compiling_a_kernel():
-        _numba_optimize_functions(self, ll_module)
-        return
-    ll_module.data_layout = self._codegen._data_layout
-    for func in ll_module.functions:
-        if not func.is_declaration:
-            fpm, pb = self._codegen._function_pass_manager()
-            with self._recorded_timings.record(f"Function passes on {func.name!r}", pb):
-                fpm.run(func, pb)
-
-
-CPUCodeLibrary._optimize_functions = _optimize_functions  # type: ignore[method-assign]
-
-
-_numba_find_loop = npydecl.ufunc_find_matching_loop
-_ufunc_loops: dict[tuple[Any, ...], Any] = {}
-
-
-def _find_matching_loop(ufunc: Any, arg_types: Any) -> Any:
-    """``ufunc_find_matching_loop`` of numpy's typing rules, remembered while kernels compile.
-
-    numba resolves an arithmetic operator on an array through the ufunc's loop table, again at
-    every pass of type inference over the function (about 7,000 look-ups for a backtest's first
-    compile, most with the same ufunc and types). The answer depends on the ufunc and the types
-    only, so in our kernels' compilations each is looked up once.
-    """
-    if not _compiling_a_kernel():
-        return _numba_find_loop(ufunc, arg_types)
-    key = (ufunc, *arg_types)
-    try:
-        return _ufunc_loops[key]
-    except KeyError:
-        loop = _ufunc_loops[key] = _numba_find_loop(ufunc, arg_types)
-        return loop
-
-
-npydecl.ufunc_find_matching_loop = _find_matching_loop
 
 
 @register_pass(mutates_CFG=False, analysis_only=False)

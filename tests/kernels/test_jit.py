@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from numba.core.codegen import JITCodeLibrary
 
-from dollarbill_research.kernels import _jit
+from dollarbill_research.kernels import _jit, _numba_overheads
 from dollarbill_research.kernels._jit import (
     InnerCodeLibrary,
     InnerDispatcher,
@@ -187,7 +187,7 @@ def test_kernel_flags_hash_and_compare_like_numba_flags() -> None:
 
     plain = Flags()
     plain.nrt = True
-    ours = _jit.KernelFlags(plain)
+    ours = _numba_overheads.KernelFlags(plain)
     assert ours == plain
     assert plain == ours
     assert hash(ours) == hash(plain)
@@ -197,9 +197,10 @@ def test_kernel_flags_hash_and_compare_like_numba_flags() -> None:
     ours.nrt = False  # setting an option forgets the cached values
     assert ours != plain
     assert ours.values() == {**plain.values(), "nrt": False}
-    assert ours == _jit.KernelFlags(ours)
+    assert ours == _numba_overheads.KernelFlags(ours)
     assert ours.copy() == ours
-    assert type(ours.copy()) is _jit.KernelFlags  # numba pushes a copy on its ConfigStack
+    # numba pushes a copy on its ConfigStack
+    assert type(ours.copy()) is _numba_overheads.KernelFlags
     del ours.nrt
     assert ours.values() == Flags().values()
 
@@ -214,10 +215,11 @@ def test_meminfo_lists_match_numba_and_user_code_compiles_as_numba_does(
     seen = {"kernel": 0, "user": 0}
 
     def checked(self, builder, ty, val):  # type: ignore[no-untyped-def]
-        ours = _jit._get_meminfos(self, builder, ty, val)
-        theirs = _jit._nrt_get_meminfos(self, builder, ty, val)  # dead IR in a test kernel
+        ours = _numba_overheads._get_meminfos(self, builder, ty, val)
+        # dead IR in a test kernel
+        theirs = _numba_overheads._nrt_get_meminfos(self, builder, ty, val)
         assert [t for t, _ in ours] == [t for t, _ in theirs]
-        seen["kernel" if _jit._compiling_a_kernel() else "user"] += 1
+        seen["kernel" if _numba_overheads._compiling_a_kernel() else "user"] += 1
         return ours
 
     monkeypatch.setattr(NRTContext, "get_meminfos", checked)
@@ -245,14 +247,14 @@ def test_meminfo_lists_match_numba_and_user_code_compiles_as_numba_does(
 def test_error_markup_is_numba_s_text() -> None:
     from numba.core import errors
 
-    if _jit._markup is None:
+    if _numba_overheads._markup is None:
         pytest.skip("numba's error highlighting is off (NUMBA_DISABLE_ERROR_MESSAGE_HIGHLIGHTING)")
     scheme = errors.termcolor()
     for msg in ("Cannot determine Numba type", "ünïcode\nline two", ""):
         for color in (None, errors.Fore.RED):
-            style = _jit._kernel_markup.__defaults__[1]  # type: ignore[index]
-            expected = _jit._markup(scheme, msg, color)
-            assert _jit._markup_text(msg, color, style) == expected
+            style = _numba_overheads._kernel_markup.__defaults__[1]  # type: ignore[index]
+            expected = _numba_overheads._markup(scheme, msg, color)
+            assert _numba_overheads._markup_text(msg, color, style) == expected
             assert scheme._markup(msg, color) == expected  # outside a kernel: numba's own
 
 
@@ -343,15 +345,16 @@ def test_remembered_ufunc_loops_are_numba_s() -> None:
     ]
     for ufunc, args in cases:
         expected = ufunc_find_matching_loop(ufunc, args)
-        assert _jit._find_matching_loop(ufunc, args) == expected  # outside a kernel: numba's
-        _jit._ufunc_loops.pop((ufunc, *args), None)
+        # outside a kernel: numba's
+        assert _numba_overheads._find_matching_loop(ufunc, args) == expected
+        _numba_overheads._ufunc_loops.pop((ufunc, *args), None)
     # inside a kernel's compilation the answer is remembered, and is the same
-    flags = _jit.KernelFlags()
+    flags = _numba_overheads.KernelFlags()
     from numba.core.targetconfig import ConfigStack
 
     with ConfigStack().enter(flags):
         for ufunc, args in cases:
-            first = _jit._find_matching_loop(ufunc, args)
+            first = _numba_overheads._find_matching_loop(ufunc, args)
             assert first == ufunc_find_matching_loop(ufunc, args)
-            assert _jit._find_matching_loop(ufunc, args) is first
-            assert (ufunc, *args) in _jit._ufunc_loops
+            assert _numba_overheads._find_matching_loop(ufunc, args) is first
+            assert (ufunc, *args) in _numba_overheads._ufunc_loops
