@@ -171,12 +171,14 @@ def enter_nb(at: BarAt, market: Market, sig: SignalBlock, params: np.record, boo
             cand_legs[i, leg].strike = 0.0
             cand_legs[i, leg].ratio = 0.0
             cand_legs[i, leg].price = 0.0
+    for i in range(n):  # first the confidences alone: their loads (the bar's first reads of
+        s = slots[i] // n_sym  # its confidence rows, often cache misses) overlap, which they
+        c = confidence[s, ts, slots[i] - s * n_sym]  # cannot across candidate_nb's calls
+        conf[i] = -c if math.isfinite(c) else 0.0
     for i in range(n):
         s = slots[i] // n_sym
         j = slots[i] - s * n_sym
         sg = signal[s, ts, j]
-        c = confidence[s, ts, j]
-        conf[i] = -c if math.isfinite(c) else 0.0
         side = 0 if sg == SIG_LONG else 1
         n_legs[i] = 0
         if valid[t, j]:
