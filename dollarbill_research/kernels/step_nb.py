@@ -56,6 +56,7 @@ from dollarbill_research.kernels.records import (
 from dollarbill_research.kernels.risk_trades_nb import unwind_hedges_nb
 from dollarbill_research.kernels.workspace_nb import (
     V_EXPOSURES,
+    M_TOUCH,
     V_PRE,
     WI_OPEN,
     Workspace,
@@ -306,6 +307,20 @@ def record_equity_nb(
     return e.equity
 
 
+@jit_inner
+def touch_rows_nb(at: BarAt, market: Market, sig: SignalBlock, meta: np.ndarray) -> None:
+    """Read the bar's rows once, in order (the marks, exits and entries read them scattered)."""
+    t, ts = at.t, at.ts
+    close, iv, valid = market.close, market.iv, market.valid
+    n = 0
+    for j in range(close.shape[1]):
+        n += (close[t, j] > 0.0) + (iv[t, j] > 0.0) + valid[t, j]
+    for s in range(sig.signal.shape[0]):
+        for j in range(close.shape[1]):
+            n += (sig.signal[s, ts, j] != 0) + (sig.confidence[s, ts, j] > 0.0)
+    meta[M_TOUCH] = n
+
+
 @jit
 def step_nb(at: BarAt, market: Market, sig: SignalBlock, param_rows: np.ndarray, book: Book,
             rec: Records, ws: Workspace) -> float:  # fmt: skip
@@ -350,7 +365,8 @@ def step_nb(at: BarAt, market: Market, sig: SignalBlock, param_rows: np.ndarray,
     open_slots = wi[WI_OPEN]
     params = param_rows[0]
     pm = params.use_portfolio_management > 0.0
-    begin_bar_nb(t, int(params.var_window) if pm else 0, wi, ws.meta)
+    begin_bar_nb(bar, t, int(params.var_window) if pm else 0, wi, ws.meta)
+    touch_rows_nb(at, market, sig, ws.meta)
     accrue_interest_nb(day, account, params)
     mark_all_nb(at, close, market.iv, market.valid, positions, book.legs, params,
                 open_slots[: counters[C_OPEN]])  # fmt: skip

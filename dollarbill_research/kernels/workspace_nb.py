@@ -67,7 +67,9 @@ WI_ROW = 13  # scratch: a one-symbol row list for cov_rows_nb
 WI_NLEGS = 14  # entries: leg count of each candidate
 WI_ORDER = 15  # entries: the stable sort's two permutation buffers
 WI_ORDER2 = 16
-WI_LEN = 17
+WI_WIN_BAR = 17  # bar of the last return in the symbol's window (valid with WI_WIN_STAMP)
+WI_WIN_M = 18  # returns in that window
+WI_LEN = 19
 
 WF_SCR = 0  # scratch per-symbol sums, kept 0
 WF_HD = 1  # context: net dollar delta of WI_HELD
@@ -98,7 +100,9 @@ M_NLOC = 3  # local indices handed out this bar
 M_NHELD = 4
 M_NFILL = 5
 M_NCD = 6
-M_LEN = 7
+M_TOUCH = 7  # scratch of step_nb's in-order read of the bar's rows
+M_BAR = 8  # the bar (global bar number)
+M_LEN = 9
 
 CACHE_CAP = 512  # symbols per bar whose pair covariances are cached
 
@@ -175,9 +179,10 @@ def open_insert_nb(wi: np.ndarray, n_open: int, slot: int) -> None:
 
 
 @jit
-def begin_bar_nb(t: int, window: int, wi: np.ndarray, meta: np.ndarray) -> None:
-    """Start a new bar: a new epoch (every cached figure goes stale) and the window bounds."""
+def begin_bar_nb(bar: int, t: int, window: int, wi: np.ndarray, meta: np.ndarray) -> None:
+    """Start bar ``bar`` (row ``t``): a new epoch (every cached figure goes stale), the window."""
     meta[M_EPOCH] += 1
+    meta[M_BAR] = bar
     first = max(t - window + 1, 1)
     meta[M_FIRST] = first
     meta[M_M] = max(t - first + 1, 0)
@@ -191,23 +196,40 @@ def begin_bar_nb(t: int, window: int, wi: np.ndarray, meta: np.ndarray) -> None:
 def touch_nb(
     closes: np.ndarray, s: int, wi: np.ndarray, win: np.ndarray, cov: np.ndarray, meta: np.ndarray
 ) -> int:
-    """Make symbol ``s``'s window returns current; return its local index (-1: cache full)."""
+    """Make symbol ``s``'s window returns current; return its local index (-1: cache full).
+
+    A symbol whose window was computed on the previous bar, with as many returns, keeps them
+    shifted by one and computes only the new bar's return (the same figures as a from-scratch
+    window: each return is computed once, by the same operation).
+    """
     epoch = meta[M_EPOCH]
     if wi[WI_LOC_STAMP, s] == epoch:
         return wi[WI_LOC, s]
     m = meta[M_M]
     first = meta[M_FIRST]
-    full = 1
-    for i in range(m):
+    bar = meta[M_BAR]
+    start = 0
+    if (
+        m > 0
+        and wi[WI_WIN_STAMP, s] == epoch - 1
+        and wi[WI_WIN_BAR, s] == bar - 1
+        and wi[WI_WIN_M, s] == m
+    ):
+        for i in range(m - 1):
+            win[0, s, i] = win[0, s, i + 1]
+        start = m - 1
+    for i in range(start, m):
         b = first + i
         c0 = closes[b - 1, s]
         c1 = closes[b, s]
         r = np.nan
         if math.isfinite(c0) and math.isfinite(c1) and c0 > 0.0 and c1 > 0.0:
             r = c1 / c0 - 1.0
-        if not math.isfinite(r):
-            full = 0
         win[0, s, i] = r
+    full = 1
+    for i in range(m):
+        if not math.isfinite(win[0, s, i]):
+            full = 0
     if full == 1 and m > 0:
         sx = 0.0
         for i in range(m):
@@ -217,6 +239,8 @@ def touch_nb(
             win[1, s, i] = win[0, s, i] - mx
     wi[WI_FULL, s] = full
     wi[WI_WIN_STAMP, s] = epoch
+    wi[WI_WIN_BAR, s] = bar
+    wi[WI_WIN_M, s] = m
     wi[WI_LOC_STAMP, s] = epoch
     n = meta[M_NLOC]
     if n >= cov.shape[0]:

@@ -20,6 +20,7 @@ from dollarbill_research.kernels.risk_nb import (
     window_returns_nb,
 )
 from dollarbill_research.kernels.workspace_nb import (
+    M_M,
     WF_CD,
     WF_VAR,
     begin_bar_nb,
@@ -59,13 +60,45 @@ def test_cached_quad_form_is_the_from_scratch_quad_form(seed, n_sym, k, window, 
     ws.book_i[BI_SYMBOL, :k] = syms  # the flat book the kernels read
     ws.book_f[BF_DELTA, :k] = deltas
     for t in (0, 1, window // 2 + 1, n_bars - 1):
-        begin_bar_nb(t, window, wi, meta)
+        begin_bar_nb(t, t, window, wi, meta)
         rets = window_returns_nb(closes, t, window)
         expected = quad_form_nb(rets, symbol_deltas_nb(n_sym, syms, deltas))
         got = quad_form_ws_nb(closes, k, ws)
         again = quad_form_ws_nb(closes, k, ws)  # from cache
         assert np.array_equal(got, expected, equal_nan=True)
         assert np.array_equal(again, expected, equal_nan=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_sym=st.integers(1, 6),
+    window=st.integers(2, 12),
+    p_missing=st.sampled_from([0.0, 0.05, 0.3]),
+)
+def test_windows_kept_from_bar_to_bar_are_the_from_scratch_windows(
+    seed, n_sym, window, p_missing
+):
+    # consecutive bars, a book that changes: a symbol held on the previous bar keeps its
+    # window shifted by one (touch_nb); the quadratic form must not tell the difference
+    rng = np.random.default_rng(seed)
+    n_bars = 30
+    closes = _closes(rng, n_bars, n_sym, p_missing)
+    ws = new_workspace(n_sym, n_sym, window)
+    wi, meta = ws.wi, ws.meta
+    for t in range(n_bars):
+        k = int(rng.integers(0, n_sym + 1))
+        syms = np.sort(rng.choice(n_sym, size=k, replace=False)).astype(np.int64)
+        deltas = rng.normal(0.0, 1e4, k)
+        ws.book_i[BI_SYMBOL, :k] = syms
+        ws.book_f[BF_DELTA, :k] = deltas
+        begin_bar_nb(100 + t, t, window, wi, meta)
+        rets = window_returns_nb(closes, t, window)
+        expected = quad_form_nb(rets, symbol_deltas_nb(n_sym, syms, deltas))
+        assert np.array_equal(quad_form_ws_nb(closes, k, ws), expected, equal_nan=True), t
+        m = int(meta[M_M])
+        for s in syms:  # the kept windows hold exactly the from-scratch returns
+            assert np.array_equal(ws.win[0, s, :m], rets[:, s], equal_nan=True), (t, s)
 
 
 @settings(max_examples=60, deadline=None)
@@ -84,7 +117,7 @@ def test_context_row_is_sum_of_delta_times_pair_covariance(seed, n_sym, k, p_mis
     wi, wf, meta = ws.wi, ws.wf, ws.meta
     ws.book_i[BI_SYMBOL, :k] = syms  # the flat book the kernels read
     ws.book_f[BF_DELTA, :k] = deltas
-    begin_bar_nb(t, window, wi, meta)
+    begin_bar_nb(t, t, window, wi, meta)
     ctx_begin_nb(closes, k, ws)
     rets = window_returns_nb(closes, t, window)
     net = symbol_deltas_nb(n_sym, syms, deltas)
@@ -106,7 +139,7 @@ def test_cov_by_hand():
     closes = np.column_stack([c0, c1])
     ws = new_workspace(1, 2, 4)
     wi, win, cov, meta = ws.wi, ws.win, ws.cov, ws.meta
-    begin_bar_nb(4, 4, wi, meta)
+    begin_bar_nb(4, 4, 4, wi, meta)
     mean = x.mean()
     var_x = ((x - mean) ** 2).sum() / 3.0  # sample covariance, n - 1
     assert np.isclose(cov_nb(closes, 0, 0, wi, win, cov, meta), var_x, rtol=1e-12)
