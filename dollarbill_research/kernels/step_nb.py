@@ -55,8 +55,8 @@ from dollarbill_research.kernels.records import (
 )
 from dollarbill_research.kernels.risk_trades_nb import unwind_hedges_nb
 from dollarbill_research.kernels.workspace_nb import (
-    V_EXPOSURES,
     M_TOUCH,
+    V_EXPOSURES,
     V_PRE,
     WI_OPEN,
     Workspace,

@@ -75,12 +75,15 @@ def test_head_copies_small_results_and_shrinks_large_ones_in_place(
     buf["bar"] = np.arange(8)
     buf["pnl"] = np.linspace(-1.0, 1.0, 8)
     small = engine_module._head(buf, 5)  # a raw-byte copy, the buffer is left as it was
-    assert small is not buf and small.base is None and small.flags.owndata
+    assert small is not buf
+    assert small.base is None
+    assert small.flags.owndata
     assert small.tobytes() == buf[:5].tobytes()
     assert buf.shape == (8,)
     monkeypatch.setattr(engine_module, "SMALL_RESULT_BYTES", 0)
     large = engine_module._head(buf, 3)  # past the threshold: shrunk in place
-    assert large is buf and large.shape == (3,)
+    assert large is buf
+    assert large.shape == (3,)
     assert large["bar"].tolist() == [0, 1, 2]
     strided = np.zeros(8, dtype=records.FILL_DTYPE)[::2]  # not ours, not contiguous: copied
     assert engine_module._head(strided, 2).shape == (2,)

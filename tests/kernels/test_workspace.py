@@ -76,9 +76,7 @@ def test_cached_quad_form_is_the_from_scratch_quad_form(seed, n_sym, k, window, 
     window=st.integers(2, 12),
     p_missing=st.sampled_from([0.0, 0.05, 0.3]),
 )
-def test_windows_kept_from_bar_to_bar_are_the_from_scratch_windows(
-    seed, n_sym, window, p_missing
-):
+def test_windows_kept_from_bar_to_bar_are_the_from_scratch_windows(seed, n_sym, window, p_missing):
     # consecutive bars, a book that changes: a symbol held on the previous bar keeps its
     # window shifted by one (touch_nb); the quadratic form must not tell the difference
     rng = np.random.default_rng(seed)
