@@ -28,12 +28,12 @@ from typing import Any, TypeVar
 
 from numba import config as numba_config
 from numba import njit
-from numba.core import types
+from numba.core import ir, types
 from numba.core.codegen import JITCodeLibrary, JITCPUCodegen
 from numba.core.compiler import Compiler
 from numba.core.compiler_machinery import LoweringPass, register_pass
 from numba.core.environment import lookup_environment
-from numba.core.lowering import BaseLower
+from numba.core.lowering import BaseLower, Lower
 from numba.core.registry import CPUDispatcher
 from numba.core.targetconfig import ConfigStack
 from numba.core.typed_passes import NativeLowering
@@ -283,6 +283,49 @@ def _create_cfunc_wrapper(self: BaseLower) -> None:
 
 
 BaseLower.create_cfunc_wrapper = _create_cfunc_wrapper  # type: ignore[method-assign]
+
+
+def _borrows(lower: Lower, inst: ir.Assign) -> bool:
+    """Whether ``inst`` binds an argument of one of our kernels that the kernel only borrows.
+
+    numba takes a reference to each argument it binds (an array, or each array of a record
+    such as a ``Book`` or ``Workspace``) and drops it when the variable dies: two atomic
+    operations per array per call, which numba's reference-count pruning removes only in
+    simple control flow. The caller holds its own reference for the whole call (numba's
+    calling convention borrows arguments; a Python caller's wrapper holds the objects), so a
+    variable bound once to an argument needs none: it is neither referenced on binding nor
+    released when it dies (every other use, a view, a record built from it or a returned
+    value, takes its own reference as before). Measured: 580 reference operations per bar of
+    a 100-symbol options run, 17 % of its time.
+    """
+    return (
+        type(lower.flags) is KernelFlags
+        and isinstance(inst.value, ir.Arg)
+        and len(lower.func_ir._definitions[inst.target.name]) == 1
+        and lower.typeof("arg." + inst.value.name) == lower.typeof(inst.target.name)
+    )
+
+
+_numba_lower_assign = Lower.lower_assign
+_numba_delvar = Lower.delvar
+
+
+def _lower_assign(self: Lower, ty: Any, inst: ir.Assign) -> Any:
+    if _borrows(self, inst):
+        self.__dict__.setdefault("_borrowed_args", set()).add(inst.target.name)
+        return self.fnargs[inst.value.index]
+    return _numba_lower_assign(self, ty, inst)
+
+
+def _delvar(self: Lower, name: str) -> None:
+    if name in self.__dict__.get("_borrowed_args", ()):
+        self._alloca_var(name, self.typeof(name))
+        return
+    _numba_delvar(self, name)
+
+
+Lower.lower_assign = _lower_assign  # type: ignore[method-assign]
+Lower.delvar = _delvar  # type: ignore[method-assign]
 
 
 class InnerCompiler(Compiler):

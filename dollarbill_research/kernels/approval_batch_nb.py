@@ -101,13 +101,11 @@ def decide_many_nb(
             unit_mv[i], unit_conc[i], cand_symbol[i], cand_sector[i], st,
         )  # fmt: skip
         room = Room(equity, cash, n_open, st_exp, strategy_capacity)
-        u, r, w, proj = decide_ctx_nb(
-            units[i], cand, Context(tot, sector_abs, cd, var_sym), room, params
-        )
+        ctx_i = Context(tot, sector_abs, cd, var_sym)
+        u, r, w, _ = decide_ctx_nb(units[i], cand, ctx_i, room, params, projected[i])
         units[i] = u
         reason[i] = r
         warn[i] |= w
-        projected[i, :] = proj
         if sequential and r == 0 and u > 0.0:
             context_add_nb(u, cand, ctx)
             cash -= u * unit_cost[i]

@@ -165,11 +165,16 @@ def _limit_mask(u: float, cand: Candidate, ctx: Context, room: Room, params: np.
 
 
 @jit_inner
-def project_nb(u: float, cand: Candidate, ctx: Context, equity: float) -> np.ndarray:
-    """Exposures (``EXP_*``, fractions of equity) of the book plus ``u`` units of the candidate."""
-    out = np.zeros(N_EXPOSURES)
+def project_nb(u: float, cand: Candidate, ctx: Context, equity: float, out: np.ndarray) -> None:
+    """Exposures (``EXP_*``, fractions of equity) of the book plus ``u`` units of the candidate.
+
+    Written into ``out[:N_EXPOSURES]`` (zeros when equity is not positive): the entries pass
+    a workspace row, so a candidate allocates nothing.
+    """
+    for e in range(N_EXPOSURES):
+        out[e] = 0.0
     if not (math.isfinite(equity) and equity > 0.0):
-        return out
+        return
     if not (math.isfinite(u) and u > 0.0):
         u = 0.0
     tot = ctx.tot
@@ -192,7 +197,6 @@ def project_nb(u: float, cand: Candidate, ctx: Context, equity: float) -> np.nda
     out[EXP_VAR95] = Z95 * sd / equity
     out[EXP_VAR99] = Z99 * sd / equity
     out[EXP_DIVERSIFICATION] = gross * gross / sq if sq > 0.0 else 0.0
-    return out
 
 
 @jit_inner
@@ -215,7 +219,7 @@ def warn_mask_nb(projected: np.ndarray, reason_mask: int, params: np.record) -> 
 
 @jit
 def decide_ctx_nb(
-    units: float, cand: Candidate, ctx: Context, room: Room, params: np.record
+    units: float, cand: Candidate, ctx: Context, room: Room, params: np.record, out: np.ndarray
 ) -> tuple[float, int, int, np.ndarray]:
     """Decide one candidate against a book context (see the module docstring).
 
@@ -223,9 +227,10 @@ def decide_ctx_nb(
     -------
     tuple
         ``(units, reason_mask, warn_mask, projected)``: the approved (possibly scaled-down) or
-        requested whole units, int64 masks, and float64 ``(N_EXPOSURES,)`` projected exposures
-        at those units (the current book when the candidate has no usable price). Approved means
-        ``reason_mask == 0`` and ``units > 0``.
+        requested whole units, int64 masks, and the projected exposures at those units (the
+        current book when the candidate has no usable price), written into ``out`` (float64, at
+        least ``N_EXPOSURES``) and returned. Approved means ``reason_mask == 0`` and
+        ``units > 0``.
     """
     reason = 0
     u = np.floor(units) if math.isfinite(units) and units > 0.0 else 0.0
@@ -244,7 +249,8 @@ def decide_ctx_nb(
         none = Candidate(
             0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, cand.symbol, cand.sector, cand.strategy
         )  # the current book
-        return u, reason, 0, project_nb(0.0, none, ctx, equity)
+        project_nb(0.0, none, ctx, equity, out)
+        return u, reason, 0, out
     if params.portfolio_max_positions > 0.0 and room.n_open >= params.portfolio_max_positions:
         reason |= 1 << R_MAX_POSITIONS
     if u < 1.0:
@@ -265,9 +271,9 @@ def decide_ctx_nb(
             u = lo
             reason = 0
             warn |= 1 << W_SCALED_DOWN
-    proj = project_nb(u, cand, ctx, equity)
-    warn |= warn_mask_nb(proj, reason, params)
-    return u, reason, warn, proj
+    project_nb(u, cand, ctx, equity, out)
+    warn |= warn_mask_nb(out, reason, params)
+    return u, reason, warn, out
 
 
 @jit
@@ -300,4 +306,5 @@ def decide_nb(
     var_sym = np.zeros(n_sym)
     var_sym[cand_symbol] = pair_cov_nb(rets[:, cand_symbol], rets[:, cand_symbol])
     cd[cand_symbol] = cd_entry_nb(rets, sym_delta, cand_symbol)
-    return decide_ctx_nb(units, cand, Context(tot, sector_abs, cd, var_sym), room, params)
+    ctx = Context(tot, sector_abs, cd, var_sym)
+    return decide_ctx_nb(units, cand, ctx, room, params, np.zeros(N_EXPOSURES))

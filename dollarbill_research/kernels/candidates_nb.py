@@ -51,13 +51,15 @@ def candidate_nb(
     sigma: float,
     day: float,
     params: np.record,
-    legs: np.ndarray,
+    cand_legs: np.ndarray,
+    row: int,
     u: np.ndarray,
 ) -> int:
-    """Build and price one unit of ``template``; fill ``u`` (``U_*``); return its leg count.
+    """Build and price one unit of ``template`` into ``cand_legs[row]``; fill ``u`` (``U_*``).
 
-    ``u[U_COST]`` is NaN when the candidate cannot be priced (no usable spot, or an option
-    without a usable volatility).
+    Returns the leg count. ``u[U_COST]`` is NaN when the candidate cannot be priced (no usable
+    spot, or an option without a usable volatility). The legs are a row of the 2-D leg array
+    (the pricing kernels take a row index: no reshaped view per candidate).
     """
     kind = int(template[T_KIND])
     is_shares = kind == KIND_SHARES
@@ -71,10 +73,10 @@ def candidate_nb(
     t_years = dte / 365.0
     r = params.risk_free_rate
     q = params.dividend_yield
+    legs = cand_legs[row]
     n_legs = build_legs_nb(template, s, t_years, r, q, sigma, legs)
-    legs2 = legs.reshape((1, legs.shape[0]))  # the row form the pricing kernels take
     value, delta, abs_delta, gamma, vega, theta = price_legs_nb(
-        legs2, np.int64(0), n_legs, s, t_years, r, q, sigma
+        cand_legs, row, n_legs, s, t_years, r, q, sigma
     )
     direction = 1.0 if template[T_DIRECTION] >= 0.0 else -1.0
     cost, max_loss, defined = unit_quantities_nb(
@@ -93,7 +95,7 @@ def candidate_nb(
     u[U_CONC] = max_loss if defined else abs(value)
     u[U_SIGMA] = sigma
     u[U_EXPIRY] = np.inf if is_shares else day + dte
-    u[U_COST1] = costs_nb(legs2, np.int64(0), n_legs, 1.0, sigma, params)
+    u[U_COST1] = costs_nb(cand_legs, row, n_legs, 1.0, sigma, params)
     u[U_DEFINED] = 1.0 if defined else 0.0
     u[U_NOTIONAL], u[U_CONTRACTS] = unit_liquidity_nb(legs, n_legs, s)
     return n_legs

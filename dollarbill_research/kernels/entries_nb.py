@@ -97,6 +97,7 @@ from dollarbill_research.kernels.sizing_nb import (
 )
 from dollarbill_research.kernels.workspace_nb import (
     V_NAN,
+    V_PROJ,
     V_TOT,
     WF_CAPACITY,
     WF_CD,
@@ -183,7 +184,7 @@ def enter_nb(at: BarAt, market: Market, sig: SignalBlock, params: np.record, boo
         n_legs[i] = 0
         if valid[t, j]:
             n_legs[i] = candidate_nb(
-                templates[s, side], close[t, j], iv[t, j], day, params, cand_legs[i], u[i]
+                templates[s, side], close[t, j], iv[t, j], day, params, cand_legs, i, u[i]
             )
         else:
             u[i, :] = np.nan
@@ -204,6 +205,7 @@ def enter_nb(at: BarAt, market: Market, sig: SignalBlock, params: np.record, boo
     for a in range(n_strat):
         capacity[a] = sig.capacity[a] * equity
     nan_proj = ws.vec[V_NAN, :N_EXPOSURES]
+    proj_row = ws.vec[V_PROJ]  # decide_ctx_nb's projection of the candidate (no allocation)
     # book context once per bar (covariance of held symbols), updated after every fill
     m = k if pm else 0
     tot = ws.vec[V_TOT, :CX_LEN]
@@ -269,7 +271,7 @@ def enter_nb(at: BarAt, market: Market, sig: SignalBlock, params: np.record, boo
                     u[i, U_MV], u[i, U_CONC], j, sector_codes[j], s,
                 )  # fmt: skip
                 room = Room(equity, free, counters[C_OPEN], committed, capacity)
-                units, reason, w2, proj = decide_ctx_nb(units, cand, ctx, room, params)
+                units, reason, w2, proj = decide_ctx_nb(units, cand, ctx, room, params, proj_row)
                 warn |= w2
         if reason == 0:
             if params.max_positions > 0.0 and counters[C_OPEN] >= params.max_positions:

@@ -89,7 +89,8 @@ V_EXPOSURES = 1  # exposures after the entries
 V_NAN = 2  # kept NaN: the projection of a rejection without one
 V_TOT = 3  # context totals (CX_* of risk_nb)
 V_OUT = 4  # scratch of exposures_into_nb
-V_LEN = 5
+V_PROJ = 5  # entries: the projected exposures of the candidate being decided
+V_LEN = 6
 VEC_LEN = 16
 assert max(N_EXPOSURES, CX_LEN) <= VEC_LEN
 
@@ -295,20 +296,19 @@ def cov_rows_nb(
     Pairs of complete windows are done four at a time (independent sums, each in the order of
     :func:`~dollarbill_research.kernels.risk_nb.pair_cov_nb`).
     """
-    rows, n_rows = wi[row_list[0]], row_list[1]
-    js, n = wi[col_list[0]], col_list[1]
-    upper = 1 if row_list[0] == col_list[0] else 0
+    rows, n_rows = row_list  # rows of wi read by index (a view would be reference-counted)
+    js, n = col_list
+    upper = 1 if rows == js else 0
     epoch = meta[M_EPOCH]
     m = meta[M_M]
-    pend = wi[WI_PEND]
     for a in range(n_rows):
-        i = rows[a]
+        i = wi[rows, a]
         li = wi[WI_LOC, i]
         if wi[WI_LOC_STAMP, i] != epoch:
             li = touch_nb(closes, i, wi, win, cov, meta)
         n_p = 0
         for b in range(a if upper == 1 else 0, n):
-            j = js[b]
+            j = wi[js, b]
             # touched this bar: read the local index here (a call per pair costs more than the pair)
             lj = (
                 wi[WI_LOC, j]
@@ -318,7 +318,7 @@ def cov_rows_nb(
             if li < 0 or lj < 0 or not math.isnan(cov[li, lj]):
                 continue
             if m >= 2 and wi[WI_FULL, i] == 1 and wi[WI_FULL, j] == 1:
-                pend[n_p] = j
+                wi[WI_PEND, n_p] = j
                 n_p += 1
             else:
                 v = _pair_nb(win, wi, m, i, j)
@@ -326,7 +326,8 @@ def cov_rows_nb(
                 cov[lj, li] = v
         g = 0
         while g + 4 <= n_p:
-            j0, j1, j2, j3 = pend[g], pend[g + 1], pend[g + 2], pend[g + 3]
+            j0, j1 = wi[WI_PEND, g], wi[WI_PEND, g + 1]
+            j2, j3 = wi[WI_PEND, g + 2], wi[WI_PEND, g + 3]
             a0 = a1 = a2 = a3 = 0.0
             for r in range(m):
                 x = win[1, i, r]
@@ -340,7 +341,7 @@ def cov_rows_nb(
             _store_nb(cov, wi, li, j3, a3 / (m - 1))
             g += 4
         for q in range(g, n_p):  # the rest one at a time, still without a call per pair
-            j0 = pend[q]
+            j0 = wi[WI_PEND, q]
             a0 = 0.0
             for r in range(m):
                 a0 += win[1, i, r] * win[1, j0, r]

@@ -216,7 +216,7 @@ def test_context_and_batch_agree_with_decide_nb(seed, k):
     a = call_decide(world, cfg)
     b = decide_ctx_nb(
         c["units"], candidate(c), records.Context(ctx[0], ctx[1], ctx[3], ctx[4]),
-        records.Room(equity, cash, len(book), st_exp, capacity), pp,
+        records.Room(equity, cash, len(book), st_exp, capacity), pp, np.zeros(codes.N_EXPOSURES),
     )  # fmt: skip
     assert a[:3] == b[:3]
     np.testing.assert_allclose(a[3], b[3], rtol=1e-9, atol=1e-12)

@@ -78,7 +78,7 @@ def test_cached_quad_form_is_the_from_scratch_quad_form(seed, n_sym, k, window, 
 )
 def test_windows_kept_from_bar_to_bar_are_the_from_scratch_windows(seed, n_sym, window, p_missing):
     # consecutive bars, a book that changes: a symbol held on the previous bar keeps its
-    # window shifted by one (touch_nb); the quadratic form must not tell the difference
+    # window shifted by one; the quadratic form must not tell the difference
     rng = np.random.default_rng(seed)
     n_bars = 30
     closes = _closes(rng, n_bars, n_sym, p_missing)
