@@ -163,30 +163,24 @@ def _first_rows(signal: np.ndarray, managed: bool) -> tuple[int, int]:
     return 1024 + (entries // 8 if managed else entries), 1024 + entries
 
 
-SMALL_RESULT_BYTES = 8 << 20
-
-
 def _head(rec: np.ndarray, n: int) -> np.ndarray:
-    """The first ``n`` rows of a record buffer as an array of their own.
+    """The first ``n`` rows of a record buffer, without a copy.
 
-    Up to :data:`SMALL_RESULT_BYTES` the rows are copied as raw bytes (one ``memcpy``; numpy
-    copies a structured dtype row by row) into an array of ``n`` rows, and the buffer is freed
-    whole, so that the allocator hands the same memory to the next run's buffers: a buffer
-    shrunk in place is smaller than the next run's, which then comes fresh from the kernel and
-    page-faults on every page the driver writes (measured 460 faults and 19 % of a 100 x 1,260
-    equities run). Larger results are shrunk in place (no copy; the rest is freed), which needs
-    ``rec`` to own its data and have no views (the driver's buffers: numba borrows them only
-    for the duration of a call).
+    A buffer at least three quarters used is returned as the view of its first ``n`` rows;
+    one used less is shrunk in place (the rest is freed). Shrinking a mostly used buffer would
+    hand the allocator back a chunk a little smaller than the next run's buffer, which then
+    comes fresh from the kernel and page-faults on every page the driver writes (glibc serves
+    a request from its heap once a chunk of that size was freed whole): measured 460 faults,
+    19 % of a 100 x 1,260 equities run. A copy of the rows would add its size to the peak
+    memory. ``rec`` must own its data and have no views (the driver's buffers: numba borrows
+    them only for the duration of a call); any other array is copied.
     """
-    owned = rec.base is None and rec.flags.owndata
-    if owned and n * rec.itemsize > SMALL_RESULT_BYTES:
-        rec.resize(n, refcheck=False)
-        return rec
-    if not rec.flags.c_contiguous:
+    if rec.base is not None or not rec.flags.owndata:
         return rec[:n].copy()
-    out = np.empty(n, dtype=rec.dtype)
-    out.view(np.uint8)[:] = rec.view(np.uint8)[: out.nbytes]
-    return out
+    if 4 * n >= 3 * rec.shape[0]:
+        return rec[:n]
+    rec.resize(n, refcheck=False)
+    return rec
 
 
 def _grown(rec: np.ndarray, used: int, need: int, in_place: bool = False) -> np.ndarray:
