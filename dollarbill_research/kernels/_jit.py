@@ -154,6 +154,12 @@ class RootCodeLibrary(JITCodeLibrary):
     a kernel called once (``enter_nb`` from ``step_nb``) is inlined into its caller, numba's
     reference-count pruning then sees both sides of each pair, and unused copies are dropped.
     The root's own functions (the kernel and its wrappers) keep their linkage.
+
+    The module then gets numba's full pipeline only. numba runs a cheaper pipeline first to
+    inline reference-count pairs into one function before its pruning; our kernels borrow their
+    arguments (:func:`_borrows`) and the full pipeline inlines and prunes what is left, so the
+    first pass cost 1.5 s of a 19 s cold compile (8 %) for the same warm speed (golden runs
+    byte-identical).
     """
 
     def __init__(self, codegen: Any, name: str) -> None:
@@ -172,7 +178,12 @@ class RootCodeLibrary(JITCodeLibrary):
                 and f.name not in self._own_functions
             ):
                 f.linkage = "internal"
-        super()._optimize_final_module()
+        self._full_module_passes()
+
+    def _full_module_passes(self) -> None:
+        mpm, pb = self._codegen._module_pass_manager()
+        with self._recorded_timings.record("Module passes (full optimization)", pb):
+            mpm.run(self._final_module, pb)
 
 
 class _UseLibrary(LoweringPass):

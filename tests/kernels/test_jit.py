@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from numba.core.codegen import JITCodeLibrary
 
 from dollarbill_research.kernels import _jit, _numba_overheads
 from dollarbill_research.kernels._jit import (
@@ -70,16 +69,15 @@ def test_a_root_keeps_its_own_functions_and_makes_its_callee_copies_internal(
 ) -> None:
     monkeypatch.setitem(_jit.JIT_OPTIONS, "cache", False)
     seen: dict[str, str] = {}
-    optimise = JITCodeLibrary._optimize_final_module
+    optimise = RootCodeLibrary._full_module_passes
 
-    def record_then_optimise(library: JITCodeLibrary) -> None:
-        if isinstance(library, RootCodeLibrary):  # what the module optimiser is handed
-            for f in library._final_module.functions:
-                if not f.is_declaration:
-                    seen[f.name] = f.linkage.name
+    def record_then_optimise(library: RootCodeLibrary) -> None:
+        for f in library._final_module.functions:  # what the module optimiser is handed
+            if not f.is_declaration:
+                seen[f.name] = f.linkage.name
         optimise(library)
 
-    monkeypatch.setattr(JITCodeLibrary, "_optimize_final_module", record_then_optimise)
+    monkeypatch.setattr(RootCodeLibrary, "_full_module_passes", record_then_optimise)
 
     @jit_inner
     def leaf(x: np.ndarray, k: float) -> float:
