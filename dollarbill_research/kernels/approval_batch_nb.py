@@ -80,6 +80,7 @@ def decide_many_nb(
     if method == SIZE_RISK_PARITY:
         units[:] = risk_parity_units_nb(equity, unit_cost, unit_max_loss, unit_dollar_vol, params)
     st_exp = strategy_exposure.copy()
+    context = Context(tot, sector_abs, cd, var_sym)  # once: its arrays change in place
     for i in range(n):
         st = cand_strategy[i]
         if method != SIZE_RISK_PARITY:
@@ -101,8 +102,7 @@ def decide_many_nb(
             unit_mv[i], unit_conc[i], cand_symbol[i], cand_sector[i], st,
         )  # fmt: skip
         room = Room(equity, cash, n_open, st_exp, strategy_capacity)
-        ctx_i = Context(tot, sector_abs, cd, var_sym)
-        u, r, w, _ = decide_ctx_nb(units[i], cand, ctx_i, room, params, projected[i])
+        u, r, w, _ = decide_ctx_nb(units[i], cand, context, room, params, projected[i])
         units[i] = u
         reason[i] = r
         warn[i] |= w
