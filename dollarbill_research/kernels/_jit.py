@@ -18,7 +18,10 @@ inner library too (:func:`_create_library`), and a compile root installs the env
 everything it links in (:func:`_set_linked_environments`).
 
 numba's own overheads in typing and lowering, cut while our kernels compile, are in
-:mod:`._numba_overheads` (imported here, which installs them).
+:mod:`._numba_overheads` (imported here, which installs them); the two keyed on what an
+implementation inherits from a compilation (:func:`inherited_options`: numba's compiled
+implementations, :func:`_get_impl`, and the signatures of calls to numba's functions,
+:func:`_get_call_type`) are here.
 """
 
 from __future__ import annotations
@@ -30,13 +33,14 @@ from numba import config as numba_config
 from numba import njit
 from numba.core import ir, types
 from numba.core.codegen import JITCodeLibrary, JITCPUCodegen, remove_redundant_nrt_refct
-from numba.core.compiler import Compiler
+from numba.core.compiler import Compiler, Flags
 from numba.core.compiler_machinery import LoweringPass, register_pass
 from numba.core.environment import lookup_environment
 from numba.core.lowering import BaseLower, Lower
 from numba.core.registry import CPUDispatcher
 from numba.core.targetconfig import ConfigStack
 from numba.core.typed_passes import NativeLowering
+from numba.core.types.functions import BaseFunction
 from numba.core.typing.templates import _OverloadFunctionTemplate
 
 from dollarbill_research.kernels._numba_overheads import (
@@ -58,6 +62,20 @@ _INNER_OPTIONS: dict[str, Any] = {
 }
 
 
+def inherited_options(flags: Flags) -> tuple[Any, ...]:
+    """What an implementation compiled under these flags inherits from them, as a key.
+
+    ``nrt``, ``fastmath``, ``error_model`` and ``forceinline`` (``CPUTargetOptions.finalize``);
+    computed once per :class:`KernelFlags` (and again after an option is set).
+    """
+    if type(flags) is KernelFlags and flags._inherited is not None:
+        return flags._inherited
+    key = (flags.nrt, frozenset(flags.fastmath.flags), flags.error_model, flags.forceinline)
+    if type(flags) is KernelFlags:
+        object.__setattr__(flags, "_inherited", key)
+    return key
+
+
 def _get_impl(self: Any, args: Any, kws: Any) -> Any:
     """``_OverloadFunctionTemplate._get_impl``, keyed on what an implementation inherits.
 
@@ -72,14 +90,7 @@ def _get_impl(self: Any, args: Any, kws: Any) -> Any:
     """
     if not _compiling_a_kernel():
         return _numba_get_impl(self, args, kws)
-    flags = ConfigStack.top_or_none()
-    inherited = (
-        "kernel",
-        flags.nrt,
-        frozenset(flags.fastmath.flags),
-        flags.error_model,
-        flags.forceinline,
-    )
+    inherited = ("kernel", *inherited_options(ConfigStack.top_or_none()))
     cache_key = self.context, tuple(args), tuple(kws.items()), inherited
     try:
         return self._impl_cache[cache_key]
@@ -90,6 +101,41 @@ def _get_impl(self: Any, args: Any, kws: Any) -> Any:
 
 _numba_get_impl = _OverloadFunctionTemplate._get_impl
 _OverloadFunctionTemplate._get_impl = _get_impl
+
+
+_numba_get_call_type = BaseFunction.get_call_type
+_call_types: dict[tuple[Any, ...], Any] = {}
+
+
+def _get_call_type(self: BaseFunction, context: Any, args: Any, kws: Any) -> Any:
+    """``BaseFunction.get_call_type``, remembered per argument types while a kernel is typed.
+
+    Type inference resolves every call to one of numba's functions or operators (``+`` on two
+    floats, ``np.empty``, ``getitem`` on an array...) again at each of its passes over a
+    function, and lowering resolves each ``getitem`` once more: about 9,500 resolutions for a
+    backtest's first compile, of which about 500 are distinct, each trying the function's
+    templates in turn (about 2 s of its 15-20 s). The signature depends on the function, the
+    argument types and what an implementation inherits from the compilation (the key of
+    :func:`_get_impl`); while one of our kernels is typed (its :class:`KernelFlags` on top of
+    numba's ``ConfigStack``) it is resolved once per key. numba's own bookkeeping is kept: the
+    implementation key it records for the signature (``_impl_keys``) is recorded on the first
+    resolution and stays. Failures are not remembered (numba raises them each time).
+    """
+    flags = ConfigStack.top_or_none()
+    if type(flags) is not KernelFlags:
+        return _numba_get_call_type(self, context, args, kws)
+    try:
+        key = (self, context, tuple(args), tuple(kws.items()), inherited_options(flags))
+        hash(key)
+    except TypeError:  # an unhashable literal argument
+        return _numba_get_call_type(self, context, args, kws)
+    sig = _call_types.get(key)
+    if sig is None:
+        sig = _call_types[key] = _numba_get_call_type(self, context, args, kws)
+    return sig
+
+
+BaseFunction.get_call_type = _get_call_type  # type: ignore[method-assign]
 
 
 class InnerCodeLibrary(JITCodeLibrary):

@@ -50,18 +50,21 @@ class KernelFlags(Flags):
     patches below know that the compilation in progress is one of our kernels'.
     """
 
-    __slots__ = ("_frozen",)
+    __slots__ = ("_frozen", "_inherited")
 
     def __init__(self, copy_from: TargetConfig | None = None) -> None:
         super().__init__(copy_from)
         object.__setattr__(self, "_frozen", None)
+        object.__setattr__(self, "_inherited", None)
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, "_frozen", None)
+        object.__setattr__(self, "_inherited", None)
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
         object.__setattr__(self, "_frozen", None)
+        object.__setattr__(self, "_inherited", None)
         object.__delattr__(self, name)
 
     def values(self) -> dict[str, Any]:

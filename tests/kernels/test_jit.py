@@ -358,6 +358,60 @@ def test_remembered_ufunc_loops_are_numba_s() -> None:
             assert (ufunc, *args) in _numba_overheads._ufunc_loops
 
 
+def test_remembered_call_types_are_numba_s_and_failures_are_not_remembered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import operator
+
+    from numba import njit
+    from numba.core import errors
+    from numba.core import types as nbt
+    from numba.core.registry import cpu_target
+    from numba.core.targetconfig import ConfigStack
+
+    monkeypatch.setitem(_jit.JIT_OPTIONS, "cache", False)
+
+    # kernels compiled through it compute what numba's own typing computes
+    @jit
+    def kernel(x: np.ndarray, k: int) -> float:
+        y = np.empty((k, 2), np.uint16)
+        return (x + 1.5)[k - 1, 0] + y.shape[0]
+
+    x = np.arange(6.0).reshape(3, 2)
+    assert kernel(x, 2) == njit(kernel.py_func)(x, 2) == 2.0 + 1.5 + 2
+
+    context = cpu_target.typing_context  # its registries are loaded now
+    add = context.resolve_value_type(operator.add)
+    empty = context.resolve_value_type(np.empty)
+    f8_2d = nbt.Array(nbt.float64, 2, "C")
+    cases = [
+        (add, (nbt.float64, nbt.int64), {}),
+        (add, (f8_2d, nbt.float64), {}),
+        (empty, (nbt.int64, nbt.NumberClass(nbt.uint16)), {}),
+        (context.resolve_value_type(operator.getitem), (f8_2d, nbt.UniTuple(nbt.int64, 2)), {}),
+    ]
+    before = len(_jit._call_types)
+    theirs = [_jit._numba_get_call_type(f, context, a, k) for f, a, k in cases]
+    # outside a kernel's compilation: numba's, nothing remembered
+    assert [f.get_call_type(context, a, k) for f, a, k in cases] == theirs
+    assert len(_jit._call_types) == before
+    flags = _numba_overheads.KernelFlags()
+    flags.nrt = True  # as in a kernel's compilation
+    with ConfigStack().enter(flags):
+        first = [f.get_call_type(context, a, k) for f, a, k in cases]
+        assert first == theirs
+        again = [f.get_call_type(context, a, k) for f, a, k in cases]
+        assert all(x is y for x, y in zip(first, again, strict=True))
+        # numba's implementation key for each signature is recorded, as numba records it
+        for (f, _, _), sig in zip(cases, first, strict=True):
+            assert f.get_impl_key(sig) is not None
+        for _ in range(2):  # a failure raises each time and is not remembered
+            n = len(_jit._call_types)
+            with pytest.raises(errors.TypingError):
+                add.get_call_type(context, (nbt.unicode_type, f8_2d), {})
+            assert len(_jit._call_types) == n
+
+
 def test_kernels_borrow_their_arguments_and_what_they_return_keeps_its_own_reference(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
