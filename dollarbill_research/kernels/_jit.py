@@ -47,6 +47,7 @@ from dollarbill_research.kernels._numba_overheads import (
     KernelFlags,
     _compiling_a_kernel,
     _KernelFunctionCompiler,
+    trimmed_pipeline,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -314,6 +315,7 @@ class _UseRootLibrary(_UseLibrary):
 
 def _with_library_pass(compiler: Compiler, library_pass: type, note: str) -> list[Any]:
     (pm,) = Compiler.define_pipelines(compiler)
+    pm.passes = trimmed_pipeline(pm.passes)
     at = next(i for i, (p, _) in enumerate(pm.passes) if p is NativeLowering)
     pm.passes.insert(at, (library_pass, note))
     return [pm]

@@ -412,6 +412,71 @@ def test_remembered_call_types_are_numba_s_and_failures_are_not_remembered(
             assert len(_jit._call_types) == n
 
 
+def test_trimmed_passes_run_where_they_can_change_a_kernel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from numba.core import event
+
+    monkeypatch.setitem(_jit.JIT_OPTIONS, "cache", False)
+    ran: list[tuple[str, str, bool]] = []
+    for cls, check in (
+        (_numba_overheads._InlineClosureLikesWhenAny, "_inliner_may_change"),
+        (_numba_overheads._NopythonRewritesWhenAny, "_rewrites_match"),
+    ):
+        original = getattr(_numba_overheads, check)
+
+        def spy(arg, original=original, name=cls._name):  # type: ignore[no-untyped-def]
+            ir = getattr(arg, "func_ir", arg)
+            answer = original(arg)
+            ran.append((name, ir.func_id.func_name, answer))
+            return answer
+
+        monkeypatch.setattr(_numba_overheads, check, spy)
+
+    @jit_inner
+    def plain(x: np.ndarray) -> float:
+        total = 0.0
+        for i in range(x.shape[0]):
+            total += x[i]
+        return total
+
+    @jit_inner
+    def closures(x: np.ndarray) -> float:
+        double = lambda v: 2.0 * v  # noqa: E731
+        squares = np.array([v * v for v in x])
+        return double(squares.sum())
+
+    @jit
+    def kernel(x: np.ndarray) -> float:
+        y = x * 2.0 + 1.0  # an array expression: rewritten after type inference
+        return plain(y) + closures(x) + y[0]
+
+    passes_run: list[tuple[str, str]] = []
+
+    class Listener(event.Listener):
+        def on_start(self, ev: event.Event) -> None:
+            name = ev.data["name"].split(" [")[0]  # "pass_name [qualname]"
+            passes_run.append((name, ev.data["qualname"].rsplit(".", 1)[-1]))
+
+        def on_end(self, ev: event.Event) -> None:
+            pass
+
+    x = np.arange(4.0)
+    with event.install_listener("numba:run_pass", Listener()):
+        assert kernel(x) == 16.0 + 2.0 * 14.0 + 1.0  # sum(2x + 1) + 2 sum(x ** 2) + y[0]
+    answers = {(name, fn): answer for name, fn, answer in ran}
+    assert answers[("dollarbill_inline_closure_likes", "plain")] is False
+    assert answers[("dollarbill_inline_closure_likes", "closures")] is True
+    assert answers[("dollarbill_nopython_rewrites", "plain")] is False
+    assert answers[("dollarbill_nopython_rewrites", "kernel")] is True
+    # numba's own two passes never ran on our kernels: ours ran in their place
+    ran_passes = {name for name, _ in passes_run}
+    assert {"dollarbill_inline_closure_likes", "dollarbill_nopython_rewrites"} <= ran_passes
+    assert not {"inline_closure_likes", "nopython_rewrites"} & {
+        name for name, fn in passes_run if fn in {"plain", "closures", "kernel"}
+    }
+
+
 def test_kernels_borrow_their_arguments_and_what_they_return_keeps_its_own_reference(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
