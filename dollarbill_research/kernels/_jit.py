@@ -26,7 +26,9 @@ implementations, :func:`_get_impl`, and the signatures of calls to numba's funct
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import gc
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from numba import config as numba_config
@@ -423,6 +425,31 @@ class InnerDispatcher(CPUDispatcher):
         )
 
 
+# Objects allocated between two young-generation collections while a root compiles (Python's
+# default is 700).
+_COMPILE_GC_THRESHOLD = 10_000
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Python's cyclic garbage collector runs less often while a compile root compiles.
+
+    Typing and lowering a backtest allocate millions of short-lived objects (numba IR, types,
+    llvmlite instructions), and with Python's default threshold the collector ran about 1,700
+    times during a first compile, each time walking the objects the compiler holds alive: about
+    1.5 s of a 15 s first compile. With young collections every 10,000 allocations it runs about
+    130 times, and peak memory grows by 15 MB (326 -> 341 MB). The thresholds in force are
+    restored afterwards, also when the compile fails; loading a root from the cache allocates
+    little either way.
+    """
+    thresholds = gc.get_threshold()
+    gc.set_threshold(max(thresholds[0], _COMPILE_GC_THRESHOLD), *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
 class KernelDispatcher(CPUDispatcher):
     """A public kernel: Python calls it through its (cached) wrapper; kernels call its inner twin.
 
@@ -441,6 +468,10 @@ class KernelDispatcher(CPUDispatcher):
         self._compiler = _KernelFunctionCompiler(
             py_func, self.targetdescr, self.targetoptions, self.locals, RootCompiler
         )
+
+    def compile(self, sig: Any) -> Any:
+        with _fewer_collections():
+            return super().compile(sig)
 
     def add_overload(self, cres: Any) -> None:
         if not cres.objectmode:

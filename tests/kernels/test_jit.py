@@ -477,6 +477,54 @@ def test_trimmed_passes_run_where_they_can_change_a_kernel(
     }
 
 
+def test_the_garbage_collector_runs_less_often_while_a_root_compiles_and_is_restored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gc
+
+    from numba.core import errors, event
+
+    monkeypatch.setitem(_jit.JIT_OPTIONS, "cache", False)
+    during: list[tuple[int, int, int]] = []
+
+    class Listener(event.Listener):
+        def on_start(self, ev: event.Event) -> None:
+            during.append(gc.get_threshold())
+
+        def on_end(self, ev: event.Event) -> None:
+            pass
+
+    @jit_inner
+    def below(x: float) -> float:
+        return x + 1.0
+
+    @jit
+    def root(x: float) -> float:
+        return below(x) * 2.0
+
+    @jit
+    def broken(x: float) -> float:
+        return x + "text"  # type: ignore[operator]  # a typing error
+
+    before = gc.get_threshold()
+    gc.set_threshold(700, 11, 12)
+    try:
+        with event.install_listener("numba:compile", Listener()):
+            assert root(1.0) == 4.0
+        assert during
+        assert all(t == (_jit._COMPILE_GC_THRESHOLD, 11, 12) for t in during)
+        assert gc.get_threshold() == (700, 11, 12)
+        with pytest.raises(errors.TypingError):
+            broken(1.0)
+        assert gc.get_threshold() == (700, 11, 12)  # restored after a failed compile too
+        gc.set_threshold(50_000, 11, 12)  # a user's higher threshold is kept
+        with event.install_listener("numba:compile", Listener()):
+            assert root(2) == 6.0  # a new signature compiles
+        assert during[-1] == (50_000, 11, 12)
+    finally:
+        gc.set_threshold(*before)
+
+
 def test_kernels_borrow_their_arguments_and_what_they_return_keeps_its_own_reference(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
