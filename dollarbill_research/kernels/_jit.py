@@ -148,10 +148,14 @@ class InnerCodeLibrary(JITCodeLibrary):
     function calls, runs the whole-module optimiser over that and emits machine code. For a kernel
     only other kernels call, all three are wasted work (its callers link its IR in and optimise
     again), and the waste grows with the depth of the call tree: a leaf helper was optimised and
-    code-generated once per level above it. This library only links its callees' IR in (after the
-    per-function passes every library runs); the compile root, an ordinary library, does the
-    whole-module optimisation and the machine code once, for the whole tree.
+    code-generated once per level above it. This library only links its callees' IR in; the
+    compile root, an ordinary library, does the whole-module optimisation and the machine code
+    once, for the whole tree. Its own functions get a cleanup instead of numba's per-function
+    pipeline (``cleanup_only``: ``_numba_overheads._cleanup_pass_manager``), since the root's
+    pipeline optimises them after inlining.
     """
+
+    cleanup_only = True
 
     def finalize(self) -> None:
         self._raise_if_finalized()

@@ -525,6 +525,46 @@ def test_the_garbage_collector_runs_less_often_while_a_root_compiles_and_is_rest
         gc.set_threshold(*before)
 
 
+def test_inner_code_gets_a_cleanup_and_roots_numba_s_function_passes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(_jit.JIT_OPTIONS, "cache", False)
+    cleaned: list[str] = []
+    cleanup = _numba_overheads._cleanup_pass_manager
+
+    def counted(codegen):  # type: ignore[no-untyped-def]
+        cleaned.append("inner")
+        return cleanup(codegen)
+
+    monkeypatch.setattr(_numba_overheads, "_cleanup_pass_manager", counted)
+
+    @jit_inner
+    def leaf(x: np.ndarray, i: int) -> float:
+        total = 0.0
+        for k in range(i):
+            total += x[k] * x[k]
+        return total
+
+    @jit
+    def root(x: np.ndarray) -> float:
+        return leaf(x, x.shape[0]) + 1.0
+
+    from numba.core.codegen import JITCPUCodegen
+
+    original = JITCPUCodegen._function_pass_manager
+    full: list[str] = []
+
+    def counted_full(self, **kwargs):  # type: ignore[no-untyped-def]
+        full.append("numba")
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(JITCPUCodegen, "_function_pass_manager", counted_full)
+    x = np.arange(5.0)
+    assert root(x) == 30.0 + 1.0
+    assert cleaned  # the leaf's function got the cleanup
+    assert full  # the root's own functions got numba's passes
+
+
 def test_kernels_borrow_their_arguments_and_what_they_return_keeps_its_own_reference(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
