@@ -12,7 +12,8 @@ below the implementations it compiles), and only then:
   (:func:`_get_meminfos`: less IR to build, print, parse and optimise away);
 * error messages of failed overload candidates (~12,000) are marked up without colorama
   (:func:`_kernel_markup`), ufunc loops are looked up once per ufunc and types
-  (:func:`_find_matching_loop`), declarations get no LLVM function pass manager
+  (:func:`_find_matching_loop`), whether an implementation takes a ``loc`` argument is read
+  from its signature once (:func:`_has_loc`), declarations get no LLVM function pass manager
   (:func:`_optimize_functions`), and inner code only a cleanup (:func:`_cleanup_pass_manager`);
   and (in :mod:`._jit`) roots and inner code get no C wrapper;
 * two passes of numba's pipeline run only on a function they can change
@@ -37,6 +38,7 @@ from typing import Any
 
 import llvmlite.binding as ll
 import numba
+from numba.core import base as numba_base
 from numba.core import config as numba_config
 from numba.core import errors as numba_errors
 from numba.core import ir
@@ -336,3 +338,28 @@ _TRIMMED = {
 def trimmed_pipeline(passes: list[tuple[type, str]]) -> list[tuple[type, str]]:
     """The passes of numba's pipeline for one of our kernels, with the two above replaced."""
     return [(_TRIMMED.get(pss, pss), note) for pss, note in passes]
+
+
+_numba_has_loc = numba_base._has_loc
+_takes_loc: dict[Any, bool] = {}
+
+
+def _has_loc(fn: Any) -> bool:
+    """Whether a lowering implementation takes ``loc`` (numba's ``_has_loc``), per function once.
+
+    numba reads the answer from ``inspect.signature`` each time it wraps an implementation to
+    lower one operation: about 3,800 signatures for a backtest's first compile, of a few hundred
+    functions. In our kernels' compilations each function's answer is read once.
+    """
+    if not _compiling_a_kernel():
+        return _numba_has_loc(fn)
+    try:
+        return _takes_loc[fn]
+    except KeyError:
+        answer = _takes_loc[fn] = _numba_has_loc(fn)
+        return answer
+    except TypeError:  # an unhashable callable
+        return _numba_has_loc(fn)
+
+
+numba_base._has_loc = _has_loc

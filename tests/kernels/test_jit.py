@@ -565,6 +565,35 @@ def test_inner_code_gets_a_cleanup_and_roots_numba_s_function_passes(
     assert full  # the root's own functions got numba's passes
 
 
+def test_remembered_loc_arguments_are_numba_s() -> None:
+    from numba.core import base
+    from numba.core.targetconfig import ConfigStack
+
+    def with_loc(context, builder, sig, args, loc=None):  # type: ignore[no-untyped-def]
+        return None
+
+    def without(context, builder, sig, args):  # type: ignore[no-untyped-def]
+        return None
+
+    class Callable_:
+        def __call__(self, context, builder, sig, args, loc=None):  # type: ignore[no-untyped-def]
+            return None
+
+        __hash__ = None  # type: ignore[assignment]  # unhashable: answered by numba each time
+
+    cases = (with_loc, without, Callable_())
+    expected = [_numba_overheads._numba_has_loc(fn) for fn in cases]
+    assert expected == [True, False, True]
+    assert [base._has_loc(fn) for fn in cases] == expected  # outside a kernel: numba's
+    assert with_loc not in _numba_overheads._takes_loc
+    flags = _numba_overheads.KernelFlags()
+    with ConfigStack().enter(flags):
+        assert [base._has_loc(fn) for fn in cases] == expected
+        assert [base._has_loc(fn) for fn in cases] == expected
+    assert _numba_overheads._takes_loc[with_loc] is True
+    assert _numba_overheads._takes_loc[without] is False
+
+
 def test_kernels_borrow_their_arguments_and_what_they_return_keeps_its_own_reference(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
