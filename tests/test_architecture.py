@@ -36,6 +36,10 @@ def test_kernels_import_only_numpy_math_and_numba(path: Path) -> None:
         "typing",
         "cmath",
     }
+    if path.name in {"_jit.py", "_numba_overheads.py"}:
+        # the compile machinery (no kernels): the garbage collector's thresholds while a root
+        # compiles, LLVM pass managers, and what numba's closure inliner looks for
+        allowed |= {"gc", "contextlib", "functools", "llvmlite"}
     assert _imported_modules(path) <= allowed, (
         f"{path.name} imports {_imported_modules(path) - allowed}"
     )
