@@ -1,7 +1,8 @@
 """A one-line notice when kernels first compile in a process whose numba cache is empty.
 
-A fresh environment compiles the kernels on first use (about 15 s for the backtest path, 30 s
-for every kernel; numba then caches them on disk). Without a word that looks like a hang, so
+A fresh environment compiles the kernels on first use (about 11-15 s for a backtest, 22 s for
+the demo's kernels, 24 s for every kernel on the 2-core machine; numba then caches them on
+disk). Without a word that looks like a hang, so
 the first compile of a dollarbill kernel in a process checks whether the kernels' cache folder
 holds any compiled kernel yet (numba's ``*.nbi`` index files) and, when it holds none, prints
 :data:`NOTICE` once on stderr (terminals and notebooks both show it). The check is a directory
@@ -23,7 +24,7 @@ from numba.core import event
 __all__ = ["NOTICE", "cache_dir_of", "cache_is_empty", "install", "silence"]
 
 NOTICE = (
-    "dollarbill: compiling kernels, about 20 s, once per environment; "
+    "dollarbill: compiling kernels, about 15-25 s, once per environment; "
     "`dollarbill warmup` does it ahead"
 )
 _PACKAGE = "dollarbill_research."
