@@ -31,6 +31,12 @@ ROOT = Path(__file__).resolve().parents[2]
 KERNELS = ROOT / "dollarbill_research" / "kernels"
 
 
+@pytest.fixture
+def uncached(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kernels built in the test compile in it, whatever the cache holds."""
+    monkeypatch.setitem(_jit.JIT_OPTIONS, "cache", False)
+
+
 def test_a_public_kernel_called_by_a_kernel_links_its_inner_twin(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -358,9 +364,8 @@ def test_remembered_ufunc_loops_are_numba_s() -> None:
             assert (ufunc, *args) in _numba_overheads._ufunc_loops
 
 
-def test_remembered_call_types_are_numba_s_and_failures_are_not_remembered(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.mark.usefixtures("uncached")
+def test_remembered_call_types_are_numba_s_and_failures_are_not_remembered() -> None:
     import operator
 
     from numba import njit
@@ -368,8 +373,6 @@ def test_remembered_call_types_are_numba_s_and_failures_are_not_remembered(
     from numba.core import types as nbt
     from numba.core.registry import cpu_target
     from numba.core.targetconfig import ConfigStack
-
-    monkeypatch.setitem(_jit.JIT_OPTIONS, "cache", False)
 
     # kernels compiled through it compute what numba's own typing computes
     @jit
@@ -477,14 +480,12 @@ def test_trimmed_passes_run_where_they_can_change_a_kernel(
     }
 
 
-def test_the_garbage_collector_runs_less_often_while_a_root_compiles_and_is_restored(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.mark.usefixtures("uncached")
+def test_the_garbage_collector_runs_less_often_while_a_root_compiles_and_is_restored() -> None:
     import gc
 
     from numba.core import errors, event
 
-    monkeypatch.setitem(_jit.JIT_OPTIONS, "cache", False)
     during: list[tuple[int, int, int]] = []
 
     class Listener(event.Listener):
