@@ -316,9 +316,9 @@ class _NopythonRewritesWhenAny(NopythonRewrites):
     """numba's ``NopythonRewrites``, skipped when none of its rewrites matches a block.
 
     The rewrites (array expressions, string-literal ``getitem``/``setitem``) match on
-    assignments only, so the ``ir.Del`` statements numba inserts first cannot change whether
-    they match; without a match the pass leaves the IR as it was and only recomputes the
-    variable lifetimes, twice.
+    assignments and ``setitem`` statements, never on the ``ir.Del`` statements numba inserts
+    before it runs them, so matching without them gives the same answer; without a match the
+    pass leaves the IR as it was and only recomputes the variable lifetimes, twice.
     """
 
     _name = "dollarbill_nopython_rewrites"
