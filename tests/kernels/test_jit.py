@@ -37,11 +37,8 @@ def uncached(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(_jit.JIT_OPTIONS, "cache", False)
 
 
-def test_a_public_kernel_called_by_a_kernel_links_its_inner_twin(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # built here, uncached, so that they compile in this test whatever the cache holds
-    monkeypatch.setitem(_jit.JIT_OPTIONS, "cache", False)
+@pytest.mark.usefixtures("uncached")
+def test_a_public_kernel_called_by_a_kernel_links_its_inner_twin() -> None:
 
     @jit_inner
     def scaled(x: np.ndarray, k: float) -> float:
@@ -70,10 +67,10 @@ def test_a_public_kernel_called_by_a_kernel_links_its_inner_twin(
     assert not isinstance(root.overloads[root_sig].library, InnerCodeLibrary)  # type: ignore[attr-defined]
 
 
+@pytest.mark.usefixtures("uncached")
 def test_a_root_keeps_its_own_functions_and_makes_its_callee_copies_internal(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setitem(_jit.JIT_OPTIONS, "cache", False)
     seen: dict[str, str] = {}
     optimise = RootCodeLibrary._full_module_passes
 
@@ -209,13 +206,13 @@ def test_kernel_flags_hash_and_compare_like_numba_flags() -> None:
     assert ours.values() == Flags().values()
 
 
+@pytest.mark.usefixtures("uncached")
 def test_meminfo_lists_match_numba_and_user_code_compiles_as_numba_does(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from numba import njit
     from numba.core.runtime.context import NRTContext
 
-    monkeypatch.setitem(_jit.JIT_OPTIONS, "cache", False)
     seen = {"kernel": 0, "user": 0}
 
     def checked(self, builder, ty, val):  # type: ignore[no-untyped-def]
@@ -262,14 +259,12 @@ def test_error_markup_is_numba_s_text() -> None:
             assert scheme._markup(msg, color) == expected  # outside a kernel: numba's own
 
 
-def test_kernels_share_numba_s_implementations_across_their_flags(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.mark.usefixtures("uncached")
+def test_kernels_share_numba_s_implementations_across_their_flags() -> None:
     # a root (Python wrapper) and the kernel below it (none) have different flags; numba keyed
     # its compiled np.empty implementation on them and compiled it once for each
     from numba.core import event
 
-    monkeypatch.setitem(_jit.JIT_OPTIONS, "cache", False)
     compiled = []
     dispatchers = []
 
@@ -313,13 +308,11 @@ def test_kernels_share_numba_s_implementations_across_their_flags(
     assert not any(isinstance(c.library, InnerCodeLibrary) for c in impl.overloads.values())
 
 
-def test_a_root_installs_the_environments_of_what_it_links_in(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.mark.usefixtures("uncached")
+def test_a_root_installs_the_environments_of_what_it_links_in() -> None:
     # an inner library emits no machine code, so numba never points its environment global at
     # its Environment; the root does, and an exception raised with run-time values (which
     # reads it) works from an inner kernel as from numba's own functions
-    monkeypatch.setitem(_jit.JIT_OPTIONS, "cache", False)
 
     @jit_inner
     def first_positive(x: np.ndarray) -> float:
@@ -415,12 +408,12 @@ def test_remembered_call_types_are_numba_s_and_failures_are_not_remembered() -> 
             assert len(_jit._call_types) == n
 
 
+@pytest.mark.usefixtures("uncached")
 def test_trimmed_passes_run_where_they_can_change_a_kernel(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from numba.core import event
 
-    monkeypatch.setitem(_jit.JIT_OPTIONS, "cache", False)
     ran: list[tuple[str, str, bool]] = []
     for cls, check in (
         (_numba_overheads._InlineClosureLikesWhenAny, "_inliner_may_change"),
@@ -526,10 +519,10 @@ def test_the_garbage_collector_runs_less_often_while_a_root_compiles_and_is_rest
         gc.set_threshold(*before)
 
 
+@pytest.mark.usefixtures("uncached")
 def test_inner_code_gets_a_cleanup_and_roots_numba_s_function_passes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setitem(_jit.JIT_OPTIONS, "cache", False)
     cleaned: list[str] = []
     cleanup = _numba_overheads._cleanup_pass_manager
 
@@ -595,12 +588,10 @@ def test_remembered_loc_arguments_are_numba_s() -> None:
     assert _numba_overheads._takes_loc[without] is False
 
 
-def test_kernels_borrow_their_arguments_and_what_they_return_keeps_its_own_reference(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.mark.usefixtures("uncached")
+def test_kernels_borrow_their_arguments_and_what_they_return_keeps_its_own_reference() -> None:
     # a kernel takes no reference to an argument bound once (_jit._borrows); a view of it, a
     # record built from it or the argument itself returned must still own one
-    monkeypatch.setitem(_jit.JIT_OPTIONS, "cache", False)
 
     @jit_inner
     def head(x: np.ndarray, n: int) -> np.ndarray:
