@@ -49,6 +49,7 @@ from dollarbill_research.kernels._numba_overheads import (
     KernelFlags,
     _compiling_a_kernel,
     _KernelFunctionCompiler,
+    remembered,
     trimmed_pipeline,
 )
 
@@ -127,15 +128,8 @@ def _get_call_type(self: BaseFunction, context: Any, args: Any, kws: Any) -> Any
     flags = ConfigStack.top_or_none()
     if type(flags) is not KernelFlags:
         return _numba_get_call_type(self, context, args, kws)
-    try:
-        key = (self, context, tuple(args), tuple(kws.items()), inherited_options(flags))
-        hash(key)
-    except TypeError:  # an unhashable literal argument
-        return _numba_get_call_type(self, context, args, kws)
-    sig = _call_types.get(key)
-    if sig is None:
-        sig = _call_types[key] = _numba_get_call_type(self, context, args, kws)
-    return sig
+    key = (self, context, tuple(args), tuple(kws.items()), inherited_options(flags))
+    return remembered(_call_types, key, _numba_get_call_type, self, context, args, kws)
 
 
 BaseFunction.get_call_type = _get_call_type  # type: ignore[method-assign]

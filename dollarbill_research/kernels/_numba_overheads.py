@@ -53,7 +53,13 @@ from numba.core.typed_passes import NopythonRewrites
 from numba.core.typing import npydecl
 from numba.core.untyped_passes import InlineClosureLikes
 
-__all__ = ["KernelFlags", "_KernelFunctionCompiler", "_compiling_a_kernel", "trimmed_pipeline"]
+__all__ = [
+    "KernelFlags",
+    "_KernelFunctionCompiler",
+    "_compiling_a_kernel",
+    "remembered",
+    "trimmed_pipeline",
+]
 
 
 class KernelFlags(Flags):
@@ -231,6 +237,22 @@ def _cleanup_pass_manager(codegen: Any) -> tuple[Any, Any]:
 CPUCodeLibrary._optimize_functions = _optimize_functions  # type: ignore[method-assign]
 
 
+def remembered(cache: dict[Any, Any], key: Any, compute: Any, *args: Any) -> Any:
+    """``cache[key]``, set to ``compute(*args)`` the first time (each remembered answer below).
+
+    A key that cannot be hashed (an unhashable literal type or callable) is not remembered:
+    the answer is computed each time, as numba does. An exception from ``compute`` propagates
+    and nothing is remembered.
+    """
+    try:
+        return cache[key]
+    except KeyError:
+        value = cache[key] = compute(*args)
+        return value
+    except TypeError:
+        return compute(*args)
+
+
 _numba_find_loop = npydecl.ufunc_find_matching_loop
 _ufunc_loops: dict[tuple[Any, ...], Any] = {}
 
@@ -245,12 +267,7 @@ def _find_matching_loop(ufunc: Any, arg_types: Any) -> Any:
     """
     if not _compiling_a_kernel():
         return _numba_find_loop(ufunc, arg_types)
-    key = (ufunc, *arg_types)
-    try:
-        return _ufunc_loops[key]
-    except KeyError:
-        loop = _ufunc_loops[key] = _numba_find_loop(ufunc, arg_types)
-        return loop
+    return remembered(_ufunc_loops, (ufunc, *arg_types), _numba_find_loop, ufunc, arg_types)
 
 
 npydecl.ufunc_find_matching_loop = _find_matching_loop
@@ -353,13 +370,7 @@ def _has_loc(fn: Any) -> bool:
     """
     if not _compiling_a_kernel():
         return _numba_has_loc(fn)
-    try:
-        return _takes_loc[fn]
-    except KeyError:
-        answer = _takes_loc[fn] = _numba_has_loc(fn)
-        return answer
-    except TypeError:  # an unhashable callable
-        return _numba_has_loc(fn)
+    return remembered(_takes_loc, fn, _numba_has_loc, fn)
 
 
 numba_base._has_loc = _has_loc
