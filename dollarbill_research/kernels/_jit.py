@@ -17,6 +17,7 @@ numba's own implementations that a kernel calls (``np.empty``, ``max``, ``a.take
 inner library too (:func:`_create_library`), and a compile root installs the environments of
 everything it links in (:func:`_set_linked_environments`).
 
+Kernels borrow their arguments (:mod:`._borrowed_args`, imported here, which installs it).
 numba's own overheads in typing and lowering, cut while our kernels compile, are in
 :mod:`._numba_overheads` (imported here, which installs them); the two keyed on what an
 implementation inherits from a compilation (:func:`inherited_options`: numba's compiled
@@ -33,18 +34,19 @@ from typing import Any, TypeVar
 
 from numba import config as numba_config
 from numba import njit
-from numba.core import ir, types
+from numba.core import types
 from numba.core.codegen import JITCodeLibrary, JITCPUCodegen, remove_redundant_nrt_refct
 from numba.core.compiler import Compiler, Flags
 from numba.core.compiler_machinery import LoweringPass, register_pass
 from numba.core.environment import lookup_environment
-from numba.core.lowering import BaseLower, Lower
+from numba.core.lowering import BaseLower
 from numba.core.registry import CPUDispatcher
 from numba.core.targetconfig import ConfigStack
 from numba.core.typed_passes import NativeLowering
 from numba.core.types.functions import BaseFunction
 from numba.core.typing.templates import _OverloadFunctionTemplate
 
+from dollarbill_research.kernels import _borrowed_args  # noqa: F401  (installs its lowering)
 from dollarbill_research.kernels._numba_overheads import (
     KernelFlags,
     _compiling_a_kernel,
@@ -204,8 +206,8 @@ class RootCodeLibrary(JITCodeLibrary):
 
     The module then gets numba's full pipeline only. numba runs a cheaper pipeline first to
     inline reference-count pairs into one function before its pruning; our kernels borrow their
-    arguments (:func:`_borrows`) and the full pipeline inlines and prunes what is left, so the
-    first pass cost 1.5 s of a 19 s cold compile (8 %) for the same warm speed (golden runs
+    arguments (:mod:`._borrowed_args`) and the full pipeline inlines and prunes what is left,
+    so the first pass cost 1.5 s of a 19 s cold compile (8 %) for the same warm speed (golden runs
     byte-identical).
     """
 
@@ -344,49 +346,6 @@ def _create_cfunc_wrapper(self: BaseLower) -> None:
 
 
 BaseLower.create_cfunc_wrapper = _create_cfunc_wrapper  # type: ignore[method-assign]
-
-
-def _borrows(lower: Lower, inst: ir.Assign) -> bool:
-    """Whether ``inst`` binds an argument of one of our kernels that the kernel only borrows.
-
-    numba takes a reference to each argument it binds (an array, or each array of a record
-    such as a ``Book`` or ``Workspace``) and drops it when the variable dies: two atomic
-    operations per array per call, which numba's reference-count pruning removes only in
-    simple control flow. The caller holds its own reference for the whole call (numba's
-    calling convention borrows arguments; a Python caller's wrapper holds the objects), so a
-    variable bound once to an argument needs none: it is neither referenced on binding nor
-    released when it dies (every other use, a view, a record built from it or a returned
-    value, takes its own reference as before). Measured: 580 increments (and as many
-    decrements) per bar of a 100-symbol options run, 17 % of its time.
-    """
-    return (
-        type(lower.flags) is KernelFlags
-        and isinstance(inst.value, ir.Arg)
-        and len(lower.func_ir._definitions[inst.target.name]) == 1
-        and lower.typeof("arg." + inst.value.name) == lower.typeof(inst.target.name)
-    )
-
-
-_numba_lower_assign = Lower.lower_assign
-_numba_delvar = Lower.delvar
-
-
-def _lower_assign(self: Lower, ty: Any, inst: ir.Assign) -> Any:
-    if _borrows(self, inst):
-        self.__dict__.setdefault("_borrowed_args", set()).add(inst.target.name)
-        return self.fnargs[inst.value.index]
-    return _numba_lower_assign(self, ty, inst)
-
-
-def _delvar(self: Lower, name: str) -> None:
-    if name in self.__dict__.get("_borrowed_args", ()):
-        self._alloca_var(name, self.typeof(name))
-        return
-    _numba_delvar(self, name)
-
-
-Lower.lower_assign = _lower_assign  # type: ignore[method-assign]
-Lower.delvar = _delvar  # type: ignore[method-assign]
 
 
 class InnerCompiler(Compiler):

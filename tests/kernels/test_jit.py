@@ -590,8 +590,8 @@ def test_remembered_loc_arguments_are_numba_s() -> None:
 
 @pytest.mark.usefixtures("uncached")
 def test_kernels_borrow_their_arguments_and_what_they_return_keeps_its_own_reference() -> None:
-    # a kernel takes no reference to an argument bound once (_jit._borrows); a view of it, a
-    # record built from it or the argument itself returned must still own one
+    # a kernel takes no reference to an argument bound once (_borrowed_args._borrows); a view
+    # of it, a record built from it or the argument itself returned must still own one
 
     @jit_inner
     def head(x: np.ndarray, n: int) -> np.ndarray:
