@@ -27,9 +27,7 @@ implementations, :func:`_get_impl`, and the signatures of calls to numba's funct
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from numba import config as numba_config
@@ -50,6 +48,7 @@ from dollarbill_research.kernels import _borrowed_args  # noqa: F401  (installs 
 from dollarbill_research.kernels._numba_overheads import (
     KernelFlags,
     _compiling_a_kernel,
+    _fewer_collections,
     _KernelFunctionCompiler,
     remembered,
     trimmed_pipeline,
@@ -380,32 +379,6 @@ class InnerDispatcher(CPUDispatcher):
             "other kernels can call (compiled without a Python wrapper); hint: call the public "
             "kernel or its Python wrapper instead"
         )
-
-
-# Objects allocated between two young-generation collections while a root compiles (Python's
-# default is 700).
-_COMPILE_GC_THRESHOLD = 10_000
-
-
-@contextlib.contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Python's cyclic garbage collector runs less often while a compile root compiles.
-
-    Typing and lowering a backtest allocate millions of short-lived objects (numba IR, types,
-    llvmlite instructions), and with Python's default threshold the collector ran about 1,700
-    times during a first compile, each time walking the objects the compiler holds alive: about
-    1.5 s of a 15 s first compile. With young collections every 10,000 allocations while a root
-    compiles, a first backtest runs about 330 collections in all, and its peak memory grows by
-    3 MB (326 -> 329 MB). The thresholds in force are restored afterwards, also when the compile
-    fails, and a user's higher threshold is kept; loading a root from the cache allocates little
-    either way.
-    """
-    thresholds = gc.get_threshold()
-    gc.set_threshold(max(thresholds[0], _COMPILE_GC_THRESHOLD), *thresholds[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
 
 
 class KernelDispatcher(CPUDispatcher):

@@ -16,6 +16,8 @@ below the implementations it compiles), and only then:
   from its signature once (:func:`_has_loc`), declarations get no LLVM function pass manager
   (:func:`_optimize_functions`), and inner code only a cleanup (:func:`_cleanup_pass_manager`);
   and (in :mod:`._jit`) roots and inner code get no C wrapper;
+* Python's garbage collector runs less often while a compile root compiles
+  (:func:`_fewer_collections`, used by ``_jit.KernelDispatcher.compile``);
 * two passes of numba's pipeline run only on a function they can change
   (:func:`trimmed_pipeline`): the inlining of closures, comprehensions and ``reduce`` calls, and
   the rewrites after type inference (array expressions, string-literal indices). Each prepares
@@ -33,7 +35,10 @@ about 1.0 s either way, and warm throughput unchanged (100 x 1,260 and 1,000 x 2
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
+from collections.abc import Iterator
 from typing import Any
 
 import llvmlite.binding as ll
@@ -374,3 +379,29 @@ def _has_loc(fn: Any) -> bool:
 
 
 numba_base._has_loc = _has_loc
+
+
+# Objects allocated between two young-generation collections while a root compiles (Python's
+# default is 700).
+_COMPILE_GC_THRESHOLD = 10_000
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Python's cyclic garbage collector runs less often while a compile root compiles.
+
+    Typing and lowering a backtest allocate millions of short-lived objects (numba IR, types,
+    llvmlite instructions), and with Python's default threshold the collector ran about 1,700
+    times during a first compile, each time walking the objects the compiler holds alive: about
+    1.5 s of a 15 s first compile. With young collections every 10,000 allocations while a root
+    compiles, a first backtest runs about 330 collections in all, and its peak memory grows by
+    3 MB (326 -> 329 MB). The thresholds in force are restored afterwards, also when the compile
+    fails, and a user's higher threshold is kept; loading a root from the cache allocates little
+    either way.
+    """
+    thresholds = gc.get_threshold()
+    gc.set_threshold(max(thresholds[0], _COMPILE_GC_THRESHOLD), *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)

@@ -506,7 +506,7 @@ def test_the_garbage_collector_runs_less_often_while_a_root_compiles_and_is_rest
         with event.install_listener("numba:compile", Listener()):
             assert root(1.0) == 4.0
         assert during
-        assert all(t == (_jit._COMPILE_GC_THRESHOLD, 11, 12) for t in during)
+        assert all(t == (_numba_overheads._COMPILE_GC_THRESHOLD, 11, 12) for t in during)
         assert gc.get_threshold() == (700, 11, 12)
         with pytest.raises(errors.TypingError):
             broken(1.0)
