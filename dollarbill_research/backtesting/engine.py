@@ -25,6 +25,7 @@ import polars as pl
 
 from dollarbill_research._typing import FloatArray, PathLike
 from dollarbill_research.backtesting.annualisation import resolve_bars_per_year
+from dollarbill_research.backtesting.buffers import grown, head
 from dollarbill_research.backtesting.result import BacktestResult, RawRecords
 from dollarbill_research.config.backtest import BacktestConfig
 from dollarbill_research.config.portfolio import AllocationMethod, PortfolioConfig
@@ -163,47 +164,6 @@ def _first_rows(signal: np.ndarray, managed: bool) -> tuple[int, int]:
     return 1024 + (entries // 8 if managed else entries), 1024 + entries
 
 
-def _head(rec: np.ndarray, n: int) -> np.ndarray:
-    """The first ``n`` rows of a record buffer, without a copy.
-
-    A buffer at least three quarters used is returned as the view of its first ``n`` rows;
-    one used less is shrunk in place (the rest is freed). Shrinking a mostly used buffer would
-    hand the allocator back a chunk a little smaller than the next run's buffer, which then
-    comes fresh from the kernel and page-faults on every page the driver writes (glibc serves
-    a request from its heap once a chunk of that size was freed whole): measured 460 faults,
-    19 % of a 100 x 1,260 equities run. A copy of the rows would add its size to the peak
-    memory. ``rec`` must own its data and have no views (the driver's buffers: numba borrows
-    them only for the duration of a call); any other array is copied.
-    """
-    if rec.base is not None or not rec.flags.owndata:
-        return rec[:n].copy()
-    if 4 * n >= 3 * rec.shape[0]:
-        return rec[:n]
-    rec.resize(n, refcheck=False)
-    return rec
-
-
-def _grown(rec: np.ndarray, used: int, need: int, in_place: bool = False) -> np.ndarray:
-    """``rec`` doubled (zero rows appended) until ``used + need`` rows fit.
-
-    Also doubled once when more than half full; the rows are copied as raw bytes, or with
-    ``in_place`` (a buffer of the driver's that nothing views) resized in place.
-    """
-    size = rec.shape[0]
-    if used * 2 > size:
-        size *= 2
-    while used + need > size:
-        size *= 2
-    if size == rec.shape[0]:
-        return rec
-    if in_place and rec.base is None and rec.flags.owndata:
-        rec.resize(size, refcheck=False)  # new rows are zeros
-        return rec
-    out = np.zeros(size, dtype=rec.dtype)
-    out.view(np.uint8)[: rec.nbytes] = rec.view(np.uint8)
-    return out
-
-
 def simulate(
     panel: Panel, signals: Signals, bp: FloatArray, pp: FloatArray, capacity: FloatArray,
     alloc: FloatArray | None = None,
@@ -257,9 +217,9 @@ def simulate(
         # with portfolio management the breach passes (and hedge unwinds) may add
         # 3 n_open + n_signals + 12
         rec = rec._replace(
-            fills=_grown(rec.fills, int(counters[records.C_FILLS]), 4 * need + 12, True),
-            rejections=_grown(rec.rejections, int(counters[records.C_REJECTIONS]), need, True),
-            breaches=_grown(
+            fills=grown(rec.fills, int(counters[records.C_FILLS]), 4 * need + 12, True),
+            rejections=grown(rec.rejections, int(counters[records.C_REJECTIONS]), need, True),
+            breaches=grown(
                 rec.breaches, int(counters[records.C_BREACHES]), 2 * BREACH_ROWS_PER_PASS, True
             ),
         )
@@ -267,10 +227,10 @@ def simulate(
     strat_returns, targets = alloc_time.strat_returns, alloc_time.targets
     stats, positions = book.stats, book.positions
     return RawRecords(
-        fills=_head(fills, int(counters[records.C_FILLS])),
-        rejections=_head(rejections, int(counters[records.C_REJECTIONS])),
+        fills=head(fills, int(counters[records.C_FILLS])),
+        rejections=head(rejections, int(counters[records.C_REJECTIONS])),
         equity=equity,
-        breaches=_head(breaches, int(counters[records.C_BREACHES])),
+        breaches=head(breaches, int(counters[records.C_BREACHES])),
         targets=targets,
         strategy_returns=strat_returns,
         strat_pnl=strat_pnl,

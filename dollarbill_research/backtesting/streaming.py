@@ -49,6 +49,7 @@ import numpy as np
 import polars as pl
 
 from dollarbill_research._typing import PathLike
+from dollarbill_research.backtesting.buffers import grown
 from dollarbill_research.backtesting.result import (
     BacktestResult,
     RawRecords,
@@ -345,7 +346,6 @@ class _Simulation:
 
     def _advance(self, i: int, g0: int, g1: int, h: int, local: dict[str, np.ndarray],
                  ns: np.ndarray, block: Signals | None) -> None:  # fmt: skip
-        from dollarbill_research.backtesting.engine import _grown
 
         n_strat, n_sym, n = len(self.names), self.uni.n_symbols, g1 - g0
         hist = min(h, self.hist)
@@ -377,8 +377,8 @@ class _Simulation:
             strat_pnl[:hist] = self.pnl_tail[-hist:]
         counters = self.counters
         need = 1024 + int(counters[records.C_OPEN]) + int(np.count_nonzero(sig))
-        self.fill_buf = _grown(self.fill_buf, 0, need)
-        self.rej_buf = _grown(self.rej_buf, 0, need)
+        self.fill_buf = grown(self.fill_buf, 0, need)
+        self.rej_buf = grown(self.rej_buf, 0, need)
         t = hist
         while t < rows_local:
             rec = records.Records(self.fill_buf, self.rej_buf, self.breach_buf, equity, strat_pnl)
@@ -396,10 +396,10 @@ class _Simulation:
                 self.rebalanced = bar
             if t < rows_local:  # the growth rule of engine.simulate
                 need = int(counters[records.C_OPEN]) + int(np.count_nonzero(sig[:, t]))
-                self.fill_buf = _grown(self.fill_buf, int(counters[records.C_FILLS]),
+                self.fill_buf = grown(self.fill_buf, int(counters[records.C_FILLS]),
                                        4 * need + 12)  # fmt: skip
-                self.rej_buf = _grown(self.rej_buf, int(counters[records.C_REJECTIONS]), need)
-                self.breach_buf = _grown(self.breach_buf, int(counters[records.C_BREACHES]),
+                self.rej_buf = grown(self.rej_buf, int(counters[records.C_REJECTIONS]), need)
+                self.breach_buf = grown(self.breach_buf, int(counters[records.C_BREACHES]),
                                          2 * BREACH_ROWS_PER_PASS)  # fmt: skip
         fills = self._take("fill_buf", records.C_FILLS)
         rej = self._take("rej_buf", records.C_REJECTIONS)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from golden.record import RAW_FIELDS
 
-from dollarbill_research.backtesting import BacktestConfig, BacktestEngine
+from dollarbill_research.backtesting import BacktestConfig, BacktestEngine, buffers
 from dollarbill_research.backtesting import engine as engine_module
 from dollarbill_research.config.portfolio import PortfolioConfig, RiskLimits
 from dollarbill_research.data import synthetic_universe
@@ -57,13 +57,13 @@ def test_returned_records_hold_at_most_a_third_more_rows_than_they_show() -> Non
 def test_grown_in_place_keeps_the_rows_and_zeroes_the_new_ones() -> None:
     buf = np.zeros(4, dtype=records.FILL_DTYPE)
     buf["bar"] = [1, 2, 3, 4]
-    grown = engine_module._grown(buf, 4, 3, in_place=True)
+    grown = buffers.grown(buf, 4, 3, in_place=True)
     assert grown is buf
     assert grown.shape == (8,)
     assert grown["bar"].tolist() == [1, 2, 3, 4, 0, 0, 0, 0]
     assert grown[4:].tobytes() == bytes(4 * records.FILL_DTYPE.itemsize)
     view = grown[:6]  # a view is never resized in place: copied instead
-    copied = engine_module._grown(view, 6, 10, in_place=True)
+    copied = buffers.grown(view, 6, 10, in_place=True)
     assert copied is not view
     assert copied.shape == (24,)
     assert copied["bar"][:6].tolist() == [1, 2, 3, 4, 0, 0]
@@ -73,14 +73,14 @@ def test_head_views_a_mostly_used_buffer_and_shrinks_the_others_in_place() -> No
     buf = np.zeros(8, dtype=records.FILL_DTYPE)
     buf["bar"] = np.arange(8)
     buf["pnl"] = np.linspace(-1.0, 1.0, 8)
-    mostly = engine_module._head(buf, 6)  # 6 of 8 rows: the view of the buffer's head
+    mostly = buffers.head(buf, 6)  # 6 of 8 rows: the view of the buffer's head
     assert mostly.base is buf
     assert mostly.tobytes() == buf[:6].tobytes()
     few = np.zeros(8, dtype=records.FILL_DTYPE)
     few["bar"] = np.arange(8)
-    shrunk = engine_module._head(few, 3)  # 3 of 8: shrunk in place, owns exactly its rows
+    shrunk = buffers.head(few, 3)  # 3 of 8: shrunk in place, owns exactly its rows
     assert shrunk is few
     assert shrunk.shape == (3,)
     assert shrunk["bar"].tolist() == [0, 1, 2]
     strided = np.zeros(8, dtype=records.FILL_DTYPE)[::2]  # not ours, not contiguous: copied
-    assert engine_module._head(strided, 2).shape == (2,)
+    assert buffers.head(strided, 2).shape == (2,)
